@@ -1,0 +1,104 @@
+/*
+ * object.h - Kubernetes-shaped objects as jansson JSON values.
+ *
+ * An object is a json_t object with apiVersion/kind/metadata/spec/status.
+ * Reference rules (jansson's, restated; docs/hacking.md has the long form):
+ *  - "borrowed": the returned pointer belongs to the containing object and is
+ *    valid until that object is modified or freed; do not json_decref it.
+ *  - "new reference": the caller owns it and must json_decref() it.
+ *  - "steals": the function takes over the caller's reference.
+ * Strings returned as `const char *` are borrowed from the JSON value.
+ */
+#ifndef KPLANE_OBJECT_H
+#define KPLANE_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/*
+ * Looks up a dotted path ("metadata.name", "spec.template.metadata.labels").
+ * Path segments never contain dots; use kp_obj_getv() for keys that do.
+ * Returns a borrowed value, or NULL when any segment is missing or is not
+ * an object.
+ */
+json_t *kp_obj_get(const json_t *obj, const char *path);
+/* Like kp_obj_get() with the segments given one by one, NULL-terminated. */
+json_t *kp_obj_getv(const json_t *obj, ...);
+
+/* Borrowed string at path, or NULL if missing or not a string. */
+const char *kp_obj_str(const json_t *obj, const char *path);
+/* Integer at path, or def if missing or not an integer. */
+int64_t kp_obj_int(const json_t *obj, const char *path, int64_t def);
+/* Boolean at path, or def if missing or not a boolean. */
+bool kp_obj_bool(const json_t *obj, const char *path, bool def);
+
+/*
+ * Sets the value at a dotted path, creating intermediate objects; steals
+ * `value` (also on failure). Fails with KP_EINVAL if an intermediate segment
+ * exists and is not an object.
+ */
+int kp_obj_set(json_t *obj, const char *path, json_t *value);
+/* kp_obj_set() with a copied string. */
+int kp_obj_set_str(json_t *obj, const char *path, const char *s);
+/* Removes the value at path; "not there" is success. */
+int kp_obj_del(json_t *obj, const char *path);
+
+/* Shorthands; all borrowed, NULL when absent. */
+const char *kp_obj_name(const json_t *obj);
+const char *kp_obj_namespace(const json_t *obj);
+const char *kp_obj_uid(const json_t *obj);
+const char *kp_obj_kind(const json_t *obj);
+const char *kp_obj_api_version(const json_t *obj);
+/* metadata.labels / metadata.annotations (borrowed), NULL when absent. */
+json_t *kp_obj_labels(const json_t *obj);
+json_t *kp_obj_annotations(const json_t *obj);
+/* One label or annotation value (borrowed), NULL when absent. */
+const char *kp_obj_label(const json_t *obj, const char *key);
+const char *kp_obj_annotation(const json_t *obj, const char *key);
+/* Sets metadata.labels[key] / metadata.annotations[key] (copies both). */
+int kp_obj_set_label(json_t *obj, const char *key, const char *value);
+int kp_obj_set_annotation(json_t *obj, const char *key, const char *value);
+
+/*
+ * The ownerReference with controller: true (borrowed), or NULL.
+ */
+json_t *kp_obj_controller_ref(const json_t *obj);
+/*
+ * Appends an ownerReference built from owner (apiVersion, kind, name, uid)
+ * with controller and blockOwnerDeletion set as given.
+ */
+int kp_obj_add_owner_ref(json_t *obj, const json_t *owner, bool controller);
+/* True when obj has an ownerReference with this uid. */
+bool kp_obj_owned_by(const json_t *obj, const char *uid);
+
+/*
+ * metadata.resourceVersion as a number; 0 when absent or not a decimal
+ * string (Kubernetes keeps it as an opaque string, kplane's are revisions).
+ */
+uint64_t kp_obj_resource_version(const json_t *obj);
+/* Sets metadata.resourceVersion to the decimal form of rev. */
+int kp_obj_set_resource_version(json_t *obj, uint64_t rev);
+
+/*
+ * Time. Kubernetes writes RFC 3339 with second precision in UTC
+ * ("2026-11-25T12:00:00Z"); input may carry fractions and offsets.
+ */
+#define KP_TIME_BUFSZ 32
+/* Formats unix seconds as RFC 3339 UTC into buf (KP_TIME_BUFSZ bytes). */
+char *kp_time_format(int64_t unix_sec, char buf[KP_TIME_BUFSZ]);
+/* Parses RFC 3339 (Z or +hh:mm offsets, optional fraction) to unix seconds. */
+int kp_time_parse(const char *s, int64_t *unix_sec);
+/* Wall clock now, unix seconds. */
+int64_t kp_time_now(void);
+/* Monotonic clock in nanoseconds (for durations, never for timestamps). */
+uint64_t kp_mono_ns(void);
+
+/*
+ * Generates a random RFC 4122 version-4 UUID (for metadata.uid) into buf
+ * (37 bytes including the NUL).
+ */
+void kp_uuid4(char buf[37]);
+
+#endif

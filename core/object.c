@@ -1,0 +1,1 @@
+/* object.c - see core/include/kplane/object.h */

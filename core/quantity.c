@@ -1,0 +1,1 @@
+/* quantity.c - see core/include/kplane/quantity.h */

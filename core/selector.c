@@ -1,0 +1,1 @@
+/* selector.c - see core/include/kplane/selector.h */

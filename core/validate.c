@@ -1,0 +1,1 @@
+/* validate.c - see core/include/kplane/validate.h */

@@ -1,0 +1,1 @@
+/* yaml.c - see core/include/kplane/yaml.h */

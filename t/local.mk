@@ -1,0 +1,19 @@
+# Tests: TAP programs and scripts, numbered by family (STYLE.md):
+# 0 core, 1 store, 2 filter, 3 score, 4 controllers, 5 API, 6 CLI, 7 bench, 8 end-to-end.
+T_LDADD = store/libkpstore.la core/libkplane.la $(JANSSON_LIBS) $(YAML_LIBS)
+EXTRA_DIST += t/tap.h t/test-lib.sh
+
+# C unit tests (one program each, listed here and in TESTS).
+C_TESTS =
+# Shell tests.
+SH_TESTS =
+
+# Test helpers: tools that expose internals (benchmarks, crash writer, ...).
+HELPERS =
+
+check_PROGRAMS += $(C_TESTS) $(HELPERS)
+TESTS += $(C_TESTS) $(SH_TESTS)
+EXTRA_DIST += $(SH_TESTS)
+
+include t/core.mk
+include t/store.mk
