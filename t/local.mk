@@ -15,5 +15,6 @@ check_PROGRAMS += $(C_TESTS) $(HELPERS)
 TESTS += $(C_TESTS) $(SH_TESTS)
 EXTRA_DIST += $(SH_TESTS)
 
-include t/core.mk
+include t/core-values.mk
+include t/core-meta.mk
 include t/store.mk

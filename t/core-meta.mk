@@ -1,0 +1,1 @@
+# core metadata: objects, validation, YAML (owned by the core-meta work)

@@ -1,0 +1,1 @@
+# core value types: quantities, selectors (owned by the core-values work)
