@@ -1,0 +1,1 @@
+# API server subcommand and kpctl (owned by the API work)

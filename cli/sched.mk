@@ -1,0 +1,1 @@
+# scheduler subcommands and sched-bench (owned by the scheduler work)
