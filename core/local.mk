@@ -19,3 +19,6 @@ kplaneinclude_HEADERS += \
 	core/include/kplane/selector.h \
 	core/include/kplane/validate.h \
 	core/include/kplane/yaml.h
+
+include core/sched/local.mk
+include core/api/local.mk

@@ -18,3 +18,5 @@ EXTRA_DIST += $(SH_TESTS)
 include t/core-values.mk
 include t/core-meta.mk
 include t/store.mk
+include t/sched.mk
+include t/api.mk

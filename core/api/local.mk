@@ -1,0 +1,1 @@
+# HTTP API server: libkpapi (owned by the API work)

@@ -1,0 +1,1 @@
+# scheduling framework: part of libkplane (owned by the scheduler work)
