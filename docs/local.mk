@@ -1,1 +1,1 @@
-EXTRA_DIST += docs/architecture.md docs/store.md docs/hacking.md
+EXTRA_DIST += docs/architecture.md docs/hacking.md
