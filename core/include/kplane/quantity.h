@@ -10,9 +10,16 @@
  *    integer, and falls back to decimal SI when a binary value is not a
  *    whole multiple of 1024 ("1.5Gi" -> "1536Mi", "0.5" -> "500m").
  * Unlike Kubernetes, values beyond +/-(2^63-1) are rejected with KP_ERANGE
- * instead of being capped.
+ * instead of being capped ("8Ei", "10E"), and so are the rare values whose
+ * significant digits do not fit an int64 mantissa
+ * ("9223372036854775806.5"); text without a digit ("Mi", ".", "-"), which
+ * Kubernetes reads as zero, and leading or trailing whitespace are
+ * KP_EINVAL.
  *
  * A quantity is a plain value type (no allocation): value * 10^scale.
+ * Functions here keep it normalized (trailing zeros of value moved into
+ * scale, -9 <= scale <= 18, magnitude <= 2^63-1 units); structs built by
+ * hand should come from kp_quantity_make().
  */
 #ifndef KPLANE_QUANTITY_H
 #define KPLANE_QUANTITY_H
@@ -37,8 +44,9 @@ struct kp_quantity {
 #define KP_QUANTITY_BUFSZ 48
 
 /*
- * Parses s. Errors: KP_EINVAL for malformed input (message names the
- * offending text), KP_ERANGE when the magnitude exceeds 2^63-1.
+ * Parses s (borrowed; at most 256 characters). Errors: KP_EINVAL for
+ * malformed input (message names the offending text), KP_ERANGE when the
+ * magnitude exceeds 2^63-1. *q is unchanged on error.
  */
 int kp_quantity_parse(const char *s, struct kp_quantity *q, char **errmsg);
 /* Writes the canonical form into buf (KP_QUANTITY_BUFSZ bytes); returns buf. */
@@ -46,7 +54,9 @@ char *kp_quantity_format(const struct kp_quantity *q, char buf[KP_QUANTITY_BUFSZ
 
 /*
  * Value in whole units, rounded up (Quantity.Value()); value in thousandths,
- * rounded up (Quantity.MilliValue()). KP_ERANGE if it does not fit int64.
+ * rounded up (Quantity.MilliValue()). "Up" is away from zero, as in
+ * Kubernetes: -1.5 gives -2. KP_ERANGE if it does not fit int64 (then *out
+ * holds the saturated value).
  */
 int kp_quantity_value(const struct kp_quantity *q, int64_t *out);
 int kp_quantity_milli(const struct kp_quantity *q, int64_t *out);
@@ -56,10 +66,17 @@ int64_t kp_quantity_milli_sat(const struct kp_quantity *q);
 
 /* Exact comparison: <0, 0, >0. */
 int kp_quantity_cmp(const struct kp_quantity *a, const struct kp_quantity *b);
-/* *a += b / *a -= b, exactly; KP_ERANGE on overflow (a unchanged). */
+/*
+ * *a += b / *a -= b, exactly; KP_ERANGE on overflow (a unchanged). A zero
+ * *a takes b's format, as in Kubernetes.
+ */
 int kp_quantity_add(struct kp_quantity *a, const struct kp_quantity *b);
 int kp_quantity_sub(struct kp_quantity *a, const struct kp_quantity *b);
-/* Builds value * 10^scale in the given format. */
+/*
+ * Builds value * 10^scale in the given format, normalized. Precision
+ * finer than nano rounds away from zero; a magnitude beyond 2^63-1
+ * saturates.
+ */
 struct kp_quantity kp_quantity_make(int64_t value, int32_t scale, enum kp_quantity_format f);
 bool kp_quantity_is_zero(const struct kp_quantity *q);
 
