@@ -15,7 +15,17 @@
  *    older ones fail with KP_EEXPIRED (HTTP 410);
  *  - a write returns only after it is durable (leveldb: synced to disk;
  *    concurrent writers share one sync - group commit).
- * All functions are thread-safe.
+ * All functions are thread-safe, except that nothing may be called on a
+ * store concurrently with or after kp_store_close() (watches excepted, see
+ * there).
+ *
+ * Limits: keys are 1..4096 bytes (KP_EINVAL when empty or NULL, KP_E2BIG when
+ * longer), values at most 64 MiB (KP_E2BIG).
+ *
+ * I/O failure: if a batch write fails (disk full, I/O error) every write in
+ * it returns KP_EIO and the store refuses all later writes with KP_EIO
+ * (reads go on); reopen it. Such a write may or may not be found after the
+ * reopen. kp_store_last_error() tells what happened.
  *
  * Ownership: every struct kp_kv / kp_kv_list / kp_event filled by the store
  * is owned by the caller and released with the matching _release() call.
@@ -66,11 +76,29 @@ void kp_kv_release(struct kp_kv *kv);
 
 /* Current revision (of the last durable write). */
 uint64_t kp_store_revision(struct kp_store *st);
-/* Oldest revision a watch or list may start from (older -> KP_EEXPIRED). */
+/*
+ * Oldest revision a list may be consistent at and a watch may start after:
+ * the compacted revision (events up to it are forgotten, the state at it is
+ * still known). A list with 0 < at_rev < this, or a watch with
+ * 0 < from_rev < this, fails with KP_EEXPIRED. Right after open it is the
+ * recovered revision (nothing older is retained across a restart), after a
+ * restore the restore's revision; it moves up with kp_store_compact() and
+ * when the event ring (event_retention) wraps.
+ */
 uint64_t kp_store_oldest_revision(struct kp_store *st);
 
-/* Reads one key. KP_ENOENT when absent. */
+/*
+ * Reads one key (committed data only). KP_ENOENT when absent, KP_EIO when the
+ * stored value cannot be read (message: kp_store_last_error()). *out is
+ * zeroed on failure.
+ */
 int kp_store_get(struct kp_store *st, const char *key, struct kp_kv *out);
+
+/*
+ * The message of the latest KP_EIO any call on st returned, or NULL; the
+ * caller frees it.
+ */
+char *kp_store_last_error(struct kp_store *st);
 
 struct kp_kv_list {
 	size_t n;
@@ -85,15 +113,20 @@ void kp_kv_list_release(struct kp_kv_list *l);
  * Lists keys starting with prefix, in key order, as of revision at_rev
  * (0 = now). start_key (NULL = from the beginning of prefix) is the first key
  * to include: pass the previous page's next_key with its rev to paginate
- * consistently. limit 0 = no limit. KP_EEXPIRED when at_rev is older than
- * kp_store_oldest_revision().
+ * consistently. limit 0 = no limit. prefix NULL = every key. KP_EEXPIRED when
+ * at_rev is older than kp_store_oldest_revision(), KP_ERANGE when it is newer
+ * than the store's revision. *out is zeroed on failure.
  */
 int kp_store_list(struct kp_store *st, const char *prefix, uint64_t at_rev,
 		  const char *start_key, size_t limit, struct kp_kv_list *out);
-/* Number of keys with the prefix now. */
+/* Number of keys with the prefix now (a scan: O(keys with the prefix)). */
 int kp_store_count(struct kp_store *st, const char *prefix, size_t *out);
 
-/* Creates key; KP_EEXIST if it exists. *rev (may be NULL) gets the new revision. */
+/*
+ * Creates key with a copy of value (len bytes; value may be NULL when len is
+ * 0); KP_EEXIST if it exists. *rev (may be NULL) gets the new revision.
+ * Returns once the write is durable (see kp_store_options.no_sync).
+ */
 int kp_store_create(struct kp_store *st, const char *key, const char *value, size_t len,
 		    uint64_t *rev);
 /*
@@ -104,7 +137,8 @@ int kp_store_update(struct kp_store *st, const char *key, const char *value, siz
 		    uint64_t expect_rev, uint64_t *rev);
 /*
  * Deletes key (conditional like update). prev (may be NULL) receives the
- * deleted state; *rev the revision of the deletion.
+ * deleted state (caller releases it; zeroed on failure); *rev the revision
+ * of the deletion.
  */
 int kp_store_delete(struct kp_store *st, const char *key, uint64_t expect_rev, uint64_t *rev,
 		    struct kp_kv *prev);
@@ -125,9 +159,11 @@ void kp_event_release(struct kp_event *ev);
 const char *kp_event_type_string(enum kp_event_type t); /* "ADDED", ... */
 
 /*
- * Starts a watch on keys with prefix for events with revision > from_rev
- * (0 = from now). KP_EEXPIRED if from_rev < kp_store_oldest_revision() - 1.
- * A watcher costs a cursor: events are stored once and shared.
+ * Starts a watch on keys with prefix (NULL = all) for events with revision >
+ * from_rev (0 = from now). KP_EEXPIRED if from_rev < kp_store_oldest_revision().
+ * A from_rev in the future is allowed (events arrive when it is reached).
+ * A watcher costs a cursor: events are stored once and shared. The caller
+ * frees *out with kp_watch_free(), also after kp_store_close().
  */
 int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 		   struct kp_watch **out);
@@ -140,25 +176,35 @@ int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 int kp_watch_next(struct kp_watch *w, struct kp_event *ev, int timeout_ms);
 /* Revision up to which this watch has seen every event (for bookmarks). */
 uint64_t kp_watch_revision(struct kp_watch *w);
-/* Wakes a blocked kp_watch_next() with KP_ECLOSED; safe from any thread. */
+/*
+ * Wakes a blocked kp_watch_next() with KP_ECLOSED (and makes later calls
+ * return it); safe from any thread while the watch is not being freed.
+ */
 void kp_watch_cancel(struct kp_watch *w);
 /* Ends the watch and frees it; not concurrently with kp_watch_next(). */
 void kp_watch_free(struct kp_watch *w);
 
-/* Forgets events with revision <= rev (rev must be <= current). */
+/*
+ * Forgets events with revision <= rev; KP_EINVAL if rev is newer than the
+ * current revision. Compacting to an older revision than already compacted
+ * does nothing.
+ */
 int kp_store_compact(struct kp_store *st, uint64_t rev);
 
 /*
  * Writes every key and the revision counter, consistent at one revision, to
- * a file (written to path.tmp, fsynced, renamed). The format carries a
- * checksum; see docs/store.md.
+ * a file (written to path.tmp, fsynced, renamed, directory fsynced). The
+ * format carries a CRC-32; see docs/store.md. Writers are not blocked on
+ * leveldb; on the memory backend they wait until the file is written.
  */
 int kp_store_snapshot(struct kp_store *st, const char *path, char **errmsg);
 /*
- * Replaces the whole content of st with a snapshot file (verifying its
- * checksum first: a bad file changes nothing). The revision counter
- * becomes max(snapshot's, current) + 1 so that revisions never go back;
- * watchers get KP_EEXPIRED and must relist.
+ * Replaces the whole content of st with a snapshot file, in one atomic
+ * batch. The whole file is checked first (checksum, structure, key order):
+ * a bad file changes nothing and returns KP_EINVAL (KP_ENOENT: no file). The
+ * revision counter becomes max(snapshot's, current) + 1 so that revisions
+ * never go back; restored keys keep their snapshot revisions; no event is
+ * emitted: watchers get KP_EEXPIRED and must relist.
  */
 int kp_store_restore(struct kp_store *st, const char *path, char **errmsg);
 
