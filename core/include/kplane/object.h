@@ -35,12 +35,14 @@ int64_t kp_obj_int(const json_t *obj, const char *path, int64_t def);
 bool kp_obj_bool(const json_t *obj, const char *path, bool def);
 
 /*
- * Sets the value at a dotted path, creating intermediate objects; steals
- * `value` (also on failure). Fails with KP_EINVAL if an intermediate segment
- * exists and is not an object.
+ * Sets the value at a dotted path, creating intermediate objects (a null
+ * intermediate is replaced); steals `value` (also on failure). Fails with
+ * KP_EINVAL if an intermediate segment exists and is not an object, or the
+ * path is empty or has an empty segment; KP_ENOMEM if value is NULL (so
+ * that kp_obj_set(o, p, json_string(s)) reports a failed allocation).
  */
 int kp_obj_set(json_t *obj, const char *path, json_t *value);
-/* kp_obj_set() with a copied string. */
+/* kp_obj_set() with a copied string; KP_EINVAL if s is NULL or not UTF-8. */
 int kp_obj_set_str(json_t *obj, const char *path, const char *s);
 /* Removes the value at path; "not there" is success. */
 int kp_obj_del(json_t *obj, const char *path);
@@ -57,7 +59,10 @@ json_t *kp_obj_annotations(const json_t *obj);
 /* One label or annotation value (borrowed), NULL when absent. */
 const char *kp_obj_label(const json_t *obj, const char *key);
 const char *kp_obj_annotation(const json_t *obj, const char *key);
-/* Sets metadata.labels[key] / metadata.annotations[key] (copies both). */
+/*
+ * Sets metadata.labels[key] / metadata.annotations[key] (copies both;
+ * keys may contain dots). KP_EINVAL if metadata or the map is not an object.
+ */
 int kp_obj_set_label(json_t *obj, const char *key, const char *value);
 int kp_obj_set_annotation(json_t *obj, const char *key, const char *value);
 
@@ -66,8 +71,11 @@ int kp_obj_set_annotation(json_t *obj, const char *key, const char *value);
  */
 json_t *kp_obj_controller_ref(const json_t *obj);
 /*
- * Appends an ownerReference built from owner (apiVersion, kind, name, uid)
- * with controller and blockOwnerDeletion set as given.
+ * Appends an ownerReference built from owner (borrowed; apiVersion, kind,
+ * name, uid are copied) with controller and blockOwnerDeletion both set to
+ * `controller`, as Kubernetes' NewControllerRef does. KP_EINVAL if owner
+ * lacks one of the four fields; KP_EEXIST if obj already references this
+ * uid, or already has a controller and `controller` is true.
  */
 int kp_obj_add_owner_ref(json_t *obj, const json_t *owner, bool controller);
 /* True when obj has an ownerReference with this uid. */
@@ -86,9 +94,17 @@ int kp_obj_set_resource_version(json_t *obj, uint64_t rev);
  * ("2026-11-25T12:00:00Z"); input may carry fractions and offsets.
  */
 #define KP_TIME_BUFSZ 32
-/* Formats unix seconds as RFC 3339 UTC into buf (KP_TIME_BUFSZ bytes). */
+/*
+ * Formats unix seconds as RFC 3339 UTC into buf (KP_TIME_BUFSZ bytes) and
+ * returns buf; NULL when the year falls outside 0000..9999, which RFC 3339
+ * cannot write.
+ */
 char *kp_time_format(int64_t unix_sec, char buf[KP_TIME_BUFSZ]);
-/* Parses RFC 3339 (Z or +hh:mm offsets, optional fraction) to unix seconds. */
+/*
+ * Parses RFC 3339 (Z or +hh:mm offsets, optional fraction, which is
+ * dropped) to unix seconds. 0 or KP_EINVAL (bad syntax, Feb 30, 24:00,
+ * leap second :60 -- refused like Go's time.Parse does).
+ */
 int kp_time_parse(const char *s, int64_t *unix_sec);
 /* Wall clock now, unix seconds. */
 int64_t kp_time_now(void);
@@ -97,7 +113,9 @@ uint64_t kp_mono_ns(void);
 
 /*
  * Generates a random RFC 4122 version-4 UUID (for metadata.uid) into buf
- * (37 bytes including the NUL).
+ * (37 bytes including the NUL), lowercase, from getrandom() or
+ * /dev/urandom (never fails: without kernel randomness it falls back to a
+ * unique but predictable mix of clock, pid and a counter).
  */
 void kp_uuid4(char buf[37]);
 

@@ -37,7 +37,11 @@ struct kp_errlist {
 	struct kp_field_error *v;
 };
 
-/* Appends an error; value_json may be NULL. Copies all strings. */
+/*
+ * Appends an error; value_json (the bad value as JSON text) may be NULL to
+ * leave the value out of the message. Copies all strings. Out of memory
+ * aborts: a validation error must never be lost silently.
+ */
 void kp_errlist_add(struct kp_errlist *l, enum kp_field_err_type type, const char *field,
 		    const char *value_json, const char *detail_fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -45,7 +49,11 @@ void kp_errlist_add(struct kp_errlist *l, enum kp_field_err_type type, const cha
 const char *kp_field_err_type_string(enum kp_field_err_type t);
 /* One error as Kubernetes prints it: `field: Type: value: detail`; caller frees. */
 char *kp_field_error_string(const struct kp_field_error *e);
-/* All errors joined with ", " (Kubernetes' aggregate form); caller frees. */
+/*
+ * Kubernetes' aggregate form (utilerrors.Aggregate): identical messages
+ * once, joined with ", ", in brackets when more than one remains; "" for an
+ * empty list. Caller frees; NULL only when out of memory.
+ */
 char *kp_errlist_string(const struct kp_errlist *l);
 void kp_errlist_release(struct kp_errlist *l);
 
@@ -67,10 +75,15 @@ void kp_validate_labels(const json_t *labels, const char *path, struct kp_errlis
 void kp_validate_annotations(const json_t *ann, const char *path, struct kp_errlist *errs);
 
 /*
- * Validates an object's metadata: name (or generateName) as a DNS-1123
+ * Validates an object's metadata (ValidateObjectMeta): name as a DNS-1123
  * subdomain unless name_is_label (then a DNS-1123 label, as for
- * namespaces and services), namespace presence as `namespaced` requires,
- * labels and annotations, ownerReferences shape.
+ * namespaces and services); an empty name is allowed only with a
+ * generateName, itself checked as such a name with a trailing '-' allowed;
+ * namespace required (a DNS-1123 label) when `namespaced`, forbidden
+ * otherwise; generation >= 0; labels and annotations; ownerReferences need
+ * apiVersion, kind, name and uid, and at most one is the controller;
+ * finalizers are qualified names. Wrong JSON types are "Invalid value"
+ * errors of type KP_FIELD_TYPE_INVALID. Appends to errs; obj is borrowed.
  */
 void kp_validate_object_meta(const json_t *obj, bool namespaced, bool name_is_label,
 			     struct kp_errlist *errs);
