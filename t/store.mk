@@ -2,3 +2,9 @@
 C_TESTS += t/t1001-store
 t_t1001_store_SOURCES = t/t1001-store.c t/tap.h
 t_t1001_store_LDADD = $(T_LDADD) $(LEVELDB_LIBS)
+
+# Crash test: t/helper/store-crash-writer writes, the script SIGKILLs it.
+SH_TESTS += t/t1002-store-crash.sh
+HELPERS += t/helper/store-crash-writer
+t_helper_store_crash_writer_SOURCES = t/helper/store-crash-writer.c
+t_helper_store_crash_writer_LDADD = $(T_LDADD)
