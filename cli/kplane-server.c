@@ -1,0 +1,319 @@
+/*
+ * kplane-server.c - `kplane server`: the API server on a store.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <kplane/kplane.h>
+
+#include "cli/commands.h"
+#include "core/api/api.h"
+#include "store/store.h"
+
+int kp_cmd_server(int argc, char **argv);
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kplane server [options]\n"
+		"\n"
+		"  --listen ADDR:PORT   address to serve on (default 127.0.0.1:6443; port 0 picks a\n"
+		"                       free port, printed as \"kplane: serving on URL\")\n"
+		"  --data-dir DIR       leveldb data directory (default /var/lib/kplane as root,\n"
+		"                       else $XDG_DATA_HOME/kplane or ~/.local/share/kplane)\n"
+		"  --store BACKEND      leveldb (default) or memory\n"
+		"  --config FILE        YAML/JSON file with listen, dataDir, store (flags win)\n"
+		"  --port-file FILE     write the bound port to FILE once serving\n"
+		"  --threads N          HTTP poll threads (default: number of CPUs)\n"
+		"  --write-workers N    threads running writes (default 64)\n"
+		"  -h, --help           this help\n");
+}
+
+static char *default_data_dir(void)
+{
+	char *s = NULL;
+	if (geteuid() == 0)
+		return strdup("/var/lib/kplane");
+	const char *x = getenv("XDG_DATA_HOME");
+	if (x && *x) {
+		if (asprintf(&s, "%s/kplane", x) < 0)
+			return NULL;
+		return s;
+	}
+	const char *h = getenv("HOME");
+	if (asprintf(&s, "%s/.local/share/kplane", h && *h ? h : ".") < 0)
+		return NULL;
+	return s;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*s == 0 || *end || errno || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_unsigned(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*s == 0 || *end || errno || v > 100000 || *s == '-')
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+struct settings {
+	char *listen, *data_dir, *store, *port_file;
+};
+
+static int load_config(const char *path, struct settings *s)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "kplane server: --config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	json_t *cfg = NULL;
+	char *err = NULL;
+	int rc = kp_yaml_or_json_load_one(buf, len, &cfg, &err);
+	free(buf);
+	if (rc || !json_is_object(cfg)) {
+		fprintf(stderr, "kplane server: --config %s: %s\n", path,
+			err ? err : "expected a mapping at the top level");
+		free(err);
+		json_decref(cfg);
+		return -1;
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "listen", offsetof(struct settings, listen) },
+		{ "dataDir", offsetof(struct settings, data_dir) },
+		{ "store", offsetof(struct settings, store) },
+	};
+	const char *k;
+	json_t *v;
+	json_object_foreach (cfg, k, v) {
+		size_t i;
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strcmp(k, keys[i].key))
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0]) || !json_is_string(v)) {
+			fprintf(stderr,
+				"kplane server: --config %s: %s: %s (known keys: listen, dataDir, "
+				"store, all strings)\n",
+				path, k, i == sizeof(keys) / sizeof(keys[0]) ? "unknown key" :
+									   "expected a string");
+			json_decref(cfg);
+			return -1;
+		}
+		char **slot = (char **)((char *)s + keys[i].off);
+		free(*slot);
+		*slot = strdup(json_string_value(v));
+	}
+	json_decref(cfg);
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int kp_cmd_server(int argc, char **argv)
+{
+	enum { O_LISTEN = 256, O_DATA, O_STORE, O_CONFIG, O_PORTFILE, O_THREADS, O_WORKERS,
+	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "data-dir", required_argument, NULL, O_DATA },
+		{ "store", required_argument, NULL, O_STORE },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "port-file", required_argument, NULL, O_PORTFILE },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "write-workers", required_argument, NULL, O_WORKERS },
+		/* hidden: for tests and benchmarks */
+		{ "compact-interval", required_argument, NULL, O_COMPACT },
+		{ "bookmark-interval", required_argument, NULL, O_BOOKMARK },
+		{ "no-sync", no_argument, NULL, O_NOSYNC },
+		{ "event-retention", required_argument, NULL, O_RETENTION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct settings set = { 0 };
+	struct kp_api_options ao = { 0 };
+	struct kp_store_options so = { 0 };
+	char *config = NULL;
+	int ret = 1;
+	unsigned u;
+	/* First pass: only --config, so that flags override the file. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			config = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			config = argv[i] + 9;
+	}
+	if (config && load_config(config, &set))
+		goto out;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN: free(set.listen); set.listen = strdup(optarg); break;
+		case O_DATA: free(set.data_dir); set.data_dir = strdup(optarg); break;
+		case O_STORE: free(set.store); set.store = strdup(optarg); break;
+		case O_CONFIG: break;
+		case O_PORTFILE: free(set.port_file); set.port_file = strdup(optarg); break;
+		case O_THREADS:
+			if (!parse_unsigned(optarg, &ao.threads)) {
+				fprintf(stderr, "kplane server: --threads: \"%s\" is not a count\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case O_WORKERS:
+			if (!parse_unsigned(optarg, &ao.write_workers)) {
+				fprintf(stderr,
+					"kplane server: --write-workers: \"%s\" is not a count\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case O_COMPACT:
+			if (!parse_double(optarg, &ao.compact_interval)) {
+				fprintf(stderr, "kplane server: --compact-interval: \"%s\" is not a "
+						"number of seconds\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case O_BOOKMARK:
+			if (!parse_double(optarg, &ao.bookmark_interval)) {
+				fprintf(stderr, "kplane server: --bookmark-interval: \"%s\" is not a "
+						"number of seconds\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case O_NOSYNC: so.no_sync = true; break;
+		case O_RETENTION:
+			if (!parse_unsigned(optarg, &u)) {
+				fprintf(stderr, "kplane server: --event-retention: \"%s\" is not a "
+						"count\n",
+					optarg);
+				goto out;
+			}
+			so.event_retention = u;
+			break;
+		case 'h': usage(stdout); ret = 0; goto out;
+		default: usage(stderr); ret = 2; goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kplane server: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		ret = 2;
+		goto out;
+	}
+	so.backend = KP_STORE_LEVELDB;
+	if (set.store && kp_store_backend_parse(set.store, &so.backend)) {
+		fprintf(stderr, "kplane server: --store: \"%s\" is not a backend (leveldb, memory)\n",
+			set.store);
+		ret = 2;
+		goto out;
+	}
+	if (so.backend == KP_STORE_LEVELDB) {
+		if (!set.data_dir)
+			set.data_dir = default_data_dir();
+		so.data_dir = set.data_dir;
+	}
+	ao.listen = set.listen ? set.listen : "127.0.0.1:6443";
+
+	/* Signals are taken by sigwait below; every thread started later inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+
+	struct kp_store *st = NULL;
+	char *err = NULL;
+	int rc = kp_store_open(&so, &st, &err);
+	if (rc) {
+		fprintf(stderr, "kplane server: cannot open the %s store%s%s: %s\n",
+			so.backend == KP_STORE_LEVELDB ? "leveldb" : "memory",
+			so.data_dir ? " in " : "", so.data_dir ? so.data_dir : "",
+			err ? err : kp_strerror(rc));
+		free(err);
+		goto out;
+	}
+	struct kp_api_server *srv = NULL;
+	rc = kp_api_server_start(st, &ao, &srv, &err);
+	if (rc) {
+		fprintf(stderr, "kplane server: %s\n", err ? err : kp_strerror(rc));
+		free(err);
+		kp_store_close(st);
+		goto out;
+	}
+	char host[256];
+	const char *colon = strrchr(ao.listen, ':');
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - ao.listen), ao.listen);
+	if (!strcmp(host, "0.0.0.0") || !*host)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	printf("kplane: serving on http://%s:%u\n", host, kp_api_server_port(srv));
+	fflush(stdout);
+	if (set.port_file) {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", set.port_file);
+		FILE *pf = fopen(tmp, "w");
+		if (!pf || fprintf(pf, "%u\n", kp_api_server_port(srv)) < 0 || fclose(pf) ||
+		    rename(tmp, set.port_file)) {
+			fprintf(stderr, "kplane server: --port-file %s: %s\n", set.port_file,
+				strerror(errno));
+		}
+	}
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	fprintf(stderr, "kplane: %s received, finishing in-flight requests\n",
+		sig == SIGINT ? "SIGINT" : "SIGTERM");
+	kp_api_server_stop(srv);
+	kp_store_close(st);
+	fprintf(stderr, "kplane: stopped\n");
+	ret = 0;
+out:
+	free(set.listen);
+	free(set.data_dir);
+	free(set.store);
+	free(set.port_file);
+	return ret;
+}

@@ -1,0 +1,269 @@
+/*
+ * internal.h - shared internals of libkpapi (not installed, not for plugins).
+ */
+#ifndef KPLANE_API_INTERNAL_H
+#define KPLANE_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "core/api/api.h"
+#include "store/store.h"
+
+/* ---- growable byte buffer ---------------------------------------------- */
+
+struct kp_buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* All append functions abort() only on out-of-memory, like xmalloc. */
+void kp__buf_grow(struct kp_buf *b, size_t extra);
+void kp__buf_add(struct kp_buf *b, const void *p, size_t n);
+void kp__buf_adds(struct kp_buf *b, const char *s);
+void kp__buf_addf(struct kp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (with quotes). */
+void kp__buf_add_json_str(struct kp_buf *b, const char *s);
+/* Appends the compact JSON encoding of v (borrowed). */
+void kp__buf_add_json(struct kp_buf *b, const json_t *v);
+void kp__buf_release(struct kp_buf *b);
+/* Hands the bytes over (NUL-terminated); the buffer is empty afterwards. */
+char *kp__buf_steal(struct kp_buf *b, size_t *len);
+
+/*
+ * Appends the stored object JSON (json, len) to out with
+ * metadata.resourceVersion set to rv, without decoding the object: the
+ * top-level "metadata" object is located by a byte scanner and an existing
+ * resourceVersion is replaced. Returns false when json is not an object with
+ * a metadata object (out unchanged).
+ */
+bool kp__splice_rv(struct kp_buf *out, const char *json, size_t len, uint64_t rv);
+
+/* ---- resource registry --------------------------------------------------- */
+
+enum {
+	KP_VERB_GET = 1 << 0,
+	KP_VERB_LIST = 1 << 1,
+	KP_VERB_WATCH = 1 << 2,
+	KP_VERB_CREATE = 1 << 3,
+	KP_VERB_UPDATE = 1 << 4,
+	KP_VERB_PATCH = 1 << 5,
+	KP_VERB_DELETE = 1 << 6,
+	KP_VERB_DELETECOLLECTION = 1 << 7,
+};
+#define KP_VERBS_ALL 0xff
+
+enum {
+	KP_RES_NAMESPACED = 1 << 0,
+	KP_RES_STATUS = 1 << 1,       /* has a status subresource */
+	KP_RES_SCALE = 1 << 2,        /* has a scale subresource (autoscaling/v1 Scale) */
+	KP_RES_GENERATION = 1 << 3,   /* metadata.generation tracks spec changes */
+	KP_RES_KEEP_STATUS = 1 << 4,  /* create keeps the given status (nodes) */
+	KP_RES_NAME_LABEL = 1 << 5,   /* name must be a DNS-1123 label */
+	KP_RES_POD_SUBS = 1 << 6,     /* pods: binding, eviction, log */
+	KP_RES_NS_FINALIZE = 1 << 7,  /* namespaces: finalize subresource */
+	KP_RES_BINDING = 1 << 8,      /* the core/v1 bindings create-only resource */
+};
+
+/* How a kind is shown as a Table. */
+enum kp_table_kind {
+	KP_TABLE_DEFAULT,
+	KP_TABLE_POD,
+	KP_TABLE_NODE,
+	KP_TABLE_DEPLOYMENT,
+	KP_TABLE_REPLICASET,
+	KP_TABLE_STATEFULSET,
+	KP_TABLE_DAEMONSET,
+	KP_TABLE_SERVICE,
+	KP_TABLE_NAMESPACE,
+	KP_TABLE_JOB,
+	KP_TABLE_CONFIGMAP,
+	KP_TABLE_SECRET,
+	KP_TABLE_EVENT,
+	KP_TABLE_PVC,
+	KP_TABLE_PV,
+	KP_TABLE_PRIORITYCLASS,
+};
+
+struct kp_resource {
+	const char *group;   /* "" for the core group */
+	const char *version;
+	const char *kind;
+	const char *plural;
+	const char *singular;
+	const char *short_names[3];
+	bool all_category;   /* categories: ["all"] */
+	unsigned verbs;
+	unsigned flags;
+	enum kp_table_kind table;
+	/* Filled by kp__registry_init(): */
+	char *group_version;   /* "v1", "apps/v1" */
+	char *qualified;       /* "pods", "deployments.apps" (Kubernetes error texts) */
+	char *list_kind;       /* "PodList" */
+	char *key_prefix;      /* "/registry/core/pods/" */
+	size_t index;
+};
+
+/* The built-in table; initialised once (idempotent, thread-safe). */
+void kp__registry_init(void);
+size_t kp__registry_count(void);
+const struct kp_resource *kp__registry_at(size_t i);
+/* Looks a resource up by group, version and plural; NULL when unknown. */
+const struct kp_resource *kp__registry_find(const char *group, const char *version,
+					    const char *plural);
+/* By group + kind (first version served). */
+const struct kp_resource *kp__registry_find_kind(const char *group, const char *kind);
+/*
+ * Storage key into out: prefix + (ns + "/" when namespaced and ns) + name
+ * (name may be NULL for the collection prefix).
+ */
+void kp__registry_key(const struct kp_resource *r, const char *ns, const char *name,
+		      struct kp_buf *out);
+
+/* Discovery documents (new references). */
+json_t *kp__discovery_api_versions(void);      /* /api */
+json_t *kp__discovery_groups(void);            /* /apis */
+json_t *kp__discovery_group(const char *group); /* /apis/<group>, NULL if unknown */
+json_t *kp__discovery_resources(const char *group, const char *version); /* NULL if unknown */
+
+/* ---- server state --------------------------------------------------------- */
+
+struct kp_metrics;
+struct kp_watch_hub;
+
+struct kp_api_server {
+	struct kp_store *st;
+	struct kp_api_options opt;
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	uint16_t port;
+	char *server_url;
+
+	/* write offload */
+	pthread_mutex_t jobs_mu;
+	pthread_cond_t jobs_cv, jobs_idle_cv;
+	struct kp_req *jobs_head, *jobs_tail;
+	unsigned jobs_running;
+	bool jobs_stop;
+	pthread_t *workers;
+	unsigned nworkers;
+
+	/* background: compaction */
+	pthread_t compactor;
+	pthread_mutex_t bg_mu;
+	pthread_cond_t bg_cv;
+	bool bg_stop;
+	bool compactor_started;
+
+	volatile int shutting_down;
+	struct kp_metrics *metrics;
+	struct kp_watch_hub *hub;
+};
+
+/* ---- requests ------------------------------------------------------------- */
+
+enum kp_method {
+	KP_M_GET,
+	KP_M_POST,
+	KP_M_PUT,
+	KP_M_PATCH,
+	KP_M_DELETE,
+	KP_M_HEAD,
+	KP_M_OTHER,
+};
+
+/* Query parameters the API understands (decoded by libmicrohttpd; owned). */
+struct kp_query {
+	char *label_selector, *field_selector, *cont, *resource_version, *rv_match;
+	char *timeout_seconds, *include_object, *dry_run, *propagation_policy;
+	char *grace_period, *field_manager, *limit;
+	bool watch, allow_bookmarks, force;
+};
+
+struct kp_req {
+	struct kp_api_server *srv;
+	struct MHD_Connection *conn;
+	enum kp_method method;
+	char *url;
+	struct kp_query q;
+	char *content_type;  /* owned, may be NULL */
+	char *accept;        /* owned, may be NULL */
+	struct kp_buf body;
+	bool body_too_large;
+	uint64_t start_ns;
+
+	/* routing */
+	const struct kp_resource *res;
+	char *ns, *name, *sub; /* owned, NULL when absent */
+	const char *verb;      /* for metrics: "GET", "LIST", "WATCH", "POST", ... */
+
+	/* reply */
+	int code;
+	char *reply;
+	size_t reply_len;
+	const char *reply_type;
+	bool replied;        /* reply filled (possibly by a worker) */
+	bool offloaded;      /* handed to a worker; connection suspended */
+	bool streaming;      /* a watch response was queued */
+	struct kp_req *job_next;
+};
+
+/* Reply helpers: they fill r->code/r->reply. */
+void kp__reply_json(struct kp_req *r, int code, json_t *v); /* steals v */
+void kp__reply_buf(struct kp_req *r, int code, struct kp_buf *b, const char *ctype); /* steals b's bytes */
+void kp__reply_text(struct kp_req *r, int code, const char *text);
+/*
+ * A metav1 Status failure: reason ("NotFound"), message, and optional
+ * details (stolen, may be NULL).
+ */
+void kp__reply_status(struct kp_req *r, int code, const char *reason, json_t *details,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Status for a store error code (ENOENT/EEXIST/ECONFLICT/EEXPIRED/...) on name. */
+void kp__reply_store_error(struct kp_req *r, int err, const char *name);
+/* {"status":"Success"} Status with code. */
+void kp__reply_success(struct kp_req *r, int code, json_t *details);
+
+/* Handles a routed resource request (rest.c); fills the reply. */
+void kp__rest_handle(struct kp_req *r);
+/* True when a routed request writes (and so runs on a worker thread). */
+bool kp__rest_is_write(const struct kp_req *r);
+
+/* Watch (watch.c) */
+int kp__watch_hub_start(struct kp_api_server *srv, char **errmsg);
+/* Ends every watch (used at shutdown) and stops the hub thread. */
+void kp__watch_hub_stop(struct kp_api_server *srv);
+/* Frees the hub; only after the HTTP daemon stopped (no watch callbacks left). */
+void kp__watch_hub_free(struct kp_api_server *srv);
+/* Starts a watch response for r; on error fills a Status reply instead. */
+void kp__watch_start(struct kp_req *r);
+size_t kp__watch_count(struct kp_api_server *srv);
+
+/* Patches (patch.c). Each returns a new object or NULL with *errmsg. */
+json_t *kp__merge_patch(const json_t *target, const json_t *patch);
+int kp__json_patch(json_t *doc, const json_t *ops, char **errmsg); /* modifies doc in place */
+int kp__strategic_merge_patch(json_t *doc, const json_t *patch, char **errmsg);
+
+/* Tables (table.c): builds a meta.k8s.io/v1 Table of items (borrowed array). */
+json_t *kp__table(const struct kp_resource *res, json_t *items, const char *include_object,
+		  const char *list_rv, const char *cont);
+/* True when an Accept header asks for as=Table. */
+bool kp__wants_table(const char *accept);
+
+/* Metrics (server.c) */
+void kp__metrics_render(struct kp_api_server *srv, struct kp_buf *out);
+
+/* Errors of a kp_errlist as a 422 Invalid Status for kind "name". */
+void kp__reply_invalid(struct kp_req *r, const char *kind, const char *name,
+		       const void *errlist);
+
+/* Helpers shared by rest.c and watch.c */
+bool kp__parse_bool(const char *s);
+/* ls/fs: compiled label/field selectors (NULL = no constraint); obj borrowed. */
+bool kp__selectors_match(const void *ls, const void *fs, const json_t *obj);
+
+#endif

@@ -1,0 +1,983 @@
+/*
+ * kinds.c - field types, defaults and validation of the built-in kinds.
+ *
+ * Kubernetes decodes bodies into typed Go structs, so a string where an
+ * int32 belongs is a 400 before any validation runs. kplane keeps objects
+ * as JSON; the type table below gives the same early, clear rejection for
+ * the fields the control plane reads. Defaults and validation cover what
+ * the scheduler and controllers rely on (see docs/api.md for the list).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kplane/kplane.h>
+
+#include "core/api/kinds.h"
+
+/* ---- types ---------------------------------------------------------------- */
+
+enum ftype { T_OBJ, T_ARR, T_STR, T_INT, T_BOOL, T_NUM, T_INTSTR, T_QTY };
+
+struct fcheck {
+	const char *path; /* dotted; "x[]" = each element of array x; "*" = each value */
+	enum ftype type;
+};
+
+static const struct fcheck meta_checks[] = {
+	{ "metadata.name", T_STR },         { "metadata.generateName", T_STR },
+	{ "metadata.namespace", T_STR },    { "metadata.labels", T_OBJ },
+	{ "metadata.labels.*", T_STR },     { "metadata.annotations", T_OBJ },
+	{ "metadata.annotations.*", T_STR }, { "metadata.finalizers", T_ARR },
+	{ "metadata.finalizers[]", T_STR }, { "metadata.ownerReferences", T_ARR },
+	{ "metadata.ownerReferences[]", T_OBJ }, { "metadata.uid", T_STR },
+	{ "metadata.resourceVersion", T_STR }, { "metadata.generation", T_INT },
+	{ NULL, 0 },
+};
+
+/* Relative to a PodSpec. */
+static const struct fcheck podspec_checks[] = {
+	{ "containers", T_ARR },
+	{ "containers[]", T_OBJ },
+	{ "containers[].name", T_STR },
+	{ "containers[].image", T_STR },
+	{ "containers[].command", T_ARR },
+	{ "containers[].command[]", T_STR },
+	{ "containers[].args", T_ARR },
+	{ "containers[].args[]", T_STR },
+	{ "containers[].ports", T_ARR },
+	{ "containers[].ports[]", T_OBJ },
+	{ "containers[].ports[].containerPort", T_INT },
+	{ "containers[].ports[].hostPort", T_INT },
+	{ "containers[].ports[].protocol", T_STR },
+	{ "containers[].env", T_ARR },
+	{ "containers[].env[]", T_OBJ },
+	{ "containers[].env[].name", T_STR },
+	{ "containers[].env[].value", T_STR },
+	{ "containers[].resources", T_OBJ },
+	{ "containers[].resources.requests", T_OBJ },
+	{ "containers[].resources.requests.*", T_QTY },
+	{ "containers[].resources.limits", T_OBJ },
+	{ "containers[].resources.limits.*", T_QTY },
+	{ "initContainers", T_ARR },
+	{ "initContainers[]", T_OBJ },
+	{ "initContainers[].name", T_STR },
+	{ "initContainers[].image", T_STR },
+	{ "initContainers[].resources.requests.*", T_QTY },
+	{ "initContainers[].resources.limits.*", T_QTY },
+	{ "nodeName", T_STR },
+	{ "nodeSelector", T_OBJ },
+	{ "nodeSelector.*", T_STR },
+	{ "schedulerName", T_STR },
+	{ "priority", T_INT },
+	{ "priorityClassName", T_STR },
+	{ "restartPolicy", T_STR },
+	{ "terminationGracePeriodSeconds", T_INT },
+	{ "activeDeadlineSeconds", T_INT },
+	{ "hostNetwork", T_BOOL },
+	{ "serviceAccountName", T_STR },
+	{ "affinity", T_OBJ },
+	{ "tolerations", T_ARR },
+	{ "tolerations[]", T_OBJ },
+	{ "tolerations[].key", T_STR },
+	{ "tolerations[].operator", T_STR },
+	{ "tolerations[].value", T_STR },
+	{ "tolerations[].effect", T_STR },
+	{ "tolerations[].tolerationSeconds", T_INT },
+	{ "volumes", T_ARR },
+	{ "volumes[]", T_OBJ },
+	{ "volumes[].name", T_STR },
+	{ "topologySpreadConstraints", T_ARR },
+	{ "topologySpreadConstraints[]", T_OBJ },
+	{ "topologySpreadConstraints[].maxSkew", T_INT },
+	{ "topologySpreadConstraints[].topologyKey", T_STR },
+	{ "topologySpreadConstraints[].whenUnsatisfiable", T_STR },
+	{ "overhead.*", T_QTY },
+	{ NULL, 0 },
+};
+
+static const struct fcheck workload_checks[] = {
+	{ "spec.replicas", T_INT },
+	{ "spec.selector", T_OBJ },
+	{ "spec.selector.matchLabels", T_OBJ },
+	{ "spec.selector.matchLabels.*", T_STR },
+	{ "spec.selector.matchExpressions", T_ARR },
+	{ "spec.template", T_OBJ },
+	{ "spec.template.metadata", T_OBJ },
+	{ "spec.template.metadata.labels", T_OBJ },
+	{ "spec.template.metadata.labels.*", T_STR },
+	{ "spec.template.spec", T_OBJ },
+	{ "spec.minReadySeconds", T_INT },
+	{ "spec.revisionHistoryLimit", T_INT },
+	{ "spec.paused", T_BOOL },
+	{ "spec.progressDeadlineSeconds", T_INT },
+	{ "spec.serviceName", T_STR },
+	{ "spec.volumeClaimTemplates", T_ARR },
+	{ "spec.parallelism", T_INT },
+	{ "spec.completions", T_INT },
+	{ "spec.backoffLimit", T_INT },
+	{ "spec.activeDeadlineSeconds", T_INT },
+	{ "spec.suspend", T_BOOL },
+	{ "spec.schedule", T_STR },
+	{ "spec.jobTemplate", T_OBJ },
+	{ NULL, 0 },
+};
+
+static const struct fcheck other_checks[] = {
+	/* services */
+	{ "spec.ports", T_ARR },
+	{ "spec.ports[]", T_OBJ },
+	{ "spec.ports[].port", T_INT },
+	{ "spec.ports[].targetPort", T_INTSTR },
+	{ "spec.ports[].nodePort", T_INT },
+	{ "spec.ports[].protocol", T_STR },
+	{ "spec.ports[].name", T_STR },
+	{ "spec.type", T_STR },
+	{ "spec.clusterIP", T_STR },
+	/* nodes */
+	{ "spec.unschedulable", T_BOOL },
+	{ "spec.taints", T_ARR },
+	{ "spec.taints[]", T_OBJ },
+	{ "spec.taints[].key", T_STR },
+	{ "spec.taints[].value", T_STR },
+	{ "spec.taints[].effect", T_STR },
+	{ "status.capacity", T_OBJ },
+	{ "status.capacity.*", T_QTY },
+	{ "status.allocatable", T_OBJ },
+	{ "status.allocatable.*", T_QTY },
+	/* hpa, pdb, leases, priority classes */
+	{ "spec.minReplicas", T_INT },
+	{ "spec.maxReplicas", T_INT },
+	{ "spec.minAvailable", T_INTSTR },
+	{ "spec.maxUnavailable", T_INTSTR },
+	{ "spec.holderIdentity", T_STR },
+	{ "spec.leaseDurationSeconds", T_INT },
+	{ "value", T_INT },
+	{ "globalDefault", T_BOOL },
+	{ NULL, 0 },
+};
+
+static const struct fcheck cm_checks[] = {
+	{ "data", T_OBJ }, { "data.*", T_STR }, { "binaryData", T_OBJ }, { "binaryData.*", T_STR },
+	{ "stringData", T_OBJ }, { "stringData.*", T_STR }, { "type", T_STR }, { NULL, 0 },
+};
+
+static const char *type_name(enum ftype t)
+{
+	switch (t) {
+	case T_OBJ: return "an object";
+	case T_ARR: return "an array";
+	case T_STR: return "a string";
+	case T_INT: return "an integer";
+	case T_BOOL: return "a boolean";
+	case T_NUM: return "a number";
+	case T_INTSTR: return "an integer or a string";
+	case T_QTY: return "a quantity (string or number)";
+	}
+	return "?";
+}
+
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "?";
+}
+
+static bool type_ok(const json_t *v, enum ftype t)
+{
+	if (json_is_null(v))
+		return true; /* a Go decoder takes null as the zero value */
+	switch (t) {
+	case T_OBJ: return json_is_object(v);
+	case T_ARR: return json_is_array(v);
+	case T_STR: return json_is_string(v);
+	case T_INT:
+		return json_is_integer(v) ||
+		       (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v));
+	case T_BOOL: return json_is_boolean(v);
+	case T_NUM: return json_is_number(v);
+	case T_INTSTR: return json_is_integer(v) || json_is_string(v);
+	case T_QTY: return json_is_string(v) || json_is_number(v);
+	}
+	return false;
+}
+
+/* Walks segs[i..] from v; path holds the concrete path so far. */
+static int walk(const json_t *v, char **segs, size_t n, size_t i, enum ftype t, char *path,
+		size_t plen, char **errmsg)
+{
+	if (i == n) {
+		if (!type_ok(v, t))
+			return kp_error_set(errmsg, KP_EINVAL, "%s: expected %s, got %s", path,
+					    type_name(t), json_type_name(v));
+		return 0;
+	}
+	if (!json_is_object(v))
+		return 0; /* the parent's own check reports this */
+	const char *seg = segs[i];
+	size_t sl = strlen(seg);
+	char *out = path + plen;
+	size_t room = 512 - plen;
+	if (!strcmp(seg, "*")) {
+		const char *k;
+		json_t *c;
+		json_object_foreach ((json_t *)v, k, c) {
+			int w = snprintf(out, room, "%s%s", plen ? "." : "", k);
+			if (w < 0 || (size_t)w >= room)
+				continue;
+			int rc = walk(c, segs, n, i + 1, t, path, plen + (size_t)w, errmsg);
+			if (rc)
+				return rc;
+		}
+		path[plen] = 0;
+		return 0;
+	}
+	bool each = sl > 2 && !strcmp(seg + sl - 2, "[]");
+	char key[128];
+	snprintf(key, sizeof(key), "%.*s", (int)(each ? sl - 2 : sl), seg);
+	json_t *c = json_object_get(v, key);
+	if (!c)
+		return 0;
+	int w = snprintf(out, room, "%s%s", plen ? "." : "", key);
+	if (w < 0 || (size_t)w >= room)
+		return 0;
+	size_t np = plen + (size_t)w;
+	if (!each)
+		return walk(c, segs, n, i + 1, t, path, np, errmsg);
+	if (!json_is_array(c))
+		return 0;
+	size_t idx;
+	json_t *e;
+	json_array_foreach (c, idx, e) {
+		int w2 = snprintf(path + np, 512 - np, "[%zu]", idx);
+		if (w2 < 0 || (size_t)w2 >= 512 - np)
+			continue;
+		int rc = walk(e, segs, n, i + 1, t, path, np + (size_t)w2, errmsg);
+		if (rc)
+			return rc;
+	}
+	path[np] = 0;
+	return 0;
+}
+
+static int run_checks(const json_t *obj, const char *prefix, const struct fcheck *checks,
+		      char **errmsg)
+{
+	for (const struct fcheck *c = checks; c->path; c++) {
+		char full[256], *segs[24], *save = NULL;
+		snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", c->path);
+		size_t n = 0;
+		for (char *t = strtok_r(full, ".", &save); t && n < 24; t = strtok_r(NULL, ".", &save))
+			segs[n++] = t;
+		char path[512] = "";
+		int rc = walk(obj, segs, n, 0, c->type, path, 0, errmsg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static bool is(const struct kp_resource *res, const char *plural)
+{
+	return !strcmp(res->plural, plural);
+}
+
+/* Where a kind keeps its PodSpec, or NULL. */
+static const char *podspec_path(const struct kp_resource *res)
+{
+	if (is(res, "pods"))
+		return "spec";
+	if (is(res, "deployments") || is(res, "replicasets") || is(res, "statefulsets") ||
+	    is(res, "daemonsets") || is(res, "jobs"))
+		return "spec.template.spec";
+	if (is(res, "cronjobs"))
+		return "spec.jobTemplate.spec.template.spec";
+	return NULL;
+}
+
+int kp__kinds_typecheck(const struct kp_resource *res, const json_t *obj, char **errmsg)
+{
+	int rc = run_checks(obj, "", meta_checks, errmsg);
+	if (rc)
+		return rc;
+	json_t *spec = json_object_get(obj, "spec");
+	if (spec && !json_is_object(spec))
+		return kp_error_set(errmsg, KP_EINVAL, "spec: expected an object, got %s",
+				    json_type_name(spec));
+	json_t *status = json_object_get(obj, "status");
+	if (status && !json_is_object(status) && !json_is_null(status))
+		return kp_error_set(errmsg, KP_EINVAL, "status: expected an object, got %s",
+				    json_type_name(status));
+	const char *ps = podspec_path(res);
+	if (ps) {
+		if ((rc = run_checks(obj, ps, podspec_checks, errmsg)))
+			return rc;
+		if (!is(res, "pods") && (rc = run_checks(obj, "", workload_checks, errmsg)))
+			return rc;
+		return 0;
+	}
+	if (is(res, "configmaps") || is(res, "secrets"))
+		return run_checks(obj, "", cm_checks, errmsg);
+	return run_checks(obj, "", other_checks, errmsg);
+}
+
+/* ---- defaults ----------------------------------------------------------------- */
+
+static json_t *ensure_obj(json_t *parent, const char *key)
+{
+	json_t *v = json_object_get(parent, key);
+	if (!json_is_object(v)) {
+		v = json_object();
+		json_object_set_new(parent, key, v);
+	}
+	return v;
+}
+
+static void set_default(json_t *o, const char *key, json_t *v)
+{
+	json_t *cur = json_object_get(o, key);
+	if (!cur || json_is_null(cur))
+		json_object_set_new(o, key, v);
+	else
+		json_decref(v);
+}
+
+static void default_container(json_t *c)
+{
+	set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
+	set_default(c, "terminationMessagePolicy", json_string("File"));
+	const char *image = json_string_value(json_object_get(c, "image"));
+	if (image && !json_object_get(c, "imagePullPolicy")) {
+		const char *slash = strrchr(image, '/');
+		const char *colon = strrchr(slash ? slash : image, ':');
+		bool latest = !colon || !strcmp(colon, ":latest");
+		if (strchr(image, '@'))
+			latest = false;
+		json_object_set_new(c, "imagePullPolicy",
+				    json_string(latest ? "Always" : "IfNotPresent"));
+	}
+	json_t *res = ensure_obj(c, "resources");
+	/* requests default to limits, so the scheduler sees what was promised. */
+	json_t *limits = json_object_get(res, "limits");
+	if (json_is_object(limits) && json_object_size(limits)) {
+		json_t *req = ensure_obj(res, "requests");
+		const char *k;
+		json_t *v;
+		json_object_foreach (limits, k, v)
+			if (!json_object_get(req, k))
+				json_object_set_new(req, k, json_deep_copy(v));
+	}
+	json_t *ports = json_object_get(c, "ports");
+	size_t i;
+	json_t *p;
+	if (json_is_array(ports))
+		json_array_foreach (ports, i, p)
+			if (json_is_object(p))
+				set_default(p, "protocol", json_string("TCP"));
+}
+
+static int qty_cmp_str(const json_t *a, const json_t *b)
+{
+	struct kp_quantity qa, qb;
+	char sa[64], sb[64];
+	if (json_is_string(a))
+		snprintf(sa, sizeof(sa), "%s", json_string_value(a));
+	else
+		snprintf(sa, sizeof(sa), "%lld", (long long)json_number_value(a));
+	if (json_is_string(b))
+		snprintf(sb, sizeof(sb), "%s", json_string_value(b));
+	else
+		snprintf(sb, sizeof(sb), "%lld", (long long)json_number_value(b));
+	if (kp_quantity_parse(sa, &qa, NULL) || kp_quantity_parse(sb, &qb, NULL))
+		return strcmp(sa, sb);
+	return kp_quantity_cmp(&qa, &qb);
+}
+
+/* Kubernetes' QoS class (pkg/apis/core/helper/qos), for cpu and memory. */
+static const char *qos_class(const json_t *spec)
+{
+	bool any = false, guaranteed = true;
+	static const char *const lists[] = { "containers", "initContainers" };
+	static const char *const names[] = { "cpu", "memory" };
+	for (size_t l = 0; l < 2; l++) {
+		json_t *cs = json_object_get(spec, lists[l]);
+		size_t i;
+		json_t *c;
+		if (!json_is_array(cs))
+			continue;
+		json_array_foreach (cs, i, c) {
+			json_t *req = kp_obj_get(c, "resources.requests");
+			json_t *lim = kp_obj_get(c, "resources.limits");
+			for (size_t n = 0; n < 2; n++) {
+				json_t *rq = json_object_get(req, names[n]);
+				json_t *lm = json_object_get(lim, names[n]);
+				if (rq || lm)
+					any = true;
+				if (!lm || (rq && qty_cmp_str(rq, lm)))
+					guaranteed = false;
+			}
+		}
+	}
+	if (!any)
+		return "BestEffort";
+	return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+static void default_podspec(json_t *spec)
+{
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "restartPolicy", json_string("Always"));
+	set_default(spec, "terminationGracePeriodSeconds", json_integer(30));
+	set_default(spec, "dnsPolicy", json_string("ClusterFirst"));
+	set_default(spec, "securityContext", json_object());
+	set_default(spec, "schedulerName", json_string("default-scheduler"));
+	set_default(spec, "enableServiceLinks", json_true());
+	static const char *const lists[] = { "containers", "initContainers" };
+	for (size_t l = 0; l < 2; l++) {
+		json_t *cs = json_object_get(spec, lists[l]);
+		size_t i;
+		json_t *c;
+		if (json_is_array(cs))
+			json_array_foreach (cs, i, c)
+				if (json_is_object(c))
+					default_container(c);
+	}
+}
+
+static int resolve_priority(json_t *spec, struct kp_store *st, char **errmsg)
+{
+	if (json_object_get(spec, "priority") && !json_object_get(spec, "priorityClassName"))
+		return 0;
+	const char *pc = json_string_value(json_object_get(spec, "priorityClassName"));
+	if (!pc || !*pc) {
+		set_default(spec, "priority", json_integer(0));
+		set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+		return 0;
+	}
+	if (!strcmp(pc, "system-node-critical") || !strcmp(pc, "system-cluster-critical")) {
+		json_object_set_new(spec, "priority",
+				    json_integer(pc[7] == 'n' ? 2000001000 : 2000000000));
+		set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+		return 0;
+	}
+	if (!st)
+		return 0;
+	char key[320];
+	snprintf(key, sizeof(key), "/registry/scheduling.k8s.io/priorityclasses/%s", pc);
+	struct kp_kv kv;
+	if (kp_store_get(st, key, &kv))
+		return kp_error_set(errmsg, KP_ENOENT, "no PriorityClass with name %s was found",
+				    pc);
+	json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
+	kp_kv_release(&kv);
+	json_object_set_new(spec, "priority",
+			    json_integer(json_integer_value(json_object_get(o, "value"))));
+	const char *pp = kp_obj_str(o, "preemptionPolicy");
+	set_default(spec, "preemptionPolicy", json_string(pp ? pp : "PreemptLowerPriority"));
+	json_decref(o);
+	return 0;
+}
+
+static void default_workload(const struct kp_resource *res, json_t *obj)
+{
+	json_t *spec = ensure_obj(obj, "spec");
+	if (!is(res, "daemonsets") && !is(res, "jobs") && !is(res, "cronjobs"))
+		set_default(spec, "replicas", json_integer(1));
+	if (is(res, "deployments")) {
+		json_t *s = ensure_obj(spec, "strategy");
+		set_default(s, "type", json_string("RollingUpdate"));
+		if (!strcmp(json_string_value(json_object_get(s, "type")) ?: "", "RollingUpdate")) {
+			json_t *ru = ensure_obj(s, "rollingUpdate");
+			set_default(ru, "maxUnavailable", json_string("25%"));
+			set_default(ru, "maxSurge", json_string("25%"));
+		}
+		set_default(spec, "revisionHistoryLimit", json_integer(10));
+		set_default(spec, "progressDeadlineSeconds", json_integer(600));
+	} else if (is(res, "statefulsets")) {
+		set_default(spec, "podManagementPolicy", json_string("OrderedReady"));
+		json_t *s = ensure_obj(spec, "updateStrategy");
+		set_default(s, "type", json_string("RollingUpdate"));
+		if (!strcmp(json_string_value(json_object_get(s, "type")) ?: "", "RollingUpdate"))
+			set_default(ensure_obj(s, "rollingUpdate"), "partition", json_integer(0));
+		set_default(spec, "revisionHistoryLimit", json_integer(10));
+	} else if (is(res, "daemonsets")) {
+		json_t *s = ensure_obj(spec, "updateStrategy");
+		set_default(s, "type", json_string("RollingUpdate"));
+		if (!strcmp(json_string_value(json_object_get(s, "type")) ?: "", "RollingUpdate")) {
+			json_t *ru = ensure_obj(s, "rollingUpdate");
+			set_default(ru, "maxUnavailable", json_integer(1));
+			set_default(ru, "maxSurge", json_integer(0));
+		}
+		set_default(spec, "revisionHistoryLimit", json_integer(10));
+	} else if (is(res, "jobs")) {
+		set_default(spec, "parallelism", json_integer(1));
+		if (!json_object_get(spec, "completions") &&
+		    json_integer_value(json_object_get(spec, "parallelism")) == 1)
+			json_object_set_new(spec, "completions", json_integer(1));
+		set_default(spec, "backoffLimit", json_integer(6));
+		set_default(spec, "completionMode", json_string("NonIndexed"));
+		set_default(spec, "suspend", json_false());
+	} else if (is(res, "cronjobs")) {
+		set_default(spec, "concurrencyPolicy", json_string("Allow"));
+		set_default(spec, "suspend", json_false());
+		set_default(spec, "successfulJobsHistoryLimit", json_integer(3));
+		set_default(spec, "failedJobsHistoryLimit", json_integer(1));
+	}
+	json_t *tspec = kp_obj_get(obj, podspec_path(res));
+	default_podspec(tspec);
+}
+
+int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_store *st,
+		      char **errmsg)
+{
+	bool create = st != NULL;
+	if (is(res, "pods")) {
+		json_t *spec = ensure_obj(obj, "spec");
+		default_podspec(spec);
+		if (create) {
+			int rc = resolve_priority(spec, st, errmsg);
+			if (rc)
+				return rc;
+			/* DefaultTolerationSeconds admission */
+			json_t *tol = json_object_get(spec, "tolerations");
+			if (!json_is_array(tol)) {
+				tol = json_array();
+				json_object_set_new(spec, "tolerations", tol);
+			}
+			static const char *const keys[] = { "node.kubernetes.io/not-ready",
+							    "node.kubernetes.io/unreachable" };
+			for (size_t k = 0; k < 2; k++) {
+				bool found = false;
+				size_t i;
+				json_t *t;
+				json_array_foreach (tol, i, t) {
+					const char *tk = kp_obj_str(t, "key");
+					const char *te = kp_obj_str(t, "effect");
+					if ((!tk || !strcmp(tk, keys[k]) || !*tk) &&
+					    (!te || !*te || !strcmp(te, "NoExecute")))
+						found = true;
+				}
+				if (!found)
+					json_array_append_new(
+						tol, json_pack("{s:s, s:s, s:s, s:i}", "key", keys[k],
+							       "operator", "Exists", "effect",
+							       "NoExecute", "tolerationSeconds", 300));
+			}
+			json_object_set_new(obj, "status",
+					    json_pack("{s:s, s:s}", "phase", "Pending", "qosClass",
+						      qos_class(spec)));
+		}
+		return 0;
+	}
+	if (podspec_path(res)) {
+		default_workload(res, obj);
+		if (create && (res->flags & KP_RES_STATUS))
+			json_object_set_new(obj, "status", json_object());
+		return 0;
+	}
+	if (is(res, "namespaces")) {
+		json_t *spec = ensure_obj(obj, "spec");
+		if (create)
+			set_default(spec, "finalizers", json_pack("[s]", "kubernetes"));
+		json_t *status = ensure_obj(obj, "status");
+		set_default(status, "phase", json_string("Active"));
+		const char *name = kp_obj_name(obj);
+		if (name)
+			kp_obj_set_label(obj, "kubernetes.io/metadata.name", name);
+		return 0;
+	}
+	if (is(res, "services")) {
+		json_t *spec = ensure_obj(obj, "spec");
+		set_default(spec, "type", json_string("ClusterIP"));
+		set_default(spec, "sessionAffinity", json_string("None"));
+		const char *type = json_string_value(json_object_get(spec, "type"));
+		if (create && type && strcmp(type, "ExternalName") && !json_object_get(spec, "clusterIP")) {
+			/* 10.96.0.0/16 from random bits; collisions are not checked yet. */
+			char uid[37], ip[32];
+			kp_uuid4(uid);
+			unsigned v = (unsigned)strtoul(uid + 24, NULL, 16);
+			snprintf(ip, sizeof(ip), "10.96.%u.%u", (v >> 8) & 255, (v & 254) + 1);
+			json_object_set_new(spec, "clusterIP", json_string(ip));
+			json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
+		}
+		if (type && strcmp(type, "ExternalName")) {
+			set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+			set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
+			set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
+		}
+		json_t *ports = json_object_get(spec, "ports");
+		size_t i;
+		json_t *p;
+		if (json_is_array(ports))
+			json_array_foreach (ports, i, p) {
+				if (!json_is_object(p))
+					continue;
+				set_default(p, "protocol", json_string("TCP"));
+				json_t *port = json_object_get(p, "port");
+				if (port && !json_object_get(p, "targetPort"))
+					json_object_set_new(p, "targetPort", json_deep_copy(port));
+			}
+		if (create)
+			json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
+		return 0;
+	}
+	if (is(res, "secrets")) {
+		set_default(obj, "type", json_string("Opaque"));
+		return 0;
+	}
+	if (is(res, "persistentvolumeclaims")) {
+		json_t *spec = ensure_obj(obj, "spec");
+		set_default(spec, "volumeMode", json_string("Filesystem"));
+		if (create)
+			json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Pending"));
+		return 0;
+	}
+	if (is(res, "persistentvolumes")) {
+		json_t *spec = ensure_obj(obj, "spec");
+		set_default(spec, "persistentVolumeReclaimPolicy", json_string("Retain"));
+		set_default(spec, "volumeMode", json_string("Filesystem"));
+		if (create)
+			set_default(obj, "status", json_pack("{s:s}", "phase", "Pending"));
+		return 0;
+	}
+	if (is(res, "priorityclasses")) {
+		set_default(obj, "preemptionPolicy", json_string("PreemptLowerPriority"));
+		return 0;
+	}
+	if (is(res, "horizontalpodautoscalers")) {
+		set_default(ensure_obj(obj, "spec"), "minReplicas", json_integer(1));
+		return 0;
+	}
+	if (create && (res->flags & KP_RES_STATUS) && !(res->flags & KP_RES_KEEP_STATUS))
+		json_object_del(obj, "status");
+	return 0;
+}
+
+/* ---- validation ------------------------------------------------------------- */
+
+static char *jtext(const json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void validate_containers(const json_t *spec, const char *path, struct kp_errlist *errs,
+				bool required)
+{
+	char f[512];
+	static const char *const lists[] = { "containers", "initContainers" };
+	json_t *names = json_object();
+	for (size_t l = 0; l < 2; l++) {
+		json_t *cs = json_object_get(spec, lists[l]);
+		if (!cs || json_is_null(cs) || (json_is_array(cs) && !json_array_size(cs))) {
+			if (l == 0 && required) {
+				snprintf(f, sizeof(f), "%s.containers", path);
+				kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+			}
+			continue;
+		}
+		size_t i;
+		json_t *c;
+		json_array_foreach (cs, i, c) {
+			const char *name = json_string_value(json_object_get(c, "name"));
+			snprintf(f, sizeof(f), "%s.%s[%zu].name", path, lists[l], i);
+			if (!name || !*name) {
+				kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+			} else {
+				const char *bad = kp_check_dns1123_label(name);
+				char *vt = jtext(json_object_get(c, "name"));
+				if (bad)
+					kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s", bad);
+				else if (json_object_get(names, name))
+					kp_errlist_add(errs, KP_FIELD_DUPLICATE, f, vt, "%s", "");
+				free(vt);
+				json_object_set_new(names, name, json_true());
+			}
+			const char *image = json_string_value(json_object_get(c, "image"));
+			if (!image || !*image) {
+				snprintf(f, sizeof(f), "%s.%s[%zu].image", path, lists[l], i);
+				kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+			}
+			static const char *const kinds[] = { "requests", "limits" };
+			for (size_t k = 0; k < 2; k++) {
+				json_t *m = kp_obj_getv(c, "resources", kinds[k], NULL);
+				const char *rk;
+				json_t *rv;
+				json_object_foreach (m, rk, rv) {
+					char s[64];
+					if (json_is_string(rv))
+						snprintf(s, sizeof(s), "%s", json_string_value(rv));
+					else
+						snprintf(s, sizeof(s), "%g", json_number_value(rv));
+					struct kp_quantity q;
+					snprintf(f, sizeof(f), "%s.%s[%zu].resources.%s[%s]", path,
+						 lists[l], i, kinds[k], rk);
+					char *vt = jtext(rv);
+					if (kp_quantity_parse(s, &q, NULL))
+						kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+							       "quantities must match the regular "
+							       "expression '^([+-]?[0-9.]+)([eEinumkKMGTP]"
+							       "*[-+]?[0-9]*)$'");
+					else if (q.value < 0)
+						kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+							       "must be greater than or equal to 0");
+					free(vt);
+				}
+			}
+		}
+	}
+	json_decref(names);
+}
+
+static void validate_podspec(const json_t *spec, const char *path, struct kp_errlist *errs)
+{
+	validate_containers(spec, path, errs, true);
+	const char *rp = json_string_value(json_object_get(spec, "restartPolicy"));
+	char f[512];
+	if (rp && strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never")) {
+		snprintf(f, sizeof(f), "%s.restartPolicy", path);
+		char *vt = jtext(json_object_get(spec, "restartPolicy"));
+		kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+			       "supported values: \"Always\", \"OnFailure\", \"Never\"");
+		free(vt);
+	}
+	json_t *tol = json_object_get(spec, "tolerations");
+	size_t i;
+	json_t *t;
+	json_array_foreach (tol, i, t) {
+		const char *op = kp_obj_str(t, "operator");
+		const char *eff = kp_obj_str(t, "effect");
+		if (op && *op && strcmp(op, "Exists") && strcmp(op, "Equal")) {
+			snprintf(f, sizeof(f), "%s.tolerations[%zu].operator", path, i);
+			char *vt = jtext(json_object_get(t, "operator"));
+			kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+				       "supported values: \"Equal\", \"Exists\"");
+			free(vt);
+		}
+		if (eff && *eff && strcmp(eff, "NoSchedule") && strcmp(eff, "PreferNoSchedule") &&
+		    strcmp(eff, "NoExecute")) {
+			snprintf(f, sizeof(f), "%s.tolerations[%zu].effect", path, i);
+			char *vt = jtext(json_object_get(t, "effect"));
+			kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+				       "supported values: \"NoSchedule\", \"PreferNoSchedule\", "
+				       "\"NoExecute\"");
+			free(vt);
+		}
+	}
+}
+
+static void nonneg(const json_t *obj, const char *path, struct kp_errlist *errs)
+{
+	json_t *v = kp_obj_get(obj, path);
+	if (json_is_integer(v) && json_integer_value(v) < 0) {
+		char *vt = jtext(v);
+		kp_errlist_add(errs, KP_FIELD_INVALID, path, vt, "%s",
+			       "must be greater than or equal to 0");
+		free(vt);
+	}
+}
+
+static void validate_workload(const struct kp_resource *res, const json_t *obj,
+			      struct kp_errlist *errs)
+{
+	const char *tpath = is(res, "cronjobs") ? "spec.jobTemplate.spec.template" : "spec.template";
+	nonneg(obj, "spec.replicas", errs);
+	if (is(res, "jobs") || is(res, "cronjobs")) {
+		char f[128];
+		snprintf(f, sizeof(f), "%s.spec.restartPolicy", tpath);
+		const char *rp = kp_obj_str(obj, f);
+		if (!rp || (strcmp(rp, "OnFailure") && strcmp(rp, "Never"))) {
+			json_t *v = kp_obj_get(obj, f);
+			char *vt = v ? jtext(v) : NULL;
+			kp_errlist_add(errs, rp ? KP_FIELD_NOT_SUPPORTED : KP_FIELD_REQUIRED, f, vt,
+				       "%s", "supported values: \"OnFailure\", \"Never\"");
+			free(vt);
+		}
+		nonneg(obj, "spec.parallelism", errs);
+		nonneg(obj, "spec.completions", errs);
+		nonneg(obj, "spec.backoffLimit", errs);
+		if (is(res, "cronjobs") && !kp_obj_str(obj, "spec.schedule"))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.schedule", NULL, "%s", "");
+	}
+	if (!is(res, "jobs") && !is(res, "cronjobs")) {
+		json_t *sel = kp_obj_get(obj, "spec.selector");
+		if (!sel || json_is_null(sel)) {
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.selector", NULL, "%s", "");
+		} else {
+			struct kp_label_selector *ls = NULL;
+			char *err = NULL;
+			if (kp_label_selector_from_json(sel, &ls, &err)) {
+				char *vt = jtext(sel);
+				kp_errlist_add(errs, KP_FIELD_INVALID, "spec.selector", vt, "%s",
+					       err ? err : "invalid selector");
+				free(vt);
+				free(err);
+			} else if (kp_label_selector_is_everything(ls)) {
+				char *vt = jtext(sel);
+				kp_errlist_add(errs, KP_FIELD_INVALID, "spec.selector", vt,
+					       "empty selector is invalid for %s", res->singular);
+				free(vt);
+			} else {
+				json_t *labels = kp_obj_get(obj, "spec.template.metadata.labels");
+				if (!kp_label_selector_matches(ls, labels)) {
+					char *vt = labels ? jtext(labels) : strdup("{}");
+					kp_errlist_add(errs, KP_FIELD_INVALID,
+						       "spec.template.metadata.labels", vt, "%s",
+						       "`selector` does not match template `labels`");
+					free(vt);
+				}
+			}
+			if (ls)
+				kp_label_selector_free(ls);
+		}
+	}
+	char sp[128];
+	snprintf(sp, sizeof(sp), "%s.spec", tpath);
+	json_t *tspec = kp_obj_get(obj, sp);
+	if (!tspec)
+		kp_errlist_add(errs, KP_FIELD_REQUIRED, sp, NULL, "%s", "");
+	else
+		validate_podspec(tspec, sp, errs);
+}
+
+static void validate_service(const json_t *obj, struct kp_errlist *errs)
+{
+	const char *type = kp_obj_str(obj, "spec.type");
+	const char *cip = kp_obj_str(obj, "spec.clusterIP");
+	if (type && strcmp(type, "ClusterIP") && strcmp(type, "NodePort") &&
+	    strcmp(type, "LoadBalancer") && strcmp(type, "ExternalName")) {
+		char *vt = jtext(kp_obj_get(obj, "spec.type"));
+		kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, "spec.type", vt, "%s",
+			       "supported values: \"ClusterIP\", \"ExternalName\", "
+			       "\"LoadBalancer\", \"NodePort\"");
+		free(vt);
+	}
+	json_t *ports = kp_obj_get(obj, "spec.ports");
+	bool headless = cip && !strcmp(cip, "None");
+	if ((!json_is_array(ports) || !json_array_size(ports)) && !headless &&
+	    !(type && !strcmp(type, "ExternalName")))
+		kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.ports", NULL, "%s", "");
+	size_t i;
+	json_t *p;
+	json_array_foreach (ports, i, p) {
+		json_t *port = json_object_get(p, "port");
+		char f[64];
+		snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
+		if (!port)
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+		else if (json_integer_value(port) < 1 || json_integer_value(port) > 65535) {
+			char *vt = jtext(port);
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+				       "must be between 1 and 65535, inclusive");
+			free(vt);
+		}
+	}
+}
+
+static void validate_node(const json_t *obj, struct kp_errlist *errs)
+{
+	json_t *taints = kp_obj_get(obj, "spec.taints");
+	size_t i;
+	json_t *t;
+	json_array_foreach (taints, i, t) {
+		char f[64];
+		const char *eff = kp_obj_str(t, "effect");
+		snprintf(f, sizeof(f), "spec.taints[%zu].effect", i);
+		if (!eff || !*eff)
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+		else if (strcmp(eff, "NoSchedule") && strcmp(eff, "PreferNoSchedule") &&
+			 strcmp(eff, "NoExecute")) {
+			char *vt = jtext(json_object_get(t, "effect"));
+			kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+				       "supported values: \"NoSchedule\", \"PreferNoSchedule\", "
+				       "\"NoExecute\"");
+			free(vt);
+		}
+		const char *key = kp_obj_str(t, "key");
+		snprintf(f, sizeof(f), "spec.taints[%zu].key", i);
+		if (!key || !*key)
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+		else if (kp_check_qualified_name(key)) {
+			char *vt = jtext(json_object_get(t, "key"));
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+				       kp_check_qualified_name(key));
+			free(vt);
+		}
+	}
+}
+
+static void validate_configmap(const json_t *obj, struct kp_errlist *errs)
+{
+	static const char *const maps[] = { "data", "binaryData", "stringData" };
+	for (size_t m = 0; m < 3; m++) {
+		json_t *d = json_object_get(obj, maps[m]);
+		const char *k;
+		json_t *v;
+		json_object_foreach (d, k, v) {
+			bool ok = *k && strlen(k) <= 253;
+			for (const char *p = k; *p && ok; p++)
+				ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+			if (!ok) {
+				char f[320], vt[300];
+				snprintf(f, sizeof(f), "%s[%s]", maps[m], k);
+				snprintf(vt, sizeof(vt), "\"%.250s\"", k);
+				kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+					       "a valid config key must consist of alphanumeric "
+					       "characters, '-', '_' or '.' (e.g. 'key.name',  or "
+					       "'KEY_NAME',  or 'key-name', regex used for validation "
+					       "is '[-._a-zA-Z0-9]+')");
+			}
+		}
+	}
+}
+
+void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
+			struct kp_errlist *errs)
+{
+	if (is(res, "pods")) {
+		json_t *spec = json_object_get(obj, "spec");
+		if (!spec)
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec", NULL, "%s", "");
+		else
+			validate_podspec(spec, "spec", errs);
+		if (old) {
+			const char *on = kp_obj_str(old, "spec.nodeName");
+			const char *nn = kp_obj_str(obj, "spec.nodeName");
+			if (on && *on && (!nn || strcmp(on, nn))) {
+				char *vt = jtext(kp_obj_get(obj, "spec.nodeName"));
+				kp_errlist_add(errs, KP_FIELD_FORBIDDEN, "spec.nodeName", NULL, "%s",
+					       "pod updates may not change spec.nodeName once set");
+				free(vt);
+			}
+		}
+	} else if (podspec_path(res)) {
+		validate_workload(res, obj, errs);
+	} else if (is(res, "services")) {
+		validate_service(obj, errs);
+	} else if (is(res, "nodes")) {
+		validate_node(obj, errs);
+	} else if (is(res, "configmaps") || is(res, "secrets")) {
+		validate_configmap(obj, errs);
+	} else if (is(res, "priorityclasses")) {
+		if (!json_object_get(obj, "value"))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "value", NULL, "%s", "");
+	} else if (is(res, "horizontalpodautoscalers")) {
+		if (!kp_obj_get(obj, "spec.maxReplicas"))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.maxReplicas", NULL, "%s", "");
+		if (!kp_obj_get(obj, "spec.scaleTargetRef"))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.scaleTargetRef", NULL, "%s",
+				       "");
+	}
+}

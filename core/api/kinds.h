@@ -1,0 +1,36 @@
+/*
+ * kinds.h - per-kind knowledge of the built-in resources: field types
+ * (what a typed Go decoder would reject), defaulting and validation, as
+ * Kubernetes does them for the fields kplane uses.
+ */
+#ifndef KPLANE_API_KINDS_H
+#define KPLANE_API_KINDS_H
+
+#include <jansson.h>
+
+#include "core/api/internal.h"
+
+struct kp_errlist;
+
+/*
+ * Checks JSON types of known fields of obj (borrowed). Returns 0, or
+ * KP_EINVAL with *errmsg like "spec.replicas: expected an integer, got a
+ * string" (caller frees).
+ */
+int kp__kinds_typecheck(const struct kp_resource *res, const json_t *obj, char **errmsg);
+
+/*
+ * Fills defaults into obj in place (restartPolicy, schedulerName, QoS
+ * class, replicas, strategy, ...). st (may be NULL: skip lookups) is used to
+ * resolve spec.priorityClassName; when the class does not exist the
+ * function returns KP_ENOENT with *errmsg naming it (the caller answers 403
+ * Forbidden as the Priority admission plugin does).
+ */
+int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_store *st,
+		      char **errmsg);
+
+/* Appends kind-specific validation errors of obj (old is NULL on create). */
+void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
+			struct kp_errlist *errs);
+
+#endif

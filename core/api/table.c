@@ -1,0 +1,591 @@
+/*
+ * table.c - meta.k8s.io/v1 Tables with kubectl's columns per kind
+ * (the server-side printers of kubernetes/pkg/printers/internalversion).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <kplane/kplane.h>
+
+#include "core/api/internal.h"
+
+bool kp__wants_table(const char *accept)
+{
+	return accept && strstr(accept, "as=Table") && strstr(accept, "g=meta.k8s.io");
+}
+
+/* kubectl's duration.HumanDuration. */
+static void human_duration(int64_t secs, char *buf, size_t n)
+{
+	if (secs < -1) {
+		snprintf(buf, n, "<invalid>");
+		return;
+	}
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120) {
+		snprintf(buf, n, "%llds", (long long)secs);
+		return;
+	}
+	int64_t minutes = secs / 60;
+	if (minutes < 10) {
+		int64_t s = secs % 60;
+		if (s == 0)
+			snprintf(buf, n, "%lldm", (long long)minutes);
+		else
+			snprintf(buf, n, "%lldm%llds", (long long)minutes, (long long)s);
+		return;
+	}
+	if (minutes < 180) {
+		snprintf(buf, n, "%lldm", (long long)minutes);
+		return;
+	}
+	int64_t hours = secs / 3600;
+	if (hours < 8) {
+		int64_t m = minutes % 60;
+		if (m == 0)
+			snprintf(buf, n, "%lldh", (long long)hours);
+		else
+			snprintf(buf, n, "%lldh%lldm", (long long)hours, (long long)m);
+	} else if (hours < 48) {
+		snprintf(buf, n, "%lldh", (long long)hours);
+	} else if (hours < 24 * 8) {
+		int64_t h = hours % 24;
+		if (h == 0)
+			snprintf(buf, n, "%lldd", (long long)(hours / 24));
+		else
+			snprintf(buf, n, "%lldd%lldh", (long long)(hours / 24), (long long)h);
+	} else if (hours < 24 * 365 * 2) {
+		snprintf(buf, n, "%lldd", (long long)(hours / 24));
+	} else if (hours < 24 * 365 * 8) {
+		int64_t dy = (hours / 24) % 365;
+		if (dy == 0)
+			snprintf(buf, n, "%lldy", (long long)(hours / 24 / 365));
+		else
+			snprintf(buf, n, "%lldy%lldd", (long long)(hours / 24 / 365), (long long)dy);
+	} else {
+		snprintf(buf, n, "%lldy", (long long)(hours / 24 / 365));
+	}
+}
+
+static json_t *age_of(const json_t *obj, const char *path)
+{
+	const char *ts = kp_obj_str(obj, path);
+	int64_t t;
+	if (!ts || kp_time_parse(ts, &t))
+		return json_string("<unknown>");
+	char buf[32];
+	human_duration(kp_time_now() - t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *str_or(const json_t *obj, const char *path, const char *def)
+{
+	const char *s = kp_obj_str(obj, path);
+	return json_string(s && *s ? s : def);
+}
+
+static json_int_t intv(const json_t *obj, const char *path)
+{
+	return json_integer_value(kp_obj_get(obj, path));
+}
+
+struct col {
+	const char *name, *type, *format;
+	int priority;
+};
+
+static void add_cols(json_t *defs, const struct col *cols)
+{
+	for (const struct col *c = cols; c->name; c++)
+		json_array_append_new(defs, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", c->name,
+						      "type", c->type, "format", c->format,
+						      "description", "", "priority", c->priority));
+}
+
+static const struct col default_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Age", "string", "", 0 }, { 0 } };
+static const struct col pod_cols[] = {
+	{ "Name", "string", "name", 0 },     { "Ready", "string", "", 0 },
+	{ "Status", "string", "", 0 },       { "Restarts", "string", "", 0 },
+	{ "Age", "string", "", 0 },          { "IP", "string", "", 1 },
+	{ "Node", "string", "", 1 },         { "Nominated Node", "string", "", 1 },
+	{ "Readiness Gates", "string", "", 1 }, { 0 } };
+static const struct col node_cols[] = {
+	{ "Name", "string", "name", 0 },       { "Status", "string", "", 0 },
+	{ "Roles", "string", "", 0 },          { "Age", "string", "", 0 },
+	{ "Version", "string", "", 0 },        { "Internal-IP", "string", "", 1 },
+	{ "External-IP", "string", "", 1 },    { "OS-Image", "string", "", 1 },
+	{ "Kernel-Version", "string", "", 1 }, { "Container-Runtime", "string", "", 1 }, { 0 } };
+static const struct col deploy_cols[] = {
+	{ "Name", "string", "name", 0 },  { "Ready", "string", "", 0 },
+	{ "Up-to-date", "integer", "", 0 }, { "Available", "integer", "", 0 },
+	{ "Age", "string", "", 0 },       { "Containers", "string", "", 1 },
+	{ "Images", "string", "", 1 },    { "Selector", "string", "", 1 }, { 0 } };
+static const struct col rs_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Desired", "integer", "", 0 },
+	{ "Current", "integer", "", 0 }, { "Ready", "integer", "", 0 },
+	{ "Age", "string", "", 0 },      { "Containers", "string", "", 1 },
+	{ "Images", "string", "", 1 },   { "Selector", "string", "", 1 }, { 0 } };
+static const struct col sts_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Ready", "string", "", 0 }, { "Age", "string", "", 0 },
+	{ "Containers", "string", "", 1 }, { "Images", "string", "", 1 }, { 0 } };
+static const struct col ds_cols[] = {
+	{ "Name", "string", "name", 0 },     { "Desired", "integer", "", 0 },
+	{ "Current", "integer", "", 0 },     { "Ready", "integer", "", 0 },
+	{ "Up-to-date", "integer", "", 0 },  { "Available", "integer", "", 0 },
+	{ "Node Selector", "string", "", 0 }, { "Age", "string", "", 0 },
+	{ "Containers", "string", "", 1 },   { "Images", "string", "", 1 },
+	{ "Selector", "string", "", 1 },     { 0 } };
+static const struct col svc_cols[] = {
+	{ "Name", "string", "name", 0 },      { "Type", "string", "", 0 },
+	{ "Cluster-IP", "string", "", 0 },    { "External-IP", "string", "", 0 },
+	{ "Port(s)", "string", "", 0 },       { "Age", "string", "", 0 },
+	{ "Selector", "string", "", 1 },      { 0 } };
+static const struct col ns_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Status", "string", "", 0 }, { "Age", "string", "", 0 },
+	{ 0 } };
+static const struct col job_cols[] = {
+	{ "Name", "string", "name", 0 },   { "Status", "string", "", 0 },
+	{ "Completions", "string", "", 0 }, { "Duration", "string", "", 0 },
+	{ "Age", "string", "", 0 },        { "Containers", "string", "", 1 },
+	{ "Images", "string", "", 1 },     { "Selector", "string", "", 1 }, { 0 } };
+static const struct col cm_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Data", "integer", "", 0 }, { "Age", "string", "", 0 },
+	{ 0 } };
+static const struct col secret_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Type", "string", "", 0 },
+	{ "Data", "integer", "", 0 },    { "Age", "string", "", 0 }, { 0 } };
+static const struct col event_cols[] = {
+	{ "Last Seen", "string", "", 0 }, { "Type", "string", "", 0 },
+	{ "Reason", "string", "", 0 },    { "Object", "string", "", 0 },
+	{ "Message", "string", "", 0 },   { 0 } };
+static const struct col pvc_cols[] = {
+	{ "Name", "string", "name", 0 },     { "Status", "string", "", 0 },
+	{ "Volume", "string", "", 0 },       { "Capacity", "string", "", 0 },
+	{ "Access Modes", "string", "", 0 }, { "StorageClass", "string", "", 0 },
+	{ "Age", "string", "", 0 },          { 0 } };
+static const struct col pv_cols[] = {
+	{ "Name", "string", "name", 0 },       { "Capacity", "string", "", 0 },
+	{ "Access Modes", "string", "", 0 },   { "Reclaim Policy", "string", "", 0 },
+	{ "Status", "string", "", 0 },         { "Claim", "string", "", 0 },
+	{ "StorageClass", "string", "", 0 },   { "Age", "string", "", 0 }, { 0 } };
+static const struct col pc_cols[] = {
+	{ "Name", "string", "name", 0 },          { "Value", "integer", "", 0 },
+	{ "Global-Default", "boolean", "", 0 },   { "Age", "string", "", 0 },
+	{ "PreemptionPolicy", "string", "", 0 }, { 0 } };
+
+static const struct col *cols_of(enum kp_table_kind k)
+{
+	switch (k) {
+	case KP_TABLE_POD: return pod_cols;
+	case KP_TABLE_NODE: return node_cols;
+	case KP_TABLE_DEPLOYMENT: return deploy_cols;
+	case KP_TABLE_REPLICASET: return rs_cols;
+	case KP_TABLE_STATEFULSET: return sts_cols;
+	case KP_TABLE_DAEMONSET: return ds_cols;
+	case KP_TABLE_SERVICE: return svc_cols;
+	case KP_TABLE_NAMESPACE: return ns_cols;
+	case KP_TABLE_JOB: return job_cols;
+	case KP_TABLE_CONFIGMAP: return cm_cols;
+	case KP_TABLE_SECRET: return secret_cols;
+	case KP_TABLE_EVENT: return event_cols;
+	case KP_TABLE_PVC: return pvc_cols;
+	case KP_TABLE_PV: return pv_cols;
+	case KP_TABLE_PRIORITYCLASS: return pc_cols;
+	default: return default_cols;
+	}
+}
+
+/* "a,b" of a field of each container in the template (containers names / images). */
+static json_t *containers_join(const json_t *obj, const char *spec_path, const char *field)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s.containers", spec_path);
+	json_t *cs = kp_obj_get(obj, p);
+	struct kp_buf b = { 0 };
+	size_t i;
+	json_t *c;
+	json_array_foreach (cs, i, c) {
+		const char *s = kp_obj_str(c, field);
+		if (b.len)
+			kp__buf_add(&b, ",", 1);
+		kp__buf_adds(&b, s ? s : "");
+	}
+	json_t *r = json_string(b.p ? b.p : "");
+	kp__buf_release(&b);
+	return r;
+}
+
+static json_t *selector_str(const json_t *obj, const char *path)
+{
+	json_t *sel = kp_obj_get(obj, path);
+	struct kp_label_selector *ls = NULL;
+	if (!sel || kp_label_selector_from_json(sel, &ls, NULL))
+		return json_string("<none>");
+	char *s = kp_label_selector_string(ls);
+	kp_label_selector_free(ls);
+	json_t *r = json_string(s && *s ? s : "<none>");
+	free(s);
+	return r;
+}
+
+static json_t *map_str(const json_t *obj, const char *path)
+{
+	json_t *m = kp_obj_get(obj, path);
+	struct kp_buf b = { 0 };
+	const char *k;
+	json_t *v;
+	json_object_foreach (m, k, v) {
+		if (b.len)
+			kp__buf_add(&b, ",", 1);
+		kp__buf_addf(&b, "%s=%s", k, json_string_value(v) ? json_string_value(v) : "");
+	}
+	json_t *r = json_string(b.len ? b.p : "<none>");
+	kp__buf_release(&b);
+	return r;
+}
+
+static void pod_cells(json_t *cells, const json_t *pod)
+{
+	json_t *cs = kp_obj_get(pod, "spec.containers");
+	size_t total = json_array_size(cs);
+	size_t ready = 0;
+	json_int_t restarts = 0;
+	const char *reason = kp_obj_str(pod, "status.phase");
+	if (kp_obj_str(pod, "status.reason"))
+		reason = kp_obj_str(pod, "status.reason");
+	bool running = false;
+	json_t *st = kp_obj_get(pod, "status.containerStatuses");
+	for (size_t i = json_array_size(st); i-- > 0;) {
+		json_t *c = json_array_get(st, i);
+		restarts += json_integer_value(json_object_get(c, "restartCount"));
+		const char *w = kp_obj_str(c, "state.waiting.reason");
+		const char *t = kp_obj_str(c, "state.terminated.reason");
+		if (w && *w)
+			reason = w;
+		else if (t && *t)
+			reason = t;
+		else if (kp_obj_get(c, "state.terminated"))
+			reason = "Error";
+		else if (kp_obj_bool(c, "ready", false) && kp_obj_get(c, "state.running")) {
+			running = true;
+			ready++;
+		}
+	}
+	if (reason && !strcmp(reason, "Completed") && running)
+		reason = "Running";
+	if (kp_obj_str(pod, "metadata.deletionTimestamp"))
+		reason = (kp_obj_str(pod, "status.reason") &&
+			  !strcmp(kp_obj_str(pod, "status.reason"), "NodeLost")) ?
+				 "Unknown" :
+				 "Terminating";
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%zu/%zu", ready, total);
+	json_array_append_new(cells, json_string(buf));
+	json_array_append_new(cells, json_string(reason ? reason : "Unknown"));
+	snprintf(buf, sizeof(buf), "%lld", (long long)restarts);
+	json_array_append_new(cells, json_string(buf));
+	json_array_append_new(cells, age_of(pod, "metadata.creationTimestamp"));
+	json_array_append_new(cells, str_or(pod, "status.podIP", "<none>"));
+	json_array_append_new(cells, str_or(pod, "spec.nodeName", "<none>"));
+	json_array_append_new(cells, str_or(pod, "status.nominatedNodeName", "<none>"));
+	json_t *gates = kp_obj_get(pod, "spec.readinessGates");
+	if (!json_array_size(gates)) {
+		json_array_append_new(cells, json_string("<none>"));
+	} else {
+		size_t n = json_array_size(gates), ok = 0, i, j;
+		json_t *g, *c;
+		json_array_foreach (gates, i, g)
+			json_array_foreach (kp_obj_get(pod, "status.conditions"), j, c)
+				if (!strcmp(kp_obj_str(c, "type") ?: "", kp_obj_str(g, "conditionType") ?: "-") &&
+				    !strcmp(kp_obj_str(c, "status") ?: "", "True"))
+					ok++;
+		snprintf(buf, sizeof(buf), "%zu/%zu", ok, n);
+		json_array_append_new(cells, json_string(buf));
+	}
+}
+
+static void node_cells(json_t *cells, const json_t *node)
+{
+	const char *ready = "Unknown";
+	size_t i;
+	json_t *c;
+	json_array_foreach (kp_obj_get(node, "status.conditions"), i, c)
+		if (!strcmp(kp_obj_str(c, "type") ?: "", "Ready")) {
+			const char *s = kp_obj_str(c, "status") ?: "";
+			ready = !strcmp(s, "True") ? "Ready" : !strcmp(s, "False") ? "NotReady" :
+										    "Unknown";
+		}
+	char status[64];
+	snprintf(status, sizeof(status), "%s%s", ready,
+		 kp_obj_bool(node, "spec.unschedulable", false) ? ",SchedulingDisabled" : "");
+	json_array_append_new(cells, json_string(status));
+	struct kp_buf roles = { 0 };
+	const char *k;
+	json_t *v;
+	json_object_foreach (kp_obj_labels(node), k, v) {
+		const char *role = NULL;
+		if (!strncmp(k, "node-role.kubernetes.io/", 24) && k[24])
+			role = k + 24;
+		else if (!strcmp(k, "kubernetes.io/role") && json_string_value(v))
+			role = json_string_value(v);
+		if (role) {
+			if (roles.len)
+				kp__buf_add(&roles, ",", 1);
+			kp__buf_adds(&roles, role);
+		}
+	}
+	json_array_append_new(cells, json_string(roles.len ? roles.p : "<none>"));
+	kp__buf_release(&roles);
+	json_array_append_new(cells, age_of(node, "metadata.creationTimestamp"));
+	json_array_append_new(cells, str_or(node, "status.nodeInfo.kubeletVersion", ""));
+	const char *iip = "<none>", *eip = "<none>";
+	json_array_foreach (kp_obj_get(node, "status.addresses"), i, c) {
+		const char *t = kp_obj_str(c, "type") ?: "";
+		if (!strcmp(t, "InternalIP"))
+			iip = kp_obj_str(c, "address") ?: "<none>";
+		else if (!strcmp(t, "ExternalIP"))
+			eip = kp_obj_str(c, "address") ?: "<none>";
+	}
+	json_array_append_new(cells, json_string(iip));
+	json_array_append_new(cells, json_string(eip));
+	json_array_append_new(cells, str_or(node, "status.nodeInfo.osImage", "<unknown>"));
+	json_array_append_new(cells, str_or(node, "status.nodeInfo.kernelVersion", "<unknown>"));
+	json_array_append_new(cells,
+			      str_or(node, "status.nodeInfo.containerRuntimeVersion", "<unknown>"));
+}
+
+static void svc_cells(json_t *cells, const json_t *svc)
+{
+	const char *type = kp_obj_str(svc, "spec.type") ?: "ClusterIP";
+	json_array_append_new(cells, json_string(type));
+	json_array_append_new(cells, str_or(svc, "spec.clusterIP", "<none>"));
+	const char *ext = "<none>";
+	if (!strcmp(type, "ExternalName"))
+		ext = kp_obj_str(svc, "spec.externalName") ?: "<none>";
+	else if (!strcmp(type, "LoadBalancer"))
+		ext = "<pending>";
+	json_array_append_new(cells, json_string(ext));
+	struct kp_buf b = { 0 };
+	size_t i;
+	json_t *p;
+	json_array_foreach (kp_obj_get(svc, "spec.ports"), i, p) {
+		if (b.len)
+			kp__buf_add(&b, ",", 1);
+		kp__buf_addf(&b, "%lld", (long long)json_integer_value(json_object_get(p, "port")));
+		if (json_integer_value(json_object_get(p, "nodePort")))
+			kp__buf_addf(&b, ":%lld",
+				     (long long)json_integer_value(json_object_get(p, "nodePort")));
+		kp__buf_addf(&b, "/%s", kp_obj_str(p, "protocol") ?: "TCP");
+	}
+	json_array_append_new(cells, json_string(b.len ? b.p : "<none>"));
+	kp__buf_release(&b);
+	json_array_append_new(cells, age_of(svc, "metadata.creationTimestamp"));
+	json_array_append_new(cells, map_str(svc, "spec.selector"));
+}
+
+static json_t *row_object(const json_t *obj, const char *include)
+{
+	if (include && !strcmp(include, "None"))
+		return NULL;
+	if (include && !strcmp(include, "Object"))
+		return json_incref((json_t *)obj);
+	json_t *md = kp_obj_get(obj, "metadata");
+	return json_pack("{s:s, s:s, s:O}", "kind", "PartialObjectMetadata", "apiVersion",
+			 "meta.k8s.io/v1", "metadata", md ? md : json_object());
+}
+
+static json_t *row_for(const struct kp_resource *res, const json_t *o)
+{
+	json_t *cells = json_array();
+	char buf[64];
+	if (res->table != KP_TABLE_EVENT)
+		json_array_append_new(cells, str_or(o, "metadata.name", ""));
+	switch (res->table) {
+	case KP_TABLE_POD:
+		pod_cells(cells, o);
+		break;
+	case KP_TABLE_NODE:
+		node_cells(cells, o);
+		break;
+	case KP_TABLE_DEPLOYMENT:
+		snprintf(buf, sizeof(buf), "%lld/%lld", (long long)intv(o, "status.readyReplicas"),
+			 (long long)intv(o, "spec.replicas"));
+		json_array_append_new(cells, json_string(buf));
+		json_array_append_new(cells, json_integer(intv(o, "status.updatedReplicas")));
+		json_array_append_new(cells, json_integer(intv(o, "status.availableReplicas")));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "name"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "image"));
+		json_array_append_new(cells, selector_str(o, "spec.selector"));
+		break;
+	case KP_TABLE_REPLICASET:
+		json_array_append_new(cells, json_integer(intv(o, "spec.replicas")));
+		json_array_append_new(cells, json_integer(intv(o, "status.replicas")));
+		json_array_append_new(cells, json_integer(intv(o, "status.readyReplicas")));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "name"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "image"));
+		json_array_append_new(cells, selector_str(o, "spec.selector"));
+		break;
+	case KP_TABLE_STATEFULSET:
+		snprintf(buf, sizeof(buf), "%lld/%lld", (long long)intv(o, "status.readyReplicas"),
+			 (long long)intv(o, "spec.replicas"));
+		json_array_append_new(cells, json_string(buf));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "name"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "image"));
+		break;
+	case KP_TABLE_DAEMONSET:
+		json_array_append_new(cells, json_integer(intv(o, "status.desiredNumberScheduled")));
+		json_array_append_new(cells, json_integer(intv(o, "status.currentNumberScheduled")));
+		json_array_append_new(cells, json_integer(intv(o, "status.numberReady")));
+		json_array_append_new(cells, json_integer(intv(o, "status.updatedNumberScheduled")));
+		json_array_append_new(cells, json_integer(intv(o, "status.numberAvailable")));
+		json_array_append_new(cells, map_str(o, "spec.template.spec.nodeSelector"));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "name"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "image"));
+		json_array_append_new(cells, selector_str(o, "spec.selector"));
+		break;
+	case KP_TABLE_SERVICE:
+		svc_cells(cells, o);
+		break;
+	case KP_TABLE_NAMESPACE:
+		json_array_append_new(cells, str_or(o, "status.phase", "Active"));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_JOB: {
+		const char *status = "Running";
+		size_t i;
+		json_t *c;
+		json_array_foreach (kp_obj_get(o, "status.conditions"), i, c) {
+			const char *t = kp_obj_str(c, "type") ?: "";
+			if (strcmp(kp_obj_str(c, "status") ?: "", "True"))
+				continue;
+			if (!strcmp(t, "Complete"))
+				status = "Complete";
+			else if (!strcmp(t, "Failed"))
+				status = "Failed";
+			else if (!strcmp(t, "Suspended"))
+				status = "Suspended";
+		}
+		json_array_append_new(cells, json_string(status));
+		snprintf(buf, sizeof(buf), "%lld/%lld", (long long)intv(o, "status.succeeded"),
+			 (long long)(kp_obj_get(o, "spec.completions") ? intv(o, "spec.completions") : 1));
+		json_array_append_new(cells, json_string(buf));
+		int64_t s, e;
+		const char *st = kp_obj_str(o, "status.startTime");
+		const char *ct = kp_obj_str(o, "status.completionTime");
+		if (st && !kp_time_parse(st, &s)) {
+			if (!ct || kp_time_parse(ct, &e))
+				e = kp_time_now();
+			human_duration(e - s, buf, sizeof(buf));
+			json_array_append_new(cells, json_string(buf));
+		} else {
+			json_array_append_new(cells, json_string(""));
+		}
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "name"));
+		json_array_append_new(cells, containers_join(o, "spec.template.spec", "image"));
+		json_array_append_new(cells, selector_str(o, "spec.selector"));
+		break;
+	}
+	case KP_TABLE_CONFIGMAP:
+		json_array_append_new(cells,
+				      json_integer((json_int_t)(json_object_size(kp_obj_get(o, "data")) +
+								json_object_size(kp_obj_get(o, "binaryData")))));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_SECRET:
+		json_array_append_new(cells, str_or(o, "type", "Opaque"));
+		json_array_append_new(cells,
+				      json_integer((json_int_t)json_object_size(kp_obj_get(o, "data"))));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_EVENT: {
+		const char *last = kp_obj_str(o, "lastTimestamp") ? "lastTimestamp" :
+				   kp_obj_str(o, "eventTime")   ? "eventTime" :
+								  "metadata.creationTimestamp";
+		json_array_append_new(cells, age_of(o, last));
+		json_array_append_new(cells, str_or(o, "type", ""));
+		json_array_append_new(cells, str_or(o, "reason", ""));
+		char obj[320];
+		const char *kind = kp_obj_str(o, "involvedObject.kind") ?: "";
+		snprintf(obj, sizeof(obj), "%c%s/%s", kind[0] ? kind[0] | 0x20 : ' ',
+			 kind[0] ? kind + 1 : "", kp_obj_str(o, "involvedObject.name") ?: "");
+		json_array_append_new(cells, json_string(obj));
+		json_array_append_new(cells, str_or(o, "message", ""));
+		break;
+	}
+	case KP_TABLE_PVC: {
+		json_array_append_new(cells, str_or(o, "status.phase", "Pending"));
+		json_array_append_new(cells, str_or(o, "spec.volumeName", ""));
+		json_array_append_new(cells, str_or(o, "status.capacity.storage", ""));
+		json_t *am = kp_obj_get(o, "status.accessModes");
+		json_array_append_new(cells, json_string(json_array_size(am) ?
+								  json_string_value(json_array_get(am, 0)) ?: "" :
+								  ""));
+		json_array_append_new(cells, str_or(o, "spec.storageClassName", "<unset>"));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	}
+	case KP_TABLE_PV: {
+		json_array_append_new(cells, str_or(o, "spec.capacity.storage", ""));
+		json_t *am = kp_obj_get(o, "spec.accessModes");
+		json_array_append_new(cells, json_string(json_array_size(am) ?
+								  json_string_value(json_array_get(am, 0)) ?: "" :
+								  ""));
+		json_array_append_new(cells, str_or(o, "spec.persistentVolumeReclaimPolicy", ""));
+		json_array_append_new(cells, str_or(o, "status.phase", ""));
+		char claim[320] = "";
+		if (kp_obj_str(o, "spec.claimRef.name"))
+			snprintf(claim, sizeof(claim), "%s/%s",
+				 kp_obj_str(o, "spec.claimRef.namespace") ?: "",
+				 kp_obj_str(o, "spec.claimRef.name"));
+		json_array_append_new(cells, json_string(claim));
+		json_array_append_new(cells, str_or(o, "spec.storageClassName", ""));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	}
+	case KP_TABLE_PRIORITYCLASS:
+		json_array_append_new(cells, json_integer(intv(o, "value")));
+		json_array_append_new(cells, json_boolean(kp_obj_bool(o, "globalDefault", false)));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, str_or(o, "preemptionPolicy", "PreemptLowerPriority"));
+		break;
+	default:
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	}
+	return cells;
+}
+
+json_t *kp__table(const struct kp_resource *res, json_t *items, const char *include_object,
+		  const char *list_rv, const char *cont)
+{
+	json_t *defs = json_array();
+	add_cols(defs, cols_of(res->table));
+	json_t *rows = json_array();
+	size_t i;
+	json_t *o;
+	json_array_foreach (items, i, o) {
+		json_t *row = json_pack("{s:o}", "cells", row_for(res, o));
+		json_t *ro = row_object(o, include_object);
+		if (ro)
+			json_object_set_new(row, "object", ro);
+		json_array_append_new(rows, row);
+	}
+	json_t *md = json_object();
+	if (list_rv)
+		json_object_set_new(md, "resourceVersion", json_string(list_rv));
+	if (cont)
+		json_object_set_new(md, "continue", json_string(cont));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "kind", "Table", "apiVersion",
+			 "meta.k8s.io/v1", "metadata", md, "columnDefinitions", defs, "rows", rows);
+}
