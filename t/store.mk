@@ -8,3 +8,8 @@ SH_TESTS += t/t1002-store-crash.sh
 HELPERS += t/helper/store-crash-writer
 t_helper_store_crash_writer_SOURCES = t/helper/store-crash-writer.c
 t_helper_store_crash_writer_LDADD = $(T_LDADD)
+
+# Benchmark tool (not a test): scripts/bench-store.sh runs it for `make bench`.
+HELPERS += t/helper/store-bench
+t_helper_store_bench_SOURCES = t/helper/store-bench.c
+t_helper_store_bench_LDADD = $(T_LDADD)
