@@ -7,3 +7,4 @@ cli_kplane_LDADD = store/libkpstore.la core/libkplane.la $(JANSSON_LIBS)
 
 include cli/api.mk
 include cli/sched.mk
+include cli/kpctl.mk

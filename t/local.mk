@@ -20,3 +20,4 @@ include t/core-meta.mk
 include t/store.mk
 include t/sched.mk
 include t/api.mk
+include t/kpctl.mk

@@ -1,0 +1,7 @@
+# kpctl tests (owned by the kpctl work).
+C_TESTS += t/t6001-kpctl-units
+t_t6001_kpctl_units_SOURCES = t/t6001-kpctl-units.c t/tap.h \
+	cli/kpctl/args.c cli/kpctl/client.c cli/kpctl/kubeconfig.c cli/kpctl/discovery.c \
+	cli/kpctl/manifest.c cli/kpctl/patch.c cli/kpctl/printers.c
+t_t6001_kpctl_units_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+t_t6001_kpctl_units_LDADD = core/libkplane.la $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
