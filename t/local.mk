@@ -21,3 +21,4 @@ include t/store.mk
 include t/sched.mk
 include t/api.mk
 include t/kpctl.mk
+include t/sched-affinity.mk

@@ -1,0 +1,483 @@
+/*
+ * sched-affinity-lib.h - hand-built pods, nodes, snapshots and cycles for
+ * the InterPodAffinity / PodTopologySpread unit tests (t2140, t2141,
+ * t3140, t3141), calling the plugins through their static descriptors
+ * (kp_plugin_<Name>, built with -DKP_PLUGIN_STATIC: no dlopen).
+ *
+ * The snapshot is a struct tsnap whose first member is the kp_snapshot, so
+ * the test doubles below of the snapshot and cycle functions the plugins
+ * call (namespace labels, cached objects, cycle release) answer from it.
+ * They are defined in the test program, so they take precedence over
+ * libkplane's versions, which need the framework's own cache and cycle.
+ *
+ * Everything allocated here lives until the program exits.
+ */
+#ifndef KPLANE_T_SCHED_AFFINITY_LIB_H
+#define KPLANE_T_SCHED_AFFINITY_LIB_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <kplane/object.h>
+#include <kplane/plugin.h>
+#include <kplane/selector.h>
+
+#include "t/tap.h"
+
+#define T_MAX 64
+
+static inline void *t_alloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (!p) {
+		fprintf(stderr, "out of memory\n");
+		exit(99);
+	}
+	return p;
+}
+
+static inline int t_cmp_label(const void *a, const void *b)
+{
+	const struct kp_label *x = a, *y = b;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* "k=v,k2=v2" -> sorted interned labels ("" -> none). */
+static inline struct kp_labels t_labels(const char *spec)
+{
+	struct kp_labels out = { 0, NULL };
+	struct kp_label *v = t_alloc(sizeof(*v) * 32);
+	char *copy = strdup(spec), *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		*eq = 0;
+		v[out.n].key = kp_intern(tok);
+		v[out.n].value = kp_intern(eq + 1);
+		out.n++;
+	}
+	free(copy);
+	qsort(v, out.n, sizeof(*v), t_cmp_label);
+	out.v = v;
+	return out;
+}
+
+/* A compiled selector from the string syntax; "!nothing" is the selector
+ * of an absent labelSelector (matches nothing). */
+static inline struct kp_isel t_sel(const char *s)
+{
+	struct kp_isel out;
+	memset(&out, 0, sizeof(out));
+	if (!strcmp(s, "!nothing")) {
+		out.nothing = true;
+		return out;
+	}
+	struct kp_label_selector *ls = NULL;
+	char *err = NULL;
+	if (kp_label_selector_parse(s, &ls, &err) < 0 || kp_isel_compile(ls, &out, &err) < 0) {
+		fprintf(stderr, "bad selector %s: %s\n", s, err ? err : "?");
+		exit(99);
+	}
+	kp_label_selector_free(ls);
+	return out;
+}
+
+/* ---- pods */
+
+enum { T_REQ_AFF, T_PREF_AFF, T_REQ_ANTI, T_PREF_ANTI };
+
+struct tpod {
+	struct kp_pod_info info;
+	struct kp_pod_affinity_term terms[4][8];
+	uint32_t nterms[4];
+	struct kp_spread_constraint spread[8];
+	struct kp_toleration tols[4];
+	struct kp_node_term req_node_terms[2];
+};
+
+static inline struct tpod *t_pod(const char *ns, const char *name, const char *labels)
+{
+	struct tpod *p = t_alloc(sizeof(*p));
+	p->info.ns = ns;
+	p->info.name = name;
+	p->info.uid = name;
+	p->info.ns_id = kp_intern(ns);
+	p->info.node_name = KP_ID_NONE;
+	p->info.nominated_node = KP_ID_NONE;
+	p->info.labels = t_labels(labels);
+	p->info.spread = p->spread;
+	p->info.tolerations = p->tols;
+	return p;
+}
+
+static inline void t_pod_sync(struct tpod *p)
+{
+	struct kp_pod_affinity *a = &p->info.affinity;
+	a->req_affinity = p->terms[T_REQ_AFF];
+	a->nreq_affinity = p->nterms[T_REQ_AFF];
+	a->pref_affinity = p->terms[T_PREF_AFF];
+	a->npref_affinity = p->nterms[T_PREF_AFF];
+	a->req_anti = p->terms[T_REQ_ANTI];
+	a->nreq_anti = p->nterms[T_REQ_ANTI];
+	a->pref_anti = p->terms[T_PREF_ANTI];
+	a->npref_anti = p->nterms[T_PREF_ANTI];
+	p->info.flags &= ~(KP_POD_HAS_AFFINITY | KP_POD_HAS_REQ_ANTI);
+	if (a->nreq_affinity || a->npref_affinity || a->nreq_anti || a->npref_anti)
+		p->info.flags |= KP_POD_HAS_AFFINITY;
+	if (a->nreq_anti)
+		p->info.flags |= KP_POD_HAS_REQ_ANTI;
+}
+
+/*
+ * Adds a pod (anti-)affinity term. namespaces: comma list or NULL (none);
+ * ns_sel: NULL = no namespaceSelector, "" = {} (all), else a selector.
+ * Like the pod compiler, a term with neither gets the pod's own namespace.
+ */
+static inline struct kp_pod_affinity_term *t_term(struct tpod *p, int kind, const char *sel,
+					   const char *topology_key, int weight,
+					   const char *namespaces, const char *ns_sel)
+{
+	struct kp_pod_affinity_term *t = &p->terms[kind][p->nterms[kind]++];
+	t->selector = t_sel(sel);
+	t->topology_key = kp_intern(topology_key);
+	t->weight = weight;
+	int32_t *ids = t_alloc(sizeof(int32_t) * 8);
+	if (namespaces) {
+		char *copy = strdup(namespaces), *save = NULL;
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			ids[t->nnamespaces++] = kp_intern(tok);
+		free(copy);
+	}
+	if (ns_sel) {
+		t->has_ns_selector = true;
+		t->ns_selector = t_sel(ns_sel);
+	}
+	if (!t->nnamespaces && !t->has_ns_selector)
+		ids[t->nnamespaces++] = p->info.ns_id;
+	t->namespaces = ids;
+	t_pod_sync(p);
+	return t;
+}
+
+static inline struct kp_spread_constraint *t_spread(struct tpod *p, int max_skew, const char *key,
+					     uint32_t when, const char *sel)
+{
+	struct kp_spread_constraint *c = &p->spread[p->info.nspread++];
+	c->max_skew = max_skew;
+	c->topology_key = kp_intern(key);
+	c->when = when;
+	c->min_domains = 1;
+	c->node_affinity_policy = KP_SPREAD_POLICY_HONOR;
+	c->node_taints_policy = KP_SPREAD_POLICY_IGNORE;
+	c->selector = t_sel(sel);
+	return c;
+}
+
+/* spec.affinity.nodeAffinity required: one term of match expressions. */
+static inline void t_node_affinity(struct tpod *p, const char *exprs)
+{
+	p->req_node_terms[0].exprs = t_sel(exprs);
+	p->req_node_terms[0].fields.n = 0;
+	p->req_node_terms[0].fields.nothing = false;
+	p->info.node_affinity.has_required = true;
+	p->info.node_affinity.nrequired = 1;
+	p->info.node_affinity.required = p->req_node_terms;
+}
+
+/* ---- nodes and snapshot */
+
+struct tnode {
+	struct kp_node_info info;
+	const struct kp_pod_info *pods[T_MAX], *aff[T_MAX], *anti[T_MAX];
+	struct kp_taint taints[4];
+};
+
+static inline struct tnode *t_node(const char *name, const char *labels)
+{
+	struct tnode *n = t_alloc(sizeof(*n));
+	n->info.name = name;
+	n->info.name_id = kp_intern(name);
+	n->info.labels = t_labels(labels);
+	n->info.pods = n->pods;
+	n->info.pods_with_affinity = n->aff;
+	n->info.pods_with_req_anti = n->anti;
+	n->info.taints = n->taints;
+	return n;
+}
+
+static inline void t_taint(struct tnode *n, const char *key, const char *value, uint32_t effect)
+{
+	struct kp_taint *t = &n->taints[n->info.ntaints++];
+	t->key = kp_intern(key);
+	t->value = kp_intern(value);
+	t->effect = effect;
+}
+
+static inline void t_bind(struct tnode *n, struct tpod *p)
+{
+	p->info.node_name = n->info.name_id;
+	n->pods[n->info.npods++] = &p->info;
+	if (p->info.flags & KP_POD_HAS_AFFINITY)
+		n->aff[n->info.npods_with_affinity++] = &p->info;
+	if (p->info.flags & KP_POD_HAS_REQ_ANTI)
+		n->anti[n->info.npods_with_req_anti++] = &p->info;
+}
+
+struct tsnap {
+	struct kp_snapshot snap; /* first: the doubles cast back */
+	const struct kp_node_info *nodes[T_MAX], *aff[T_MAX], *anti[T_MAX];
+	int32_t ns_ids[8];
+	struct kp_labels ns_labels[8];
+	uint32_t nns;
+	json_t *objects; /* kind -> {"ns/name": obj} */
+};
+
+static inline struct tsnap *t_snap(void)
+{
+	struct tsnap *s = t_alloc(sizeof(*s));
+	s->snap.nodes = s->nodes;
+	s->snap.nodes_with_affinity = s->aff;
+	s->snap.nodes_with_req_anti = s->anti;
+	s->snap.generation = 1;
+	s->objects = json_object();
+	return s;
+}
+
+/* Adds the nodes (NULL-terminated) and computes the affinity lists; call
+ * after binding pods. */
+static inline void t_snap_nodes(struct tsnap *s, ...)
+{
+	va_list ap;
+	va_start(ap, s);
+	for (struct tnode *n; (n = va_arg(ap, struct tnode *));) {
+		n->info.index = (int32_t)s->snap.nnodes;
+		s->nodes[s->snap.nnodes++] = &n->info;
+		if (n->info.npods_with_affinity)
+			s->aff[s->snap.nnodes_with_affinity++] = &n->info;
+		if (n->info.npods_with_req_anti)
+			s->anti[s->snap.nnodes_with_req_anti++] = &n->info;
+	}
+	va_end(ap);
+}
+
+static inline void t_namespace(struct tsnap *s, const char *name, const char *labels)
+{
+	s->ns_ids[s->nns] = kp_intern(name);
+	s->ns_labels[s->nns] = t_labels(labels);
+	s->nns++;
+}
+
+/* Caches an object (JSON text) of kind for kp_snapshot_object/_each_object. */
+static inline void t_object(struct tsnap *s, const char *kind, const char *json_text)
+{
+	json_error_t e;
+	json_t *o = json_loads(json_text, 0, &e);
+	if (!o) {
+		fprintf(stderr, "bad JSON: %s\n", e.text);
+		exit(99);
+	}
+	json_t *m = json_object_get(s->objects, kind);
+	if (!m) {
+		m = json_object();
+		json_object_set_new(s->objects, kind, m);
+	}
+	char key[256];
+	snprintf(key, sizeof(key), "%s/%s", kp_obj_str(o, "metadata.namespace"),
+		 kp_obj_str(o, "metadata.name"));
+	json_object_set_new(m, key, o);
+}
+
+/* ---- test doubles of the snapshot and cycle API */
+
+const struct kp_labels *kp_snapshot_namespace_labels(const struct kp_snapshot *snap, int32_t ns_id)
+{
+	const struct tsnap *s = (const struct tsnap *)snap;
+	for (uint32_t i = 0; i < s->nns; i++)
+		if (s->ns_ids[i] == ns_id)
+			return &s->ns_labels[i];
+	return NULL;
+}
+
+const json_t *kp_snapshot_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
+				 const char *name)
+{
+	const struct tsnap *s = (const struct tsnap *)snap;
+	char key[256];
+	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
+	return json_object_get(json_object_get(s->objects, kind), key);
+}
+
+int kp_snapshot_each_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
+			    int (*fn)(const json_t *obj, void *arg), void *arg)
+{
+	const struct tsnap *s = (const struct tsnap *)snap;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(s->objects, kind), k, v) {
+		if (ns && strcmp(kp_obj_str(v, "metadata.namespace"), ns))
+			continue;
+		int rc = fn(v, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+struct t_release {
+	void (*fn)(void *);
+	void *arg;
+};
+static struct t_release t_releases[256];
+static int t_nreleases;
+
+int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
+{
+	(void)cy;
+	if (t_nreleases == 256)
+		return KP_ENOMEM;
+	t_releases[t_nreleases].fn = fn;
+	t_releases[t_nreleases].arg = arg;
+	t_nreleases++;
+	return 0;
+}
+
+/* ---- running a plugin */
+
+struct tcycle {
+	struct kp_cycle cy;
+	void *slots[2];
+};
+
+/* Ends the attempt: runs the release callbacks (frees plugin state). */
+static inline void t_cycle_end(struct tcycle *c)
+{
+	for (int i = t_nreleases - 1; i >= 0; i--)
+		t_releases[i].fn(t_releases[i].arg);
+	t_nreleases = 0;
+	if (c)
+		memset(c->slots, 0, sizeof(c->slots));
+}
+
+static inline struct tcycle *t_cycle(struct tsnap *s)
+{
+	static struct tcycle c;
+	t_cycle_end(&c);
+	memset(&c, 0, sizeof(c));
+	c.cy.snapshot = &s->snap;
+	c.cy.slots = c.slots;
+	c.cy.nslots = 2;
+	c.cy.attempt = 1;
+	return &c;
+}
+
+/*
+ * The plugin's args struct filled from its spec's defaults, then from
+ * args_json (an object, may be NULL), as the framework does; *out is
+ * owned by the test.
+ */
+static inline void *t_args(const struct kp_plugin *pl, const char *args_json)
+{
+	char *a = t_alloc(pl->args_size);
+	json_t *given = args_json ? json_loads(args_json, 0, NULL) : NULL;
+	for (const struct kp_arg_spec *sp = pl->args; sp && sp->name; sp++) {
+		json_t *v = given ? json_object_get(given, sp->name) : NULL;
+		json_t *def = sp->def ? json_loads(sp->def, JSON_DECODE_ANY, NULL) : NULL;
+		if (!v)
+			v = def;
+		if (v) {
+			switch (sp->type) {
+			case KP_ARG_BOOL:
+				*(bool *)(a + sp->offset) = json_is_true(v);
+				break;
+			case KP_ARG_INT:
+				*(int64_t *)(a + sp->offset) = json_integer_value(v);
+				break;
+			case KP_ARG_STRING:
+				*(const char **)(a + sp->offset) = strdup(json_string_value(v));
+				break;
+			case KP_ARG_JSON:
+				*(const json_t **)(a + sp->offset) = json_incref(v);
+				break;
+			}
+		}
+		json_decref(def);
+	}
+	return a;
+}
+
+/* init with args (JSON text or NULL); returns init's code, self in *self. */
+static inline int t_init(const struct kp_plugin *pl, const char *args_json, void **self, char **errmsg)
+{
+	struct kp_sched_init in;
+	memset(&in, 0, sizeof(in));
+	in.args = pl->args ? t_args(pl, args_json) : NULL;
+	in.slot = 0;
+	in.profile = "default-scheduler";
+	*self = NULL;
+	return pl->sched->init(&in, self, errmsg);
+}
+
+static inline void *t_init_ok(const struct kp_plugin *pl, const char *args_json)
+{
+	void *self;
+	char *err = NULL;
+	if (t_init(pl, args_json, &self, &err) < 0) {
+		fprintf(stderr, "init %s failed: %s\n", pl->name, err);
+		exit(99);
+	}
+	return self;
+}
+
+/* Filter result of one node as "OK" or "<code>: <reason>". */
+static inline const char *t_filter(const struct kp_plugin *pl, void *self, struct tcycle *c,
+			    struct tpod *p, struct tnode *n)
+{
+	static char buf[512];
+	struct kp_status st;
+	memset(&st, 0, sizeof(st));
+	int code = pl->sched->filter(self, &c->cy, &p->info, &n->info, &st);
+	if (code == KP_STATUS_SUCCESS)
+		return "OK";
+	snprintf(buf, sizeof(buf), "%s: %s",
+		 code == KP_STATUS_UNSCHEDULABLE ? "Unschedulable"
+		 : code == KP_STATUS_UNRESOLVABLE ? "UnschedulableAndUnresolvable"
+						    : "Other",
+		 st.nreasons ? st.reasons[0] : "");
+	return buf;
+}
+
+static inline int t_pre_filter(const struct kp_plugin *pl, void *self, struct tcycle *c, struct tpod *p)
+{
+	struct kp_status st;
+	memset(&st, 0, sizeof(st));
+	return pl->sched->pre_filter(self, &c->cy, &p->info, NULL, &st);
+}
+
+/*
+ * PreScore + Score + NormalizeScore over nodes (NULL-terminated) into out[];
+ * returns the PreScore code (out[] all 0 when it is SKIP).
+ */
+static inline int t_scores(const struct kp_plugin *pl, void *self, struct tcycle *c, struct tpod *p,
+		    int64_t *out, ...)
+{
+	const struct kp_node_info *nodes[T_MAX];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, out);
+	for (struct tnode *nd; (nd = va_arg(ap, struct tnode *));)
+		nodes[n++] = &nd->info;
+	va_end(ap);
+	struct kp_status st;
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0;
+	int code = pl->sched->pre_score(self, &c->cy, &p->info, nodes, n, &st);
+	if (code != KP_STATUS_SUCCESS)
+		return code;
+	for (size_t i = 0; i < n; i++) {
+		if (pl->sched->score(self, &c->cy, &p->info, nodes[i], &out[i], &st) != KP_STATUS_SUCCESS)
+			return KP_STATUS_ERROR;
+	}
+	return pl->sched->normalize_score(self, &c->cy, &p->info, nodes, out, n, &st);
+}
+
+#endif

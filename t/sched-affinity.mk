@@ -1,0 +1,8 @@
+# InterPodAffinity and PodTopologySpread tests (sched-affinity). They call
+# the plugins through their static descriptors in plugins/libkpsched-static.la.
+EXTRA_DIST += t/sched-affinity-lib.h
+SCHED_AFFINITY_T_LDADD = plugins/libkpsched-static.la $(T_LDADD)
+
+C_TESTS += t/t2140-interpodaffinity
+t_t2140_interpodaffinity_SOURCES = t/t2140-interpodaffinity.c t/sched-affinity-lib.h t/tap.h
+t_t2140_interpodaffinity_LDADD = $(SCHED_AFFINITY_T_LDADD)
