@@ -6,3 +6,7 @@ SCHED_AFFINITY_T_LDADD = plugins/libkpsched-static.la $(T_LDADD)
 C_TESTS += t/t2140-interpodaffinity
 t_t2140_interpodaffinity_SOURCES = t/t2140-interpodaffinity.c t/sched-affinity-lib.h t/tap.h
 t_t2140_interpodaffinity_LDADD = $(SCHED_AFFINITY_T_LDADD)
+
+C_TESTS += t/t2141-podtopologyspread
+t_t2141_podtopologyspread_SOURCES = t/t2141-podtopologyspread.c t/sched-affinity-lib.h t/tap.h
+t_t2141_podtopologyspread_LDADD = $(SCHED_AFFINITY_T_LDADD)

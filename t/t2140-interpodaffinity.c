@@ -87,7 +87,19 @@ int main(void)
 	t_pre_filter(PL, self, c, p);
 	is_str(all4(self, c, p), "OK|OK|OK|" AFF, "first pod of a self-affine group");
 
-	/* ...but not when the pod does not match its own term. */
+	/* Once a web pod exists (on n1, zone a) the exception is over: zone
+	 * b has 0 matches while the count map is not empty -> n3 fails. */
+	nodes();
+	t_bind(n1, t_pod("default", "web-0", "app=web"));
+	struct tsnap *s2 = snap();
+	c = t_cycle(s2);
+	p = t_pod("default", "web-1", "app=web");
+	t_term(p, T_REQ_AFF, "app=web", ZONE, 0, NULL, NULL);
+	t_pre_filter(PL, self, c, p);
+	is_str(all4(self, c, p), "OK|OK|" AFF "|" AFF, "no exception once a match exists");
+
+	/* With no web pod at all, still no exception for a pod that does not
+	 * match its own term. */
 	p = t_pod("default", "api", "app=api");
 	t_term(p, T_REQ_AFF, "app=web", ZONE, 0, NULL, NULL);
 	c = t_cycle(s);
