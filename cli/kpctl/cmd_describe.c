@@ -135,7 +135,16 @@ static void map_field(FILE *m, const char *label, const json_t *map, bool annota
 		free(keys);
 		return;
 	}
-	json_object_foreach((json_t *)map, key, v) keys[i++] = key;
+	/* kubectl hides apply's bookkeeping annotation. */
+	json_object_foreach((json_t *)map, key, v)
+		if (!annotations || strcmp(key, "kubectl.kubernetes.io/last-applied-configuration"))
+			keys[i++] = key;
+	n = i;
+	if (!n) {
+		fputs("<none>\n", m);
+		free(keys);
+		return;
+	}
 	qsort(keys, n, sizeof(*keys), cmp_keys);
 	for (i = 0; i < n; i++) {
 		const char *val = json_string_value(json_object_get(map, keys[i]));

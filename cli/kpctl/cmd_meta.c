@@ -187,7 +187,11 @@ static int meta_cmd(struct kpctl *k, int argc, char **argv, bool is_label)
 			json_object_foreach(set, key, v) {
 				const char *old = json_string_value(json_object_get(cur, key));
 				if (old && strcmp(old, json_string_value(v))) {
-					kpctl_err("'%s' already has a value (%s), and --overwrite is false", key, old);
+					if (is_label)
+						kpctl_err("'%s' already has a value (%s), and --overwrite is false", key, old);
+					else
+						kpctl_err("--overwrite is false but found the following declared annotation(s): "
+							  "'%s' already has a value (%s)", key, old);
 					conflict = true;
 				}
 			}
@@ -211,7 +215,7 @@ static int meta_cmd(struct kpctl *k, int argc, char **argv, bool is_label)
 		json_array_foreach(del, di, dk) {
 			const char *dkey = json_string_value(dk);
 			if (!json_object_get(cur, dkey) && is_label)
-				fprintf(stderr, "label \"%s\" not found.\n", dkey);
+				printf("label \"%s\" not found.\n", dkey);
 			json_object_set_new(map_patch, dkey, json_null());
 			if (amap)
 				json_object_del(amap, dkey);
@@ -298,7 +302,7 @@ int kpctl_cmd_patch(struct kpctl *k, int argc, char **argv)
 	else if (!strcmp(type, "merge")) ctype = KPC_CT_MERGE_PATCH;
 	else if (!strcmp(type, "json")) ctype = KPC_CT_JSON_PATCH;
 	else {
-		kpctl_usage_err(k, "--type must be one of [json merge strategic], not \"%s\"", type);
+		kpctl_err("--type must be one of [json merge strategic], not \"%s\"", type);
 		goto out;
 	}
 	if (sub && strcmp(sub, "status") && strcmp(sub, "scale")) {

@@ -91,7 +91,7 @@ static bool valid_effect(const char *e)
 	return !strcmp(e, "NoSchedule") || !strcmp(e, "PreferNoSchedule") || !strcmp(e, "NoExecute");
 }
 
-static int parse_taint(const char *spec, struct taint *t)
+static int parse_taint(struct kpctl *k_for_msgs, const char *spec, struct taint *t)
 {
 	char *s = strdup(spec);
 	size_t len = s ? strlen(s) : 0;
@@ -125,7 +125,7 @@ static int parse_taint(const char *spec, struct taint *t)
 	if (t->value && (bad = kp_check_label_value(t->value)))
 		return kpctl_err("invalid taint spec: %s, %s", spec, bad);
 	if (t->effect && !valid_effect(t->effect))
-		return kpctl_err("invalid taint spec: %s, invalid taint effect: %s, unsupported taint effect", spec, t->effect);
+		return kpctl_usage_err(k_for_msgs, "invalid taint effect: %s, unsupported taint effect", t->effect);
 	if (t->remove && t->value && !t->effect)
 		return kpctl_err("invalid taint spec: %s, unknown taint spec format", spec);
 	return 0;
@@ -185,7 +185,7 @@ int kpctl_cmd_taint(struct kpctl *k, int argc, char **argv)
 			pos[nres++] = pos[i];
 			continue;
 		}
-		if (parse_taint(a, &taints[ntaints++]))
+		if (parse_taint(k, a, &taints[ntaints++]))
 			goto out;
 	}
 	if (!ntaints) {
@@ -213,7 +213,7 @@ int kpctl_cmd_taint(struct kpctl *k, int argc, char **argv)
 		}
 		json_t *cur = kp_obj_get(node, "spec.taints");
 		json_t *list = json_is_array(cur) ? json_deep_copy(cur) : json_array();
-		int added = 0, removed_ops = 0;
+		int added = 0, removed_ops = 0, updated = 0;
 		bool fail = false;
 		for (int i = 0; i < ntaints && !fail; i++) {
 			struct taint *tt = &taints[i];
@@ -254,11 +254,14 @@ int kpctl_cmd_taint(struct kpctl *k, int argc, char **argv)
 					else
 						json_object_del(e, "value");
 					replaced = true;
+					updated++;
 				}
 			}
 			if (fail)
 				break;
-			if (!replaced) {
+			if (replaced)
+				continue;
+			{
 				json_t *e = json_pack("{s:s,s:s}", "key", tt->key, "effect", tt->effect);
 				if (tt->value)
 					json_object_set_new(e, "value", json_string(tt->value));
@@ -276,7 +279,9 @@ int kpctl_cmd_taint(struct kpctl *k, int argc, char **argv)
 			if (patch_node(k, &t.v[n], patch)) {
 				fail = true;
 			} else {
-				const char *op = added && !removed_ops ? "tainted" : !added && removed_ops ? "untainted" : "modified";
+				/* kubectl's words: only new taints, only removals, else modified. */
+				const char *op = updated || (added && removed_ops) ? "modified" :
+						 added ? "tainted" : "untainted";
 				printf("node/%s %s\n", t.v[n].name, op);
 			}
 			json_decref(patch);
@@ -495,53 +500,96 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 			continue;
 		}
 		free(fs);
-		char *ds = NULL, *unmanaged = NULL, *local = NULL, *err_ds = NULL, *err_un = NULL, *err_local = NULL;
+		char *ds = NULL, *unmanaged = NULL, *local = NULL;
+		/* Refusals grouped by message, in the order pods show them (kubectl's layout). */
+		json_t *errs = json_object();
 		json_t *todo = json_array();
+		const struct kpc_resource *dsres = kpc_discovery_resolve(k->disc, "daemonsets.apps", NULL);
 		for (size_t i = 0; i < ptargets.n; i++) {
 			json_t *pod = ptargets.v[i].obj;
 			const char *nn = kp_obj_str(pod, "spec.nodeName");
+			const char *refusal = NULL;
+			char *dsmsg = NULL;
 			if (!nn || strcmp(nn, node)) /* the server may ignore the field selector */
 				continue;
-			if (kp_obj_annotation(pod, "kubernetes.io/config.mirror"))
+			if (kp_obj_str(pod, "metadata.deletionTimestamp"))
 				continue;
 			const char *phase = kp_obj_str(pod, "status.phase");
 			bool finished = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 			json_t *ctrl = kp_obj_controller_ref(pod);
 			const char *ckind = ctrl ? kp_obj_str(ctrl, "kind") : NULL;
 			if (ckind && !strcmp(ckind, "DaemonSet") && !finished) {
-				add_name(o.ignore_ds ? &ds : &err_ds, pod);
+				/* A pod of a DaemonSet that is gone is an orphan: --force deletes it. */
+				struct kpc_target dt = { .res = dsres, .ns = (char *)kp_obj_namespace(pod),
+							 .name = (char *)kp_obj_str(ctrl, "name") };
+				char *p = dsres && dt.name ? kpc_resource_path(dsres, dt.ns, dt.name, NULL) : NULL;
+				struct kpc_response r = { 0 };
+				bool exists = true;
+				if (p && !kpc_request(k->client, "GET", p, NULL, NULL, NULL, 0, &r, NULL))
+					exists = r.status != 404;
+				kpc_response_release(&r);
+				free(p);
+				if (!exists) {
+					if (!o.force) {
+						if (asprintf(&dsmsg, "cannot delete daemonsets.apps \"%s\" not found", dt.name) < 0)
+							dsmsg = NULL;
+						refusal = dsmsg;
+					}
+				} else if (o.ignore_ds) {
+					add_name(&ds, pod);
+					continue;
+				} else {
+					refusal = "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)";
+				}
+			} else if (kp_obj_annotation(pod, "kubernetes.io/config.mirror")) {
 				continue;
+			} else if (has_emptydir(pod) && !finished && !o.delete_emptydir) {
+				refusal = "cannot delete Pods with local storage (use --delete-emptydir-data to override)";
+			} else if (!ctrl && !finished) {
+				if (!o.force)
+					refusal = "cannot delete Pods that declare no controller (use --force to override)";
+				else
+					add_name(&unmanaged, pod);
 			}
-			if (!ctrl && !finished) {
-				if (!o.force) {
-					add_name(&err_un, pod);
-					continue;
-				}
-				add_name(&unmanaged, pod);
-			}
-			if (has_emptydir(pod) && !finished) {
-				if (!o.delete_emptydir) {
-					add_name(&err_local, pod);
-					continue;
-				}
+			if (!refusal && has_emptydir(pod) && !finished)
 				add_name(&local, pod);
+			if (refusal) {
+				json_t *cur = json_object_get(errs, refusal);
+				char *list = cur ? strdup(json_string_value(cur)) : NULL;
+				add_name(&list, pod);
+				json_object_set_new(errs, refusal, json_string(list ? list : ""));
+				free(list);
+			} else {
+				json_array_append(todo, pod);
 			}
-			json_array_append(todo, pod);
+			free(dsmsg);
 		}
-		if (err_ds || err_un || err_local) {
-			char *msg = NULL;
-			if (asprintf(&msg, "%s%s%s%s%s%s%s%s%s",
-				     err_un ? "cannot delete Pods that declare no controller (use --force to override): " : "",
-				     err_un ? err_un : "", err_un && (err_ds || err_local) ? ", " : "",
-				     err_ds ? "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): " : "",
-				     err_ds ? err_ds : "", err_ds && err_local ? ", " : "",
-				     err_local ? "cannot delete Pods with local storage (use --delete-emptydir-data to override): " : "",
-				     err_local ? err_local : "", "") < 0)
-				msg = NULL;
+		if (json_object_size(errs)) {
+			char *b = NULL, *lines = NULL;
+			size_t bl = 0, ll = 0;
+			FILE *m = open_memstream(&b, &bl), *lm = open_memstream(&lines, &ll);
+			const char *msg;
+			json_t *pods_s;
+			size_t gi = 0, ng = json_object_size(errs);
+			if (m && lm) {
+				if (ng > 1)
+					fputc('[', m);
+				json_object_foreach(errs, msg, pods_s) {
+					fprintf(m, "%s%s: %s", gi++ ? ", " : "", msg, json_string_value(pods_s));
+					fprintf(lm, "%s: %s\n", msg, json_string_value(pods_s));
+				}
+				if (ng > 1)
+					fputc(']', m);
+			}
+			if (m)
+				fclose(m);
+			if (lm)
+				fclose(lm);
 			fprintf(stderr, "error: unable to drain node \"%s\" due to error: %s, continuing command...\n"
-					"There are pending nodes to be drained:\n %s\n%s\n",
-				node, msg ? msg : "", node, msg ? msg : "");
-			free(msg);
+					"There are pending nodes to be drained:\n %s\n%s",
+				node, b ? b : "", node, lines ? lines : "");
+			free(b);
+			free(lines);
 			rc = 1;
 		} else {
 			if (ds)
@@ -594,12 +642,10 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 				rc = 1;
 		}
 		json_decref(todo);
+		json_decref(errs);
 		free(ds);
 		free(unmanaged);
 		free(local);
-		free(err_ds);
-		free(err_un);
-		free(err_local);
 		kpctl_targets_release(&ptargets);
 	}
 out:

@@ -179,11 +179,48 @@ int kpc_print_json(FILE *out, const json_t *v)
 	return 0;
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy with every object's keys in sorted order (jansson keeps insertion order). */
+static json_t *sorted_copy(const json_t *v)
+{
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < json_array_size(v); i++)
+			json_array_append_new(a, sorted_copy(json_array_get(v, i)));
+		return a;
+	}
+	if (!json_is_object(v))
+		return json_deep_copy(v);
+	size_t n = json_object_size(v), i = 0;
+	const char **keys = calloc(n ? n : 1, sizeof(*keys)), *k;
+	json_t *o = json_object(), *x;
+	if (!keys || !o) {
+		free(keys);
+		json_decref(o);
+		return NULL;
+	}
+	json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_cstr);
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, keys[i], sorted_copy(json_object_get(v, keys[i])));
+	free(keys);
+	return o;
+}
+
 int kpc_print_yaml(FILE *out, const json_t *v, char **errmsg)
 {
 	char *s = NULL;
 	size_t len = 0;
-	int rc = kp_yaml_dump(v, &s, &len);
+	/* kubectl's YAML goes through JSON maps: keys come out sorted. */
+	json_t *sorted = sorted_copy(v);
+	if (!sorted)
+		return KP_ENOMEM;
+	int rc = kp_yaml_dump(sorted, &s, &len);
+	json_decref(sorted);
 	if (rc)
 		return kp_error_set(errmsg, rc, "cannot write YAML: %s", kp_strerror(rc));
 	fwrite(s, 1, len, out);

@@ -62,7 +62,7 @@ size_t kpc_text_width(const char *s);
  * end. Returns 0 or KP_ENOMEM.
  */
 int kpc_print_json(FILE *out, const json_t *v);
-/* YAML via kp_yaml_dump(); newline-terminated. */
+/* YAML via kp_yaml_dump() with keys sorted as kubectl prints them; newline-terminated. */
 int kpc_print_yaml(FILE *out, const json_t *v, char **errmsg);
 
 /*
