@@ -38,9 +38,81 @@ plugins/sched-static-table.c: Makefile
 	  echo '};'; \
 	} > $@-t && mv $@-t $@
 
-# --- filters
+# --- the plugins of this fragment
 plugins_LTLIBRARIES += plugins/node-unschedulable.la
 plugins_node_unschedulable_la_SOURCES = plugins/filter/node-unschedulable.c
 plugins_node_unschedulable_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_node_unschedulable_la_LIBADD = -lm
 plugins_libkpsched_static_la_SOURCES += plugins/filter/node-unschedulable.c
 SCHED_STATIC_PLUGINS += NodeUnschedulable
+
+plugins_LTLIBRARIES += plugins/priority-sort.la
+plugins_priority_sort_la_SOURCES = plugins/filter/priority-sort.c
+plugins_priority_sort_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_priority_sort_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/priority-sort.c
+SCHED_STATIC_PLUGINS += PrioritySort
+
+plugins_LTLIBRARIES += plugins/scheduling-gates.la
+plugins_scheduling_gates_la_SOURCES = plugins/filter/scheduling-gates.c
+plugins_scheduling_gates_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_scheduling_gates_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/scheduling-gates.c
+SCHED_STATIC_PLUGINS += SchedulingGates
+
+plugins_LTLIBRARIES += plugins/node-name.la
+plugins_node_name_la_SOURCES = plugins/filter/node-name.c
+plugins_node_name_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_node_name_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/node-name.c
+SCHED_STATIC_PLUGINS += NodeName
+
+plugins_LTLIBRARIES += plugins/node-ports.la
+plugins_node_ports_la_SOURCES = plugins/filter/node-ports.c
+plugins_node_ports_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_node_ports_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/node-ports.c
+SCHED_STATIC_PLUGINS += NodePorts
+
+plugins_LTLIBRARIES += plugins/node-resources-fit.la
+plugins_node_resources_fit_la_SOURCES = plugins/filter/node-resources-fit.c
+plugins_node_resources_fit_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_node_resources_fit_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/node-resources-fit.c
+SCHED_STATIC_PLUGINS += NodeResourcesFit
+
+plugins_LTLIBRARIES += plugins/node-affinity.la
+plugins_node_affinity_la_SOURCES = plugins/filter/node-affinity.c
+plugins_node_affinity_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_node_affinity_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/node-affinity.c
+SCHED_STATIC_PLUGINS += NodeAffinity
+
+plugins_LTLIBRARIES += plugins/taint-toleration.la
+plugins_taint_toleration_la_SOURCES = plugins/filter/taint-toleration.c
+plugins_taint_toleration_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_taint_toleration_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/filter/taint-toleration.c
+SCHED_STATIC_PLUGINS += TaintToleration
+
+plugins_LTLIBRARIES += plugins/node-resources-balanced-allocation.la
+plugins_node_resources_balanced_allocation_la_SOURCES = plugins/score/node-resources-balanced-allocation.c
+plugins_node_resources_balanced_allocation_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_node_resources_balanced_allocation_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/score/node-resources-balanced-allocation.c
+SCHED_STATIC_PLUGINS += NodeResourcesBalancedAllocation
+
+plugins_LTLIBRARIES += plugins/image-locality.la
+plugins_image_locality_la_SOURCES = plugins/score/image-locality.c
+plugins_image_locality_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_image_locality_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/score/image-locality.c
+SCHED_STATIC_PLUGINS += ImageLocality
+
+plugins_LTLIBRARIES += plugins/default-binder.la
+plugins_default_binder_la_SOURCES = plugins/bind/default-binder.c
+plugins_default_binder_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_default_binder_la_LIBADD = -lm
+plugins_libkpsched_static_la_SOURCES += plugins/bind/default-binder.c
+SCHED_STATIC_PLUGINS += DefaultBinder
+

@@ -309,7 +309,8 @@ struct kp_pod_info {
 	uint32_t nhost_ports;
 	const struct kp_host_port *host_ports;
 	uint32_t nimages;
-	const int32_t *images;        /* interned container images (containers, not init) */
+	const int32_t *images;        /* interned images of initContainers then containers,
+					 untagged ones with ":latest" appended */
 	uint32_t npvcs;
 	const char *const *pvcs;      /* persistentVolumeClaim claimNames and generic
 					 ephemeral volumes' "<pod>-<volume>" */

@@ -1,0 +1,1930 @@
+/*
+ * scheduler.c - the scheduling cycle (kube-scheduler's schedule_one.go):
+ * pop, PreFilter, Filter in parallel from a rotating start index until
+ * enough feasible nodes, PostFilter, PreScore/Score/NormalizeScore with
+ * weights, seeded random tie-break, assume, Reserve, Permit, then the
+ * binding cycle (inline or on the binding thread). Also the inbox through
+ * which informer events reach the single scheduling thread, the worker
+ * pool, failure messages, and the handle API plugins call.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kplane/error.h>
+#include <kplane/object.h>
+
+#include "core/sched/internal.h"
+
+#define MIN_FEASIBLE_NODES 100
+#define MIN_FEASIBLE_PERCENT 5
+#define CHUNK 64
+#define MAX_COUNTERS 256
+
+/* ------------------------------------------------------------------ */
+/* types                                                              */
+
+enum item_kind { IT_POD, IT_POD_DELETE, IT_NODE, IT_NODE_DELETE, IT_OBJECT, IT_BIND_DONE };
+
+struct item {
+	struct item *next;
+	int kind;
+	struct kp__pod *pod;
+	struct kp__node *node;
+	json_t *obj;
+	char *name, *ns, *objkind;
+	int rc;
+	char *msg;
+};
+
+struct node_fail {
+	uint16_t plugin;   /* instance index + 1; 0: excluded by PreFilter's node set */
+	uint8_t code;
+	uint8_t nreasons;
+	int32_t reasons[KP_STATUS_MAX_REASONS]; /* interned reason texts */
+};
+
+struct kp_node_set {
+	bool restricted;
+	uint32_t n, cap;
+	int32_t *ids;
+	const char *by[8];
+	uint32_t nby;
+};
+
+struct cycle_priv {
+	struct kp__arena arena;
+	struct release { void (*fn)(void *); void *arg; } *rel;
+	uint32_t nrel, caprel;
+};
+
+struct counter {
+	char *name;
+	char *help;
+	_Atomic uint64_t value;
+};
+
+struct pool;
+
+struct kp_scheduler {
+	struct kp_sched_host host;
+	struct kp_scheduler_options opts;
+	struct kp__profile *profiles;
+	uint32_t nprofiles;
+	struct kp__cache cache;
+	struct kp__queue queue;
+	int32_t percentage;
+	int parallelism;
+	uint64_t rng;
+	uint32_t next_start;
+	uint64_t cycle;
+	json_t *pending;          /* uid -> pod owned by the queue side (queued, inflight, binding) */
+
+	pthread_mutex_t lock;     /* inbox, bindings, waiting */
+	pthread_cond_t cond;      /* inbox non-empty / bindings done */
+	struct item *in_head, *in_tail;
+	uint32_t bindings_inflight;
+
+	pthread_t thread;
+	bool running, stop;
+	pthread_t bind_thread;
+	bool bind_running;
+	struct bind_job *bq_head, *bq_tail;
+	pthread_cond_t bind_cond;
+
+	struct pool *pool;
+
+	/* per-attempt buffers, grown as needed */
+	uint32_t cap_nodes;
+	struct node_fail *fails;      /* by node index */
+	uint8_t *evaluated;           /* by position in the rotated order: 0 no, 1 feasible, 2 failed */
+	const struct kp_node_info **feasible;
+	int64_t *scores;              /* [score plugin][feasible] */
+	int64_t *totals;
+	size_t cap_scores;
+	void **slots;
+	uint32_t cap_slots;
+
+	struct counter counters[MAX_COUNTERS];
+	_Atomic int ncounters;
+
+	_Atomic uint64_t st_attempts, st_scheduled, st_unsched, st_errors, st_bind_fail;
+};
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                      */
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t now_ns(struct kp_scheduler *s)
+{
+	return s->opts.now_ns ? s->opts.now_ns(s->opts.now_arg) : mono_now();
+}
+
+/* splitmix64: small, seedable, good enough for tie-breaking */
+static uint64_t rnd(struct kp_scheduler *s)
+{
+	uint64_t z = (s->rng += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+void kp__log(struct kp_scheduler *s, int level, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (s && s->host.log)
+		s->host.log(s->host.arg, level, buf);
+	else if (level <= KP_LOG_WARN)
+		fprintf(stderr, "kplane scheduler: %s\n", buf);
+}
+
+static struct kp__pod *pending_get(struct kp_scheduler *s, const char *uid)
+{
+	json_t *v = json_object_get(s->pending, uid);
+	return v ? (struct kp__pod *)(intptr_t)json_integer_value(v) : NULL;
+}
+
+static void pending_put(struct kp_scheduler *s, struct kp__pod *p)
+{
+	json_object_set_new(s->pending, p->info.uid, json_integer((json_int_t)(intptr_t)p));
+}
+
+static struct kp__profile *profile_for(struct kp_scheduler *s, int32_t name_id)
+{
+	for (uint32_t i = 0; i < s->nprofiles; i++)
+		if (s->profiles[i].name_id == name_id)
+			return &s->profiles[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* worker pool: parallel_for over [0, n) in chunks                    */
+
+typedef void (*work_fn)(void *arg, uint32_t begin, uint32_t end, int worker);
+
+struct pool {
+	int nthreads;            /* helper threads (the caller works too) */
+	pthread_t *threads;
+	pthread_mutex_t lock;
+	pthread_cond_t start, done;
+	uint64_t gen;
+	work_fn fn;
+	void *arg;
+	uint32_t n, chunk;
+	_Atomic uint32_t next;
+	_Atomic bool stop_early;  /* set by fn to stop handing out chunks */
+	int busy;
+	bool quit;
+	_Atomic int worker_ids;
+};
+
+static void pool_run_chunks(struct pool *p, int worker)
+{
+	for (;;) {
+		if (atomic_load_explicit(&p->stop_early, memory_order_relaxed))
+			break;
+		uint32_t b = atomic_fetch_add(&p->next, p->chunk);
+		if (b >= p->n)
+			break;
+		uint32_t e = b + p->chunk < p->n ? b + p->chunk : p->n;
+		p->fn(p->arg, b, e, worker);
+	}
+}
+
+static void *pool_main(void *arg)
+{
+	struct pool *p = arg;
+	int id = atomic_fetch_add(&p->worker_ids, 1) + 1;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->quit && p->gen == seen)
+			pthread_cond_wait(&p->start, &p->lock);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		pthread_mutex_unlock(&p->lock);
+		pool_run_chunks(p, id);
+		pthread_mutex_lock(&p->lock);
+		if (--p->busy == 0)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static struct pool *pool_new(int nthreads)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->start, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->threads = calloc(nthreads > 0 ? nthreads : 1, sizeof(pthread_t));
+	for (int i = 0; i < nthreads; i++)
+		if (pthread_create(&p->threads[p->nthreads], NULL, pool_main, p) == 0)
+			p->nthreads++;
+	return p;
+}
+
+static void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = true;
+	pthread_cond_broadcast(&p->start);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	free(p);
+}
+
+/* Runs fn over [0, n); serially when the work is small or there are no helpers. */
+static void parallel_for(struct pool *p, uint32_t n, uint32_t chunk, work_fn fn, void *arg)
+{
+	if (!p || p->nthreads == 0 || n <= chunk) {
+		for (uint32_t b = 0; b < n; b += chunk) {
+			fn(arg, b, b + chunk < n ? b + chunk : n, 0);
+			if (p && atomic_load(&p->stop_early))
+				break;
+		}
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->fn = fn;
+	p->arg = arg;
+	p->n = n;
+	p->chunk = chunk;
+	atomic_store(&p->next, 0);
+	p->busy = p->nthreads;
+	p->gen++;
+	pthread_cond_broadcast(&p->start);
+	pthread_mutex_unlock(&p->lock);
+	pool_run_chunks(p, 0);
+	pthread_mutex_lock(&p->lock);
+	while (p->busy)
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* cycle state                                                        */
+
+static void cycle_reset(struct kp_cycle *cy)
+{
+	struct cycle_priv *cp = cy->priv;
+	for (uint32_t i = cp->nrel; i-- > 0;)
+		cp->rel[i].fn(cp->rel[i].arg);
+	cp->nrel = 0;
+	kp__arena_release(&cp->arena);
+	memset(cy->slots, 0, cy->nslots * sizeof(void *));
+}
+
+void *kp_cycle_alloc(struct kp_cycle *cy, size_t size)
+{
+	return kp__arena_alloc(&((struct cycle_priv *)cy->priv)->arena, size);
+}
+
+int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
+{
+	struct cycle_priv *cp = cy->priv;
+	if (cp->nrel == cp->caprel) {
+		uint32_t nc = cp->caprel ? cp->caprel * 2 : 8;
+		void *v = realloc(cp->rel, nc * sizeof(*cp->rel));
+		if (!v)
+			return KP_ENOMEM;
+		cp->rel = v;
+		cp->caprel = nc;
+	}
+	cp->rel[cp->nrel++] = (struct release){ fn, arg };
+	return 0;
+}
+
+static struct kp_cycle *cycle_new(uint32_t nslots)
+{
+	struct kp_cycle *cy = calloc(1, sizeof(*cy));
+	struct cycle_priv *cp = calloc(1, sizeof(*cp));
+	void **slots = calloc(nslots ? nslots : 1, sizeof(void *));
+	if (!cy || !cp || !slots) {
+		free(cy);
+		free(cp);
+		free(slots);
+		return NULL;
+	}
+	cy->priv = cp;
+	cy->slots = slots;
+	cy->nslots = nslots;
+	return cy;
+}
+
+void kp_cycle_free(struct kp_cycle *cy)
+{
+	if (!cy)
+		return;
+	cycle_reset(cy);
+	free(((struct cycle_priv *)cy->priv)->rel);
+	free(cy->priv);
+	free(cy->slots);
+	free(cy);
+}
+
+struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *src)
+{
+	struct kp__profile *p = h->profile;
+	struct kp_cycle *cy = cycle_new(src->nslots);
+	if (!cy)
+		return NULL;
+	cy->snapshot = src->snapshot;
+	cy->attempt = src->attempt;
+	cy->cycle = src->cycle;
+	for (uint32_t i = 0; i < src->nslots && i < p->ninsts; i++) {
+		struct kp__inst *in = &p->insts[i];
+		if (in->ops.cycle_copy) {
+			if (in->ops.cycle_copy(in->self, src, cy) < 0) {
+				kp_cycle_free(cy);
+				return NULL;
+			}
+		} else {
+			cy->slots[i] = src->slots[i];
+		}
+	}
+	return cy;
+}
+
+int kp_node_set_restrict(struct kp_node_set *set, const int32_t *ids, size_t n)
+{
+	if (!set->restricted) {
+		set->ids = malloc((n ? n : 1) * sizeof(int32_t));
+		if (!set->ids)
+			return KP_ENOMEM;
+		memcpy(set->ids, ids, n * sizeof(int32_t));
+		set->n = (uint32_t)n;
+		set->restricted = true;
+		return 0;
+	}
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < set->n; i++) {
+		bool keep = false;
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = ids[j] == set->ids[i];
+		if (keep)
+			set->ids[w++] = set->ids[i];
+	}
+	set->n = w;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* handle API                                                         */
+
+void kp_sched_log(struct kp_sched_handle *h, int level, const char *fmt, ...)
+{
+	char buf[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	kp__log(h->sched, level, "%s/%s: %s", h->profile->name, h->inst->plugin->name, buf);
+}
+
+void kp_sched_event(struct kp_sched_handle *h, const struct kp_pod_info *pod, const char *type,
+		    const char *reason, const char *fmt, ...)
+{
+	if (!h->sched->host.event)
+		return;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	h->sched->host.event(h->sched->host.arg, pod->obj, type, reason, buf);
+}
+
+int kp_sched_counter(struct kp_sched_handle *h, const char *name, const char *help)
+{
+	struct kp_scheduler *s = h->sched;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			return KP_EINVAL;
+	int n = atomic_load(&s->ncounters);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s->counters[i].name + strlen("kplane_plugin_"), name))
+			return i;
+	if (n >= MAX_COUNTERS)
+		return KP_E2BIG;
+	char *full = NULL;
+	if (asprintf(&full, "kplane_plugin_%s", name) < 0)
+		return KP_ENOMEM;
+	s->counters[n].name = full;
+	s->counters[n].help = strdup(help ? help : "");
+	atomic_store(&s->ncounters, n + 1);
+	return n;
+}
+
+void kp_sched_counter_add(struct kp_sched_handle *h, int id, uint64_t delta)
+{
+	if (id >= 0 && id < atomic_load(&h->sched->ncounters))
+		atomic_fetch_add_explicit(&h->sched->counters[id].value, delta, memory_order_relaxed);
+}
+
+const char *kp_sched_profile(const struct kp_sched_handle *h)
+{
+	return h->profile->name;
+}
+
+int kp_sched_parallelism(const struct kp_sched_handle *h)
+{
+	return h->sched->parallelism;
+}
+
+/* Permit waiting is not implemented beyond immediate answers: a plugin that
+ * returns WAIT gets its pod rejected after the timeout (see docs). */
+int kp_sched_allow(struct kp_sched_handle *h, const char *uid)
+{
+	(void)h;
+	(void)uid;
+	return KP_ENOENT;
+}
+
+int kp_sched_reject(struct kp_sched_handle *h, const char *uid, const char *msg)
+{
+	(void)h;
+	(void)uid;
+	(void)msg;
+	return KP_ENOENT;
+}
+
+int kp_sched_host_bind(struct kp_sched_handle *h, const struct kp_pod_info *pod,
+		       const struct kp_node_info *node, char **errmsg)
+{
+	struct kp_scheduler *s = h->sched;
+	if (!s->host.bind)
+		return 0; /* no host store: the assumed placement is the result */
+	return s->host.bind(s->host.arg, pod->obj, node->name, errmsg);
+}
+
+int kp_sched_host_update(struct kp_sched_handle *h, const json_t *obj, char **errmsg)
+{
+	struct kp_scheduler *s = h->sched;
+	if (!s->host.update)
+		return kp_error_set(errmsg, KP_ENOTSUP, "this scheduler host cannot update objects");
+	return s->host.update(s->host.arg, obj, errmsg);
+}
+
+int kp_sched_host_delete_pod(struct kp_sched_handle *h, const struct kp_pod_info *pod,
+			     const char *reason, char **errmsg)
+{
+	struct kp_scheduler *s = h->sched;
+	if (!s->host.delete_pod)
+		return kp_error_set(errmsg, KP_ENOTSUP, "this scheduler host cannot delete pods");
+	return s->host.delete_pod(s->host.arg, pod->obj, reason, errmsg);
+}
+
+int kp_sched_run_filters(struct kp_sched_handle *h, struct kp_cycle *cy,
+			 const struct kp_pod_info *pod, const struct kp_node_info *node,
+			 struct kp_status *st)
+{
+	struct kp__profile *p = h->profile;
+	for (uint32_t i = 0; i < p->npt[KP__PT_FILTER]; i++) {
+		struct kp__inst *in = p->pt[KP__PT_FILTER][i].inst;
+		st->nreasons = 0;
+		st->buflen = 0;
+		int code = in->ops.filter(in->self, cy, pod, node, st);
+		if (code != KP_STATUS_SUCCESS)
+			return code;
+	}
+	return KP_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* construction                                                       */
+
+int kp_scheduler_new(const struct kp_sched_config *cfg, struct kp_registry *reg,
+		     const struct kp_sched_host *host, const struct kp_scheduler_options *opts,
+		     struct kp_scheduler **out, char **errmsg)
+{
+	struct kp_scheduler *s = calloc(1, sizeof(*s));
+	if (!s)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	if (host)
+		s->host = *host;
+	if (opts)
+		s->opts = *opts;
+	s->rng = s->opts.seed ? s->opts.seed : 0x6b706c616e65ull;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->bind_cond, NULL);
+	kp__cache_init(&s->cache);
+	kp__queue_init(&s->queue);
+	s->pending = json_object();
+	s->percentage = cfg->percentage;
+	s->parallelism = cfg->parallelism;
+	s->queue.initial_backoff_ns = cfg->initial_backoff_s * 1000000000LL;
+	s->queue.max_backoff_ns = cfg->max_backoff_s * 1000000000LL;
+	s->profiles = calloc(cfg->nprofiles, sizeof(*s->profiles));
+	if (!s->profiles) {
+		free(s);
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < cfg->nprofiles; i++) {
+		s->nprofiles++;
+		rc = kp__profile_build(s, &cfg->profiles[i], reg, s->opts.allow_missing,
+				       &s->profiles[i], errmsg);
+		if (rc < 0)
+			goto fail;
+	}
+	/* one queue for all profiles: their QueueSort plugins must agree (as kube requires) */
+	for (uint32_t i = 1; i < s->nprofiles; i++)
+		if (s->profiles[i].pt[KP__PT_QUEUE_SORT][0].inst->plugin !=
+		    s->profiles[0].pt[KP__PT_QUEUE_SORT][0].inst->plugin) {
+			rc = kp_error_set(errmsg, KP_EINVAL,
+					  "profiles[%u].plugins.queueSort: all profiles must use the same queue sort plugin",
+					  i);
+			goto fail;
+		}
+	struct kp__inst *qs = s->profiles[0].pt[KP__PT_QUEUE_SORT][0].inst;
+	s->queue.less = qs->ops.less;
+	s->queue.less_self = qs->self;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int threads = s->parallelism < ncpu ? s->parallelism : (int)ncpu;
+	s->pool = pool_new(threads > 1 ? threads - 1 : 0);
+	*out = s;
+	return 0;
+fail:
+	kp_scheduler_free(s);
+	return rc;
+}
+
+static void item_free(struct item *it)
+{
+	kp__pod_free(it->pod);
+	kp__node_free(it->node);
+	json_decref(it->obj);
+	free(it->name);
+	free(it->ns);
+	free(it->objkind);
+	free(it->msg);
+	free(it);
+}
+
+void kp_scheduler_free(struct kp_scheduler *s)
+{
+	if (!s)
+		return;
+	kp_scheduler_stop(s);
+	kp_scheduler_wait_bindings(s);
+	if (s->bind_running) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_broadcast(&s->bind_cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->bind_thread, NULL);
+	}
+	pool_free(s->pool);
+	struct item *it = s->in_head;
+	while (it) {
+		struct item *next = it->next;
+		item_free(it);
+		it = next;
+	}
+	/* queue-side pods; assumed ones are owned by the cache */
+	const char *k;
+	json_t *v;
+	json_object_foreach(s->pending, k, v) {
+		struct kp__pod *p = (struct kp__pod *)(intptr_t)json_integer_value(v);
+		if (!p->assumed)
+			kp__pod_free(p);
+	}
+	json_decref(s->pending);
+	kp__queue_release(&s->queue);
+	kp__cache_release(&s->cache);
+	for (uint32_t i = 0; i < s->nprofiles; i++)
+		kp__profile_release(&s->profiles[i]);
+	free(s->profiles);
+	for (int i = 0; i < atomic_load(&s->ncounters); i++) {
+		free(s->counters[i].name);
+		free(s->counters[i].help);
+	}
+	free(s->fails);
+	free(s->evaluated);
+	free(s->feasible);
+	free(s->scores);
+	free(s->totals);
+	free(s->slots);
+	pthread_cond_destroy(&s->bind_cond);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* inbox                                                              */
+
+static void post(struct kp_scheduler *s, struct item *it)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->in_tail)
+		s->in_tail->next = it;
+	else
+		s->in_head = it;
+	s->in_tail = it;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const char *const object_kinds[] = {
+	"Namespace", "PersistentVolume", "PersistentVolumeClaim", "StorageClass", "CSINode",
+	"PriorityClass", "PodDisruptionBudget", NULL,
+};
+
+int kp_scheduler_apply(struct kp_scheduler *s, int change, json_t *obj, char **errmsg)
+{
+	const char *kind = kp_obj_kind(obj);
+	if (!kind)
+		return kp_error_set(errmsg, KP_EINVAL, "kind: Required value");
+	struct item *it = calloc(1, sizeof(*it));
+	if (!it)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	int rc = 0;
+	if (!strcmp(kind, "Pod")) {
+		if (change == KP_SCHED_DELETED) {
+			it->kind = IT_POD_DELETE;
+		} else {
+			it->kind = IT_POD;
+		}
+		/* compile for both: deletion needs the uid as compiled (fallback ns/name) */
+		rc = kp__pod_compile(obj, &it->pod, errmsg);
+		if (rc < 0) {
+			char *e = errmsg ? *errmsg : NULL;
+			if (errmsg) {
+				*errmsg = NULL;
+				kp_error_set(errmsg, rc, "pod %s/%s: %s",
+					     kp_obj_namespace(obj) ? kp_obj_namespace(obj) : "default",
+					     kp_obj_name(obj) ? kp_obj_name(obj) : "?", e ? e : "invalid");
+				free(e);
+			}
+			free(it);
+			return rc;
+		}
+	} else if (!strcmp(kind, "Node")) {
+		if (change == KP_SCHED_DELETED) {
+			it->kind = IT_NODE_DELETE;
+			const char *n = kp_obj_name(obj);
+			if (!n) {
+				free(it);
+				return kp_error_set(errmsg, KP_EINVAL, "node: metadata.name: Required value");
+			}
+			it->name = strdup(n);
+		} else {
+			it->kind = IT_NODE;
+			if ((rc = kp__node_compile(obj, &it->node, errmsg)) < 0) {
+				free(it);
+				return rc;
+			}
+		}
+	} else {
+		bool known = false;
+		for (size_t i = 0; object_kinds[i]; i++)
+			if (!strcmp(kind, object_kinds[i]))
+				known = true;
+		if (!known) {
+			free(it);
+			return 0;
+		}
+		const char *n = kp_obj_name(obj);
+		if (!n) {
+			free(it);
+			return kp_error_set(errmsg, KP_EINVAL, "%s: metadata.name: Required value", kind);
+		}
+		it->kind = IT_OBJECT;
+		it->objkind = strdup(kind);
+		it->name = strdup(n);
+		const char *ns = kp_obj_namespace(obj);
+		it->ns = ns ? strdup(ns) : NULL;
+		it->obj = change == KP_SCHED_DELETED ? NULL : json_incref(obj);
+	}
+	post(s, it);
+	return 0;
+}
+
+/* Could the event (resource, actions) make p schedulable, judging by the
+ * plugins that rejected it? */
+static bool event_helps(void *arg, const struct kp__pod *p, uint32_t res, uint32_t act)
+{
+	(void)arg;
+	if (p->reject_any || !p->rejectors || !p->profile)
+		return true;
+	for (uint32_t i = 0; i < p->profile->ninsts; i++) {
+		if (!(p->rejectors & (1ull << i)))
+			continue;
+		const struct kp__inst *in = &p->profile->insts[i];
+		if (!in->ops.events_to_register)
+			return true; /* no registration: any event may help (kube's default) */
+		for (uint32_t e = 0; e < in->nevents; e++)
+			if ((in->events[e].resource == res || in->events[e].resource == KP_EV_ANY_RESOURCE) &&
+			    (in->events[e].actions & act))
+				return true;
+	}
+	return false;
+}
+
+static void on_event(struct kp_scheduler *s, uint32_t res, uint32_t act)
+{
+	s->queue.move_request_cycle = s->cycle;
+	kp__queue_on_event(&s->queue, res, act, now_ns(s), event_helps, s);
+}
+
+static int run_pre_enqueue(struct kp_scheduler *s, struct kp__pod *p)
+{
+	struct kp__profile *pr = p->profile;
+	struct kp_status st;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_ENQUEUE]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_PRE_ENQUEUE][i].inst;
+		st.nreasons = 0;
+		st.buflen = 0;
+		int code = in->ops.pre_enqueue(in->self, &p->info, &st);
+		if (code != KP_STATUS_SUCCESS)
+			return code;
+	}
+	(void)s;
+	return KP_STATUS_SUCCESS;
+}
+
+static void enqueue_new(struct kp_scheduler *s, struct kp__pod *p, int64_t now)
+{
+	kp__cache_resolve_priority(&s->cache, p);
+	pending_put(s, p);
+	if (run_pre_enqueue(s, p) != KP_STATUS_SUCCESS) {
+		kp__queue_add_unsched(&s->queue, p, now);
+		p->qstate = KP__Q_GATED;
+		return;
+	}
+	kp__queue_add_active(&s->queue, p, now);
+}
+
+static uint32_t pod_update_bits(const struct kp__pod *old, const struct kp__pod *new)
+{
+	uint32_t bits = 0;
+	if (old->info.labels.n != new->info.labels.n ||
+	    (old->info.labels.n && memcmp(old->info.labels.v, new->info.labels.v,
+					  old->info.labels.n * sizeof(struct kp_label))))
+		bits |= KP_EV_UPDATE_POD_LABEL;
+	if (new->info.requests.milli_cpu < old->info.requests.milli_cpu ||
+	    new->info.requests.memory < old->info.requests.memory)
+		bits |= KP_EV_UPDATE_POD_SCALE_DOWN;
+	return bits ? bits : KP_EV_UPDATE_OTHER;
+}
+
+static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg);
+
+static void handle_item(struct kp_scheduler *s, struct item *it)
+{
+	int64_t now = now_ns(s);
+	switch (it->kind) {
+	case IT_NODE: {
+		struct kp__node *n = it->node;
+		it->node = NULL;
+		uint32_t bits = kp__cache_set_node(&s->cache, n);
+		if (bits)
+			on_event(s, KP_EV_NODE, bits);
+		break;
+	}
+	case IT_NODE_DELETE:
+		if (kp__cache_delete_node(&s->cache, it->name) == 0)
+			on_event(s, KP_EV_NODE, KP_EV_DELETE);
+		break;
+	case IT_OBJECT: {
+		kp__cache_set_object(&s->cache, it->objkind, it->ns, it->name, it->obj);
+		static const struct { const char *kind; uint32_t res; } map[] = {
+			{ "PersistentVolume", KP_EV_PV }, { "PersistentVolumeClaim", KP_EV_PVC },
+			{ "StorageClass", KP_EV_STORAGE_CLASS }, { "CSINode", KP_EV_CSI_NODE },
+			{ "Namespace", KP_EV_NAMESPACE },
+		};
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcmp(map[i].kind, it->objkind))
+				on_event(s, map[i].res, it->obj ? KP_EV_ADD | KP_EV_UPDATE : KP_EV_DELETE);
+		break;
+	}
+	case IT_POD: {
+		struct kp__pod *p = it->pod;
+		it->pod = NULL;
+		struct kp__pod *mine = pending_get(s, p->info.uid);
+		if (p->info.node_name != KP_ID_NONE) {
+			if (mine) {
+				if (mine->binding) {
+					/* our own binding confirmed before its completion was
+					 * processed: keep the assumed pod until then */
+					kp__pod_free(p);
+					break;
+				}
+				json_object_del(s->pending, mine->info.uid);
+				if (!mine->assumed) {
+					kp__queue_remove(&s->queue, mine);
+					kp__pod_free(mine);
+				}
+			}
+			struct kp__pod *old = NULL;
+			struct kp__pod *keep = p;
+			kp__cache_add_pod(&s->cache, p, &old);
+			uint32_t bits = old ? pod_update_bits(old, keep) : KP_EV_ADD;
+			kp__pod_free(old);
+			on_event(s, KP_EV_POD, bits);
+			break;
+		}
+		/* unassigned */
+		struct kp__pod *cached = kp__cache_remove_pod(&s->cache, p->info.uid);
+		if (cached) {
+			if (cached == mine)
+				mine->assumed = false;
+			else
+				kp__pod_free(cached);
+		}
+		p->profile = profile_for(s, p->info.scheduler_name);
+		if (!p->profile) {
+			/* another scheduler's pod: left alone */
+			kp__pod_free(p);
+			break;
+		}
+		if (mine) {
+			if (mine->binding || mine->qstate == KP__Q_INFLIGHT) {
+				kp__pod_free(p);
+				break;
+			}
+			p->attempts = mine->attempts;
+			p->initial_attempt_ns = mine->initial_attempt_ns;
+			p->timestamp_ns = mine->timestamp_ns;
+			int old_state = mine->qstate;
+			kp__queue_remove(&s->queue, mine);
+			json_object_del(s->pending, mine->info.uid);
+			if (mine->assumed)
+				kp__cache_forget(&s->cache, mine);
+			kp__pod_free(mine);
+			kp__cache_resolve_priority(&s->cache, p);
+			pending_put(s, p);
+			if (run_pre_enqueue(s, p) != KP_STATUS_SUCCESS) {
+				kp__queue_add_unsched(&s->queue, p, now);
+				p->qstate = KP__Q_GATED;
+			} else if (old_state == KP__Q_BACKOFF &&
+				   kp__queue_backoff_until(&s->queue, p) > now) {
+				kp__queue_add_backoff(&s->queue, p, p->timestamp_ns);
+			} else {
+				kp__queue_add_active(&s->queue, p, old_state == KP__Q_ACTIVE ? p->timestamp_ns : now);
+			}
+			break;
+		}
+		enqueue_new(s, p, now);
+		break;
+	}
+	case IT_POD_DELETE: {
+		const char *uid = it->pod->info.uid;
+		struct kp__pod *mine = pending_get(s, uid);
+		if (mine) {
+			if (mine->binding)
+				break; /* the binding completion will see the pod again */
+			json_object_del(s->pending, uid);
+			kp__queue_remove(&s->queue, mine);
+			if (mine->assumed)
+				kp__cache_forget(&s->cache, mine);
+			kp__pod_free(mine);
+			on_event(s, KP_EV_POD, KP_EV_DELETE);
+			break;
+		}
+		struct kp__pod *old = kp__cache_remove_pod(&s->cache, uid);
+		if (old) {
+			kp__pod_free(old);
+			on_event(s, KP_EV_POD, KP_EV_DELETE);
+		}
+		break;
+	}
+	case IT_BIND_DONE: {
+		struct kp__pod *p = it->pod;
+		it->pod = NULL;
+		finish_binding(s, p, it->rc, it->msg);
+		break;
+	}
+	}
+}
+
+static void drain(struct kp_scheduler *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct item *it = s->in_head;
+	s->in_head = s->in_tail = NULL;
+	pthread_mutex_unlock(&s->lock);
+	while (it) {
+		struct item *next = it->next;
+		handle_item(s, it);
+		item_free(it);
+		it = next;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* failure message                                                    */
+
+struct reason_count {
+	int32_t reason;
+	uint32_t count;
+};
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "0/N nodes are available: <count reason, sorted as strings>." (FitError.Error()). */
+static char *fit_error(struct kp_scheduler *s, uint32_t nnodes, const char *prefilter_msg,
+		       const uint32_t *failed_idx, uint32_t nfailed, const char *postfilter_msg)
+{
+	size_t cap = 256, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+#define APPEND(...) do { \
+	int n_ = snprintf(out + len, cap - len, __VA_ARGS__); \
+	if (n_ < 0) break; \
+	if ((size_t)n_ >= cap - len) { \
+		cap = (len + (size_t)n_ + 1) * 2; \
+		char *no_ = realloc(out, cap); \
+		if (!no_) { free(out); return NULL; } \
+		out = no_; \
+		snprintf(out + len, cap - len, __VA_ARGS__); \
+	} \
+	len += (size_t)n_; \
+} while (0)
+	APPEND("0/%u nodes are available:", nnodes);
+	if (prefilter_msg) {
+		APPEND(" %s.", prefilter_msg);
+	} else if (nfailed) {
+		struct reason_count *rc = calloc(nfailed * KP_STATUS_MAX_REASONS, sizeof(*rc));
+		uint32_t nrc = 0;
+		for (uint32_t i = 0; rc && i < nfailed; i++) {
+			const struct node_fail *f = &s->fails[failed_idx[i]];
+			for (uint32_t r = 0; r < f->nreasons; r++) {
+				uint32_t j;
+				for (j = 0; j < nrc; j++)
+					if (rc[j].reason == f->reasons[r])
+						break;
+				if (j == nrc)
+					rc[nrc++] = (struct reason_count){ f->reasons[r], 0 };
+				rc[j].count++;
+			}
+		}
+		char **strs = calloc(nrc ? nrc : 1, sizeof(char *));
+		for (uint32_t j = 0; strs && j < nrc; j++)
+			if (asprintf(&strs[j], "%u %s", rc[j].count, kp_intern_str(rc[j].reason)) < 0)
+				strs[j] = NULL;
+		if (strs) {
+			qsort(strs, nrc, sizeof(char *), cmp_strp);
+			for (uint32_t j = 0; j < nrc; j++)
+				APPEND("%s%s", j ? ", " : " ", strs[j] ? strs[j] : "");
+			if (nrc)
+				APPEND(".");
+			for (uint32_t j = 0; j < nrc; j++)
+				free(strs[j]);
+		}
+		free(strs);
+		free(rc);
+	}
+	if (postfilter_msg && *postfilter_msg)
+		APPEND(" %s.", postfilter_msg);
+#undef APPEND
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* the cycle                                                          */
+
+struct attempt {
+	struct kp_scheduler *s;
+	struct kp__profile *pr;
+	struct kp__pod *pod;
+	struct kp_cycle *cy;
+	uint64_t skip_filter;     /* bits by instance */
+	uint64_t skip_score;
+	/* filter */
+	const struct kp_node_info *const *nodes; /* candidate list (all, or PreFilter's set) */
+	uint32_t nnodes;
+	uint32_t start;
+	uint32_t want;
+	_Atomic uint32_t nfeasible;
+	struct pool *pool;
+	/* score */
+	uint32_t nfeas;
+	uint32_t nscore;
+};
+
+static bool intern_status(struct node_fail *f, uint16_t plugin, int code, const struct kp_status *st)
+{
+	f->plugin = plugin;
+	f->code = (uint8_t)code;
+	f->nreasons = 0;
+	for (uint32_t r = 0; r < st->nreasons && r < KP_STATUS_MAX_REASONS; r++)
+		f->reasons[f->nreasons++] = kp_intern(st->reasons[r]);
+	return true;
+}
+
+/* Filter plugins for one node; returns the code (fills s->fails on failure). */
+static int filter_node(struct attempt *a, const struct kp_node_info *n, struct kp_status *st)
+{
+	struct kp__profile *pr = a->pr;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_FILTER]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_FILTER][i].inst;
+		if (a->skip_filter & (1ull << in->slot))
+			continue;
+		st->nreasons = 0;
+		st->buflen = 0;
+		int code = in->ops.filter(in->self, a->cy, &a->pod->info, n, st);
+		if (code != KP_STATUS_SUCCESS) {
+			if (code == KP_STATUS_SKIP)
+				continue;
+			intern_status(&a->s->fails[n->index], (uint16_t)(in->slot + 1), code, st);
+			return code;
+		}
+	}
+	return KP_STATUS_SUCCESS;
+}
+
+static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
+{
+	struct attempt *a = arg;
+	struct kp_status st;
+	(void)worker;
+	for (uint32_t pos = b; pos < e; pos++) {
+		const struct kp_node_info *n = a->nodes[(a->start + pos) % a->nnodes];
+		int code = filter_node(a, n, &st);
+		a->s->evaluated[pos] = code == KP_STATUS_SUCCESS ? 1 : 2;
+		if (code == KP_STATUS_SUCCESS && a->pool &&
+		    atomic_fetch_add_explicit(&a->nfeasible, 1, memory_order_relaxed) + 1 >= a->want)
+			atomic_store(&a->pool->stop_early, true);
+	}
+}
+
+static void score_chunk(void *arg, uint32_t b, uint32_t e, int worker)
+{
+	struct attempt *a = arg;
+	struct kp_scheduler *s = a->s;
+	struct kp__profile *pr = a->pr;
+	struct kp_status st;
+	(void)worker;
+	for (uint32_t k = 0; k < pr->npt[KP__PT_SCORE]; k++) {
+		struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
+		int64_t *row = s->scores + (size_t)k * a->nfeas;
+		if (a->skip_score & (1ull << in->slot)) {
+			for (uint32_t i = b; i < e; i++)
+				row[i] = 0;
+			continue;
+		}
+		for (uint32_t i = b; i < e; i++) {
+			st.nreasons = 0;
+			st.buflen = 0;
+			int64_t sc = 0;
+			int code = in->ops.score(in->self, a->cy, &a->pod->info, s->feasible[i], &sc, &st);
+			if (code != KP_STATUS_SUCCESS)
+				sc = 0; /* an erroring score plugin does not decide the node */
+			row[i] = sc;
+		}
+	}
+}
+
+static int grow_buffers(struct kp_scheduler *s, uint32_t nnodes, uint32_t nscore, uint32_t nslots)
+{
+	if (nnodes > s->cap_nodes) {
+		uint32_t nc = nnodes * 2;
+		void *a = realloc(s->fails, nc * sizeof(*s->fails));
+		if (!a)
+			return KP_ENOMEM;
+		s->fails = a;
+		void *b = realloc(s->evaluated, nc);
+		if (!b)
+			return KP_ENOMEM;
+		s->evaluated = b;
+		void *c = realloc(s->feasible, nc * sizeof(*s->feasible));
+		if (!c)
+			return KP_ENOMEM;
+		s->feasible = c;
+		void *d = realloc(s->totals, nc * sizeof(*s->totals));
+		if (!d)
+			return KP_ENOMEM;
+		s->totals = d;
+		s->cap_nodes = nc;
+	}
+	size_t need = (size_t)s->cap_nodes * (nscore ? nscore : 1);
+	if (need > s->cap_scores) {
+		void *v = realloc(s->scores, need * sizeof(*s->scores));
+		if (!v)
+			return KP_ENOMEM;
+		s->scores = v;
+		s->cap_scores = need;
+	}
+	if (nslots > s->cap_slots) {
+		void *v = realloc(s->slots, nslots * sizeof(void *));
+		if (!v)
+			return KP_ENOMEM;
+		s->slots = v;
+		s->cap_slots = nslots;
+	}
+	return 0;
+}
+
+/* kube-scheduler's numFeasibleNodesToFind. */
+static uint32_t num_feasible_to_find(int32_t percentage, uint32_t n)
+{
+	if (n < MIN_FEASIBLE_NODES)
+		return n;
+	int64_t pct = percentage;
+	if (pct == 0) {
+		pct = 50 - (int64_t)n / 125;
+		if (pct < MIN_FEASIBLE_PERCENT)
+			pct = MIN_FEASIBLE_PERCENT;
+	}
+	uint64_t num = (uint64_t)n * (uint64_t)pct / 100;
+	if (num < MIN_FEASIBLE_NODES)
+		return MIN_FEASIBLE_NODES;
+	return (uint32_t)num;
+}
+
+struct bind_job {
+	struct bind_job *next;
+	struct kp__pod *pod;
+	struct kp_cycle *cy;
+	struct kp__node *node;
+};
+
+static char *status_text(const struct kp_status *st)
+{
+	size_t len = 1;
+	for (uint32_t i = 0; i < st->nreasons; i++)
+		len += strlen(st->reasons[i]) + 2;
+	char *out = malloc(len);
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (uint32_t i = 0; i < st->nreasons; i++) {
+		if (i)
+			strcat(out, ", ");
+		strcat(out, st->reasons[i]);
+	}
+	return out;
+}
+
+static void unreserve_all(struct kp__profile *pr, struct kp_cycle *cy, struct kp__pod *p,
+			  const struct kp_node_info *n)
+{
+	for (uint32_t i = pr->npt[KP__PT_RESERVE]; i-- > 0;) {
+		struct kp__inst *in = pr->pt[KP__PT_RESERVE][i].inst;
+		if (in->ops.unreserve)
+			in->ops.unreserve(in->self, cy, &p->info, n);
+	}
+}
+
+/* The binding cycle: PreBind, Bind (first that does not SKIP), PostBind. */
+static int run_binding(struct kp_scheduler *s, struct kp__pod *p, struct kp_cycle *cy,
+		       const struct kp_node_info *n, char **msg)
+{
+	struct kp__profile *pr = p->profile;
+	struct kp_status st;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_BIND]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_PRE_BIND][i].inst;
+		st.nreasons = 0;
+		st.buflen = 0;
+		int code = in->ops.pre_bind(in->self, cy, &p->info, n, &st);
+		if (code != KP_STATUS_SUCCESS && code != KP_STATUS_SKIP) {
+			char *t = status_text(&st);
+			if (asprintf(msg, "running PreBind plugin \"%s\": %s", in->plugin->name,
+				     t ? t : "") < 0)
+				*msg = NULL;
+			free(t);
+			return KP_EIO;
+		}
+	}
+	bool bound = false;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_BIND] && !bound; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_BIND][i].inst;
+		st.nreasons = 0;
+		st.buflen = 0;
+		int code = in->ops.bind(in->self, cy, &p->info, n, &st);
+		if (code == KP_STATUS_SKIP)
+			continue;
+		if (code != KP_STATUS_SUCCESS) {
+			char *t = status_text(&st);
+			if (asprintf(msg, "binding rejected: running Bind plugin \"%s\": %s",
+				     in->plugin->name, t ? t : "") < 0)
+				*msg = NULL;
+			free(t);
+			return KP_EIO;
+		}
+		bound = true;
+	}
+	if (!bound) {
+		*msg = strdup("no bind plugin bound the pod");
+		return KP_EIO;
+	}
+	for (uint32_t i = 0; i < pr->npt[KP__PT_POST_BIND]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_POST_BIND][i].inst;
+		in->ops.post_bind(in->self, cy, &p->info, n);
+	}
+	(void)s;
+	return 0;
+}
+
+static void handle_failure(struct kp_scheduler *s, struct kp__pod *p, int code, const char *msg);
+
+/* Runs on the scheduling thread once the binding cycle ended. */
+static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg)
+{
+	p->binding = false;
+	json_object_del(s->pending, p->info.uid);
+	if (rc == 0) {
+		atomic_fetch_add(&s->st_scheduled, 1);
+		p->qstate = KP__Q_NONE;
+		/* stays in the cache as assumed until the informer confirms it */
+		return;
+	}
+	atomic_fetch_add(&s->st_bind_fail, 1);
+	struct kp_cycle *tmp = NULL;
+	(void)tmp;
+	kp__cache_forget(&s->cache, p);
+	pending_put(s, p);
+	handle_failure(s, p, KP_STATUS_ERROR, msg ? msg : "binding failed");
+}
+
+static void *bind_main(void *arg)
+{
+	struct kp_scheduler *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->bq_head && !s->stop)
+			pthread_cond_wait(&s->bind_cond, &s->lock);
+		if (!s->bq_head && s->stop)
+			break;
+		struct bind_job *j = s->bq_head;
+		s->bq_head = j->next;
+		if (!s->bq_head)
+			s->bq_tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		char *msg = NULL;
+		int rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
+		if (rc < 0)
+			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
+		kp_cycle_free(j->cy);
+		struct item *it = calloc(1, sizeof(*it));
+		pthread_mutex_lock(&s->lock);
+		if (it) {
+			it->kind = IT_BIND_DONE;
+			it->pod = j->pod;
+			it->rc = rc;
+			it->msg = msg;
+			if (s->in_tail)
+				s->in_tail->next = it;
+			else
+				s->in_head = it;
+			s->in_tail = it;
+		} else {
+			free(msg);
+		}
+		s->bindings_inflight--;
+		pthread_cond_broadcast(&s->cond);
+		free(j);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void handle_failure(struct kp_scheduler *s, struct kp__pod *p, int code, const char *msg)
+{
+	int64_t now = now_ns(s);
+	bool unsched = code == KP_STATUS_UNSCHEDULABLE || code == KP_STATUS_UNRESOLVABLE;
+	if (unsched)
+		atomic_fetch_add(&s->st_unsched, 1);
+	else
+		atomic_fetch_add(&s->st_errors, 1);
+	if (s->host.unschedulable)
+		s->host.unschedulable(s->host.arg, p->obj, unsched ? "Unschedulable" : "SchedulerError",
+				      msg);
+	if (s->host.event)
+		s->host.event(s->host.arg, p->obj, "Warning", "FailedScheduling", msg);
+	p->qstate = KP__Q_NONE;
+	if (!unsched) {
+		p->reject_any = true;
+		kp__queue_add_backoff(&s->queue, p, now);
+	} else if (s->queue.move_request_cycle >= p->sched_cycle) {
+		/* something moved while it was being scheduled: retry after backoff */
+		kp__queue_add_backoff(&s->queue, p, now);
+	} else {
+		kp__queue_add_unsched(&s->queue, p, now);
+	}
+}
+
+static json_t *trace_new(const struct kp__pod *p)
+{
+	return json_pack("{s:s,s:s,s:n,s:s,s:[],s:{},s:{}}", "namespace", p->info.ns, "name",
+			 p->info.name, "node", "message", "", "feasible", "filtered", "scores");
+}
+
+static void trace_filtered(struct kp_scheduler *s, json_t *trace, const struct kp_node_info *n)
+{
+	const struct node_fail *f = &s->fails[n->index];
+	char buf[1024];
+	size_t len = 0;
+	buf[0] = 0;
+	for (uint32_t r = 0; r < f->nreasons; r++)
+		len += (size_t)snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0, "%s%s",
+					r ? ", " : "", kp_intern_str(f->reasons[r]));
+	json_object_set_new(json_object_get(trace, "filtered"), n->name, json_string(buf));
+}
+
+/* One attempt for p (popped). Returns 0; outcome through queue/cache/host. */
+static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace)
+{
+	struct kp__profile *pr = p->profile;
+	struct kp__cache *c = &s->cache;
+	kp__cache_snapshot(c);
+	const struct kp_snapshot *snap = &c->snap;
+	atomic_fetch_add(&s->st_attempts, 1);
+	p->attempts++;
+	if (!p->initial_attempt_ns)
+		p->initial_attempt_ns = now_ns(s);
+	p->sched_cycle = ++s->cycle;
+	p->rejectors = 0;
+	p->reject_any = false;
+
+	if (grow_buffers(s, snap->nnodes + 1, pr->npt[KP__PT_SCORE], pr->ninsts) < 0) {
+		handle_failure(s, p, KP_STATUS_ERROR, "out of memory");
+		return 0;
+	}
+	struct kp_cycle *cy = cycle_new(pr->ninsts);
+	if (!cy) {
+		handle_failure(s, p, KP_STATUS_ERROR, "out of memory");
+		return 0;
+	}
+	cy->snapshot = snap;
+	cy->attempt = p->attempts;
+	cy->cycle = s->cycle;
+	struct attempt a = { .s = s, .pr = pr, .pod = p, .cy = cy, .pool = s->pool };
+	struct kp_status st;
+	struct kp_node_set set = { 0 };
+	char *msg = NULL;
+	int code = KP_STATUS_SUCCESS;
+	const char *prefilter_msg = NULL;
+	char *prefilter_buf = NULL;
+	uint32_t *failed_idx = NULL;
+	uint32_t nfailed = 0;
+	const struct kp_node_info *chosen = NULL;
+
+	if (snap->nnodes == 0) {
+		msg = strdup("no nodes available to schedule pods");
+		code = KP_STATUS_ERROR;
+		goto fail;
+	}
+	/* PreFilter */
+	int pre_unsched = 0;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_FILTER]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_PRE_FILTER][i].inst;
+		st.nreasons = 0;
+		st.buflen = 0;
+		bool was_restricted = set.restricted;
+		uint32_t before = set.n;
+		int rc = in->ops.pre_filter(in->self, cy, &p->info, &set, &st);
+		if (rc == KP_STATUS_SKIP) {
+			a.skip_filter |= 1ull << in->slot;
+			continue;
+		}
+		if (rc != KP_STATUS_SUCCESS) {
+			p->rejectors |= 1ull << in->slot;
+			if (rc == KP_STATUS_UNSCHEDULABLE || rc == KP_STATUS_UNRESOLVABLE) {
+				if (!prefilter_buf)
+					prefilter_buf = status_text(&st);
+				pre_unsched = rc;
+				if (rc == KP_STATUS_UNRESOLVABLE)
+					break;
+				continue;
+			}
+			char *t = status_text(&st);
+			if (asprintf(&msg, "running PreFilter plugin \"%s\": %s", in->plugin->name,
+				     t ? t : "") < 0)
+				msg = NULL;
+			free(t);
+			code = KP_STATUS_ERROR;
+			goto fail;
+		}
+		if (set.restricted && (!was_restricted || set.n != before) && set.nby < 8)
+			set.by[set.nby++] = in->plugin->name;
+	}
+	if (pre_unsched) {
+		prefilter_msg = prefilter_buf ? prefilter_buf : "";
+		code = pre_unsched;
+		goto unschedulable;
+	}
+	/* candidate nodes */
+	const struct kp_node_info **cand = NULL;
+	a.nodes = snap->nodes;
+	a.nnodes = snap->nnodes;
+	if (set.restricted) {
+		cand = malloc((set.n ? set.n : 1) * sizeof(*cand));
+		uint32_t k = 0;
+		for (uint32_t i = 0; cand && i < set.n; i++) {
+			const struct kp_node_info *n = kp_snapshot_node(snap, set.ids[i]);
+			if (n)
+				cand[k++] = n;
+		}
+		a.nodes = cand;
+		a.nnodes = k;
+		if (k == 0) {
+			char buf[512];
+			size_t len = 0;
+			if (set.nby == 1) {
+				snprintf(buf, sizeof(buf), "node(s) didn't satisfy plugin %s", set.by[0]);
+			} else {
+				len = (size_t)snprintf(buf, sizeof(buf), "node(s) didn't satisfy plugin(s) [");
+				for (uint32_t i = 0; i < set.nby && len < sizeof(buf); i++)
+					len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "",
+								set.by[i]);
+				if (len < sizeof(buf))
+					snprintf(buf + len, sizeof(buf) - len, "] simultaneously");
+			}
+			prefilter_buf = strdup(buf);
+			prefilter_msg = prefilter_buf;
+			code = KP_STATUS_UNRESOLVABLE;
+			free(cand);
+			cand = NULL;
+			goto unschedulable;
+		}
+	}
+	uint32_t nfeas = 0;
+	/* nominated node first */
+	if (p->info.nominated_node != KP_ID_NONE) {
+		const struct kp_node_info *n = kp_snapshot_node(snap, p->info.nominated_node);
+		if (n && filter_node(&a, n, &st) == KP_STATUS_SUCCESS) {
+			s->feasible[nfeas++] = n;
+			if (trace)
+				json_array_append_new(json_object_get(trace, "feasible"), json_string(n->name));
+		}
+	}
+	if (nfeas == 0) {
+		int32_t pct = pr->percentage >= 0 ? pr->percentage : s->percentage;
+		a.want = num_feasible_to_find(pct, a.nnodes);
+		a.start = a.nnodes ? s->next_start % a.nnodes : 0;
+		memset(s->evaluated, 0, a.nnodes);
+		atomic_store(&a.nfeasible, 0);
+		if (s->pool)
+			atomic_store(&s->pool->stop_early, false);
+		if (pr->npt[KP__PT_FILTER] == 0) {
+			for (uint32_t i = 0; i < a.want; i++)
+				s->feasible[nfeas++] = a.nodes[(a.start + i) % a.nnodes];
+		} else {
+			parallel_for(s->pool, a.nnodes, CHUNK, filter_chunk, &a);
+			failed_idx = malloc((a.nnodes ? a.nnodes : 1) * sizeof(*failed_idx));
+			uint32_t processed = 0;
+			for (uint32_t pos = 0; pos < a.nnodes && nfeas < a.want; pos++) {
+				const struct kp_node_info *n = a.nodes[(a.start + pos) % a.nnodes];
+				uint8_t ev = s->evaluated[pos];
+				if (!ev)
+					break;
+				processed = pos + 1;
+				if (ev == 1) {
+					s->feasible[nfeas++] = n;
+				} else if (failed_idx) {
+					failed_idx[nfailed++] = (uint32_t)n->index;
+					p->rejectors |= 1ull << (s->fails[n->index].plugin - 1);
+				}
+			}
+			s->next_start = a.nnodes ? (s->next_start + processed) % a.nnodes : 0;
+			if (trace) {
+				for (uint32_t i = 0; i < nfeas; i++)
+					json_array_append_new(json_object_get(trace, "feasible"),
+							      json_string(s->feasible[i]->name));
+				for (uint32_t i = 0; i < nfailed; i++)
+					trace_filtered(s, trace, snap->nodes[failed_idx[i]]);
+			}
+		}
+		if (set.restricted) {
+			/* nodes outside PreFilter's set count as rejected by it */
+			if (trace) {
+				for (uint32_t i = 0; i < snap->nnodes; i++) {
+					const struct kp_node_info *n = snap->nodes[i];
+					bool in = false;
+					for (uint32_t j = 0; j < a.nnodes && !in; j++)
+						in = a.nodes[j] == n;
+					if (!in)
+						json_object_set_new(json_object_get(trace, "filtered"), n->name,
+								    json_string("node(s) didn't satisfy the PreFilter node set"));
+				}
+			}
+		}
+	}
+	free(cand);
+	cand = NULL;
+	if (nfeas == 0) {
+		code = KP_STATUS_UNSCHEDULABLE;
+		for (uint32_t i = 0; i < nfailed; i++)
+			if (s->fails[failed_idx[i]].code == KP_STATUS_ERROR) {
+				code = KP_STATUS_ERROR;
+				if (asprintf(&msg, "running Filter plugin: %s",
+					     kp_intern_str(s->fails[failed_idx[i]].reasons[0])) < 0)
+					msg = NULL;
+				goto fail;
+			}
+		goto unschedulable;
+	}
+	a.nfeas = nfeas;
+	if (nfeas == 1) {
+		chosen = s->feasible[0];
+	} else {
+		/* PreScore */
+		for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_SCORE]; i++) {
+			struct kp__inst *in = pr->pt[KP__PT_PRE_SCORE][i].inst;
+			st.nreasons = 0;
+			st.buflen = 0;
+			int rc = in->ops.pre_score(in->self, cy, &p->info, s->feasible, nfeas, &st);
+			if (rc == KP_STATUS_SKIP) {
+				a.skip_score |= 1ull << in->slot;
+				continue;
+			}
+			if (rc != KP_STATUS_SUCCESS) {
+				char *t = status_text(&st);
+				if (asprintf(&msg, "running PreScore plugin \"%s\": %s", in->plugin->name,
+					     t ? t : "") < 0)
+					msg = NULL;
+				free(t);
+				code = KP_STATUS_ERROR;
+				goto fail;
+			}
+		}
+		uint32_t nsc = pr->npt[KP__PT_SCORE];
+		if (nsc) {
+			parallel_for(s->pool, nfeas, CHUNK * 4, score_chunk, &a);
+			for (uint32_t k = 0; k < nsc; k++) {
+				struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
+				int64_t *row = s->scores + (size_t)k * nfeas;
+				if (a.skip_score & (1ull << in->slot))
+					continue;
+				if (in->ops.normalize_score) {
+					st.nreasons = 0;
+					st.buflen = 0;
+					in->ops.normalize_score(in->self, cy, &p->info, s->feasible, row, nfeas,
+								&st);
+				}
+				for (uint32_t i = 0; i < nfeas; i++) {
+					if (row[i] < 0)
+						row[i] = 0;
+					if (row[i] > KP_MAX_NODE_SCORE)
+						row[i] = KP_MAX_NODE_SCORE;
+				}
+			}
+		}
+		int64_t best = INT64_MIN;
+		uint32_t nbest = 0;
+		for (uint32_t i = 0; i < nfeas; i++) {
+			int64_t t = 0;
+			for (uint32_t k = 0; k < nsc; k++)
+				t += s->scores[(size_t)k * nfeas + i] * pr->pt[KP__PT_SCORE][k].weight;
+			s->totals[i] = t;
+			if (t > best) {
+				best = t;
+				nbest = 1;
+				chosen = s->feasible[i];
+			} else if (t == best) {
+				/* reservoir sampling: each tied node wins with equal probability */
+				nbest++;
+				if (rnd(s) % nbest == 0)
+					chosen = s->feasible[i];
+			}
+		}
+		if (trace) {
+			json_t *scores = json_object_get(trace, "scores");
+			for (uint32_t i = 0; i < nfeas; i++) {
+				json_t *pl = json_object();
+				for (uint32_t k = 0; k < nsc; k++) {
+					struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
+					if (a.skip_score & (1ull << in->slot))
+						continue;
+					json_object_set_new(pl, in->plugin->name,
+							    json_integer(s->scores[(size_t)k * nfeas + i]));
+				}
+				json_object_set_new(scores, s->feasible[i]->name,
+						    json_pack("{s:I,s:o}", "total", (json_int_t)s->totals[i],
+							      "plugins", pl));
+			}
+		}
+	}
+	free(failed_idx);
+	failed_idx = NULL;
+	free(set.ids);
+	free(prefilter_buf);
+
+	/* assume, Reserve, Permit */
+	struct kp__node *node = (struct kp__node *)chosen;
+	if (kp__cache_assume(c, p, node) < 0) {
+		msg = strdup("out of memory assuming the pod");
+		code = KP_STATUS_ERROR;
+		goto fail_nofree;
+	}
+	for (uint32_t i = 0; i < pr->npt[KP__PT_RESERVE]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_RESERVE][i].inst;
+		if (!in->ops.reserve)
+			continue;
+		st.nreasons = 0;
+		st.buflen = 0;
+		int rc = in->ops.reserve(in->self, cy, &p->info, chosen, &st);
+		if (rc != KP_STATUS_SUCCESS) {
+			unreserve_all(pr, cy, p, chosen);
+			kp__cache_forget(c, p);
+			char *t = status_text(&st);
+			if (asprintf(&msg, "running Reserve plugin \"%s\": %s", in->plugin->name,
+				     t ? t : "") < 0)
+				msg = NULL;
+			free(t);
+			code = rc == KP_STATUS_UNSCHEDULABLE || rc == KP_STATUS_UNRESOLVABLE ? rc : KP_STATUS_ERROR;
+			if (code != KP_STATUS_ERROR)
+				p->rejectors |= 1ull << in->slot;
+			goto fail_nofree;
+		}
+	}
+	for (uint32_t i = 0; i < pr->npt[KP__PT_PERMIT]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_PERMIT][i].inst;
+		st.nreasons = 0;
+		st.buflen = 0;
+		uint32_t timeout = 0;
+		int rc = in->ops.permit(in->self, cy, &p->info, chosen, &timeout, &st);
+		if (rc == KP_STATUS_SUCCESS)
+			continue;
+		unreserve_all(pr, cy, p, chosen);
+		kp__cache_forget(c, p);
+		char *t = status_text(&st);
+		if (rc == KP_STATUS_WAIT) {
+			if (asprintf(&msg, "rejected due to timeout after waiting %ums at plugin %s",
+				     timeout, in->plugin->name) < 0)
+				msg = NULL;
+			code = KP_STATUS_UNSCHEDULABLE;
+		} else {
+			if (asprintf(&msg, "%s", t ? t : "rejected by Permit") < 0)
+				msg = NULL;
+			code = rc == KP_STATUS_UNSCHEDULABLE || rc == KP_STATUS_UNRESOLVABLE ? rc : KP_STATUS_ERROR;
+		}
+		free(t);
+		p->rejectors |= 1ull << in->slot;
+		goto fail_nofree;
+	}
+	if (trace)
+		json_object_set_new(trace, "node", json_string(chosen->name));
+	p->binding = true;
+	p->qstate = KP__Q_NONE;
+	if (s->host.event) {
+		char ev[600];
+		snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s", p->info.ns, p->info.name,
+			 chosen->name);
+		s->host.event(s->host.arg, p->obj, "Normal", "Scheduled", ev);
+	}
+	if (s->opts.inline_bind) {
+		char *bmsg = NULL;
+		int rc = run_binding(s, p, cy, chosen, &bmsg);
+		if (rc < 0)
+			unreserve_all(pr, cy, p, chosen);
+		kp_cycle_free(cy);
+		if (rc < 0 && trace) {
+			json_object_set_new(trace, "node", json_null());
+			json_object_set_new(trace, "message", json_string(bmsg ? bmsg : "binding failed"));
+		}
+		finish_binding(s, p, rc, bmsg);
+		free(bmsg);
+		return 0;
+	}
+	struct bind_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		p->binding = false;
+		unreserve_all(pr, cy, p, chosen);
+		kp__cache_forget(c, p);
+		msg = strdup("out of memory");
+		code = KP_STATUS_ERROR;
+		goto fail_nofree;
+	}
+	j->pod = p;
+	j->cy = cy;
+	j->node = node;
+	pthread_mutex_lock(&s->lock);
+	if (!s->bind_running) {
+		if (pthread_create(&s->bind_thread, NULL, bind_main, s) == 0)
+			s->bind_running = true;
+	}
+	if (s->bq_tail)
+		s->bq_tail->next = j;
+	else
+		s->bq_head = j;
+	s->bq_tail = j;
+	s->bindings_inflight++;
+	pthread_cond_signal(&s->bind_cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+
+unschedulable: {
+		/* PostFilter (preemption) */
+		char *post_msg = NULL;
+		bool all_unresolvable = prefilter_msg && code == KP_STATUS_UNRESOLVABLE;
+		if (!all_unresolvable) {
+			struct kp_filter_results fr = { snap->nnodes, NULL };
+			uint8_t *codes = calloc(snap->nnodes ? snap->nnodes : 1, 1);
+			if (codes) {
+				if (prefilter_msg) {
+					memset(codes, code, snap->nnodes);
+				} else {
+					for (uint32_t i = 0; i < nfailed; i++)
+						codes[failed_idx[i]] = s->fails[failed_idx[i]].code;
+				}
+				fr.codes = codes;
+			}
+			for (uint32_t i = 0; codes && i < pr->npt[KP__PT_POST_FILTER]; i++) {
+				struct kp__inst *in = pr->pt[KP__PT_POST_FILTER][i].inst;
+				struct kp_post_filter_result res = { KP_ID_NONE };
+				st.nreasons = 0;
+				st.buflen = 0;
+				int rc = in->ops.post_filter(in->self, cy, &p->info, &fr, &res, &st);
+				if (rc == KP_STATUS_SUCCESS) {
+					if (res.nominated_node != KP_ID_NONE)
+						p->info.nominated_node = res.nominated_node;
+					break;
+				}
+				if (rc != KP_STATUS_SKIP && st.nreasons && !post_msg)
+					post_msg = status_text(&st);
+			}
+			free(codes);
+		}
+		msg = fit_error(s, snap->nnodes, prefilter_msg, failed_idx, prefilter_msg ? 0 : nfailed,
+				post_msg);
+		free(post_msg);
+	}
+fail:
+	free(failed_idx);
+	free(set.ids);
+	free(prefilter_buf);
+fail_nofree:
+	if (trace)
+		json_object_set_new(trace, "message", json_string(msg ? msg : ""));
+	cycle_reset(cy);
+	kp_cycle_free(cy);
+	handle_failure(s, p, code, msg ? msg : "scheduling failed");
+	free(msg);
+	return 0;
+}
+
+int kp_scheduler_schedule_one(struct kp_scheduler *s, int timeout_ms, json_t **trace)
+{
+	if (trace)
+		*trace = NULL;
+	int64_t deadline = mono_now() + (int64_t)timeout_ms * 1000000LL;
+	struct kp__pod *p;
+	for (;;) {
+		drain(s);
+		kp__queue_flush(&s->queue, now_ns(s));
+		p = kp__queue_pop(&s->queue);
+		if (p)
+			break;
+		int64_t left = deadline - mono_now();
+		if (left <= 0)
+			return KP_ETIMEDOUT;
+		/* wait for the inbox, a binding, or the next backoff expiry */
+		int64_t nb = kp__queue_next_backoff(&s->queue);
+		if (nb != INT64_MAX && nb - now_ns(s) < left)
+			left = nb - now_ns(s) > 0 ? nb - now_ns(s) : 1000000;
+		if (left > 100000000LL)
+			left = 100000000LL;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t t = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + left;
+		ts.tv_sec = t / 1000000000LL;
+		ts.tv_nsec = t % 1000000000LL;
+		pthread_mutex_lock(&s->lock);
+		if (!s->in_head && !s->stop)
+			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		bool stop = s->stop;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			return KP_ECLOSED;
+	}
+	json_t *t = trace ? trace_new(p) : NULL;
+	schedule_pod(s, p, t);
+	if (trace)
+		*trace = t;
+	return 0;
+}
+
+static void *sched_main(void *arg)
+{
+	struct kp_scheduler *s = arg;
+	for (;;) {
+		int rc = kp_scheduler_schedule_one(s, 100, NULL);
+		if (rc == KP_ECLOSED)
+			break;
+		pthread_mutex_lock(&s->lock);
+		bool stop = s->stop;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+int kp_scheduler_start(struct kp_scheduler *s)
+{
+	if (s->running)
+		return 0;
+	s->stop = false;
+	if (pthread_create(&s->thread, NULL, sched_main, s) != 0)
+		return KP_ENOMEM;
+	s->running = true;
+	return 0;
+}
+
+void kp_scheduler_stop(struct kp_scheduler *s)
+{
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->running = false;
+	pthread_mutex_lock(&s->lock);
+	s->stop = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void kp_scheduler_wait_bindings(struct kp_scheduler *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->bindings_inflight)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	if (!s->running)
+		drain(s);
+}
+
+void kp_scheduler_stats(struct kp_scheduler *s, struct kp_scheduler_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->attempts = atomic_load(&s->st_attempts);
+	out->scheduled = atomic_load(&s->st_scheduled);
+	out->unschedulable = atomic_load(&s->st_unsched);
+	out->errors = atomic_load(&s->st_errors);
+	out->bind_failures = atomic_load(&s->st_bind_fail);
+	out->active = s->queue.nheap;
+	out->backoff = s->queue.nbackoff;
+	out->unschedulable_pods = json_object_size(s->queue.unsched);
+	out->nodes = s->cache.norder;
+	out->pods = s->cache.npods;
+}
+
+char *kp_scheduler_metrics_text(struct kp_scheduler *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	struct kp_scheduler_stats st;
+	kp_scheduler_stats(s, &st);
+	fprintf(f, "# TYPE kplane_scheduler_schedule_attempts_total counter\n");
+	fprintf(f, "kplane_scheduler_schedule_attempts_total{result=\"scheduled\"} %llu\n",
+		(unsigned long long)st.scheduled);
+	fprintf(f, "kplane_scheduler_schedule_attempts_total{result=\"unschedulable\"} %llu\n",
+		(unsigned long long)st.unschedulable);
+	fprintf(f, "kplane_scheduler_schedule_attempts_total{result=\"error\"} %llu\n",
+		(unsigned long long)st.errors);
+	fprintf(f, "# TYPE kplane_scheduler_pending_pods gauge\n");
+	fprintf(f, "kplane_scheduler_pending_pods{queue=\"active\"} %llu\n",
+		(unsigned long long)st.active);
+	fprintf(f, "kplane_scheduler_pending_pods{queue=\"backoff\"} %llu\n",
+		(unsigned long long)st.backoff);
+	fprintf(f, "kplane_scheduler_pending_pods{queue=\"unschedulable\"} %llu\n",
+		(unsigned long long)st.unschedulable_pods);
+	int n = atomic_load(&s->ncounters);
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", s->counters[i].name,
+			s->counters[i].help, s->counters[i].name, s->counters[i].name,
+			(unsigned long long)atomic_load(&s->counters[i].value));
+	}
+	fclose(f);
+	return buf;
+}
