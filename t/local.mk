@@ -22,3 +22,4 @@ include t/sched.mk
 include t/api.mk
 include t/kpctl.mk
 include t/sched-affinity.mk
+include t/sched-more.mk

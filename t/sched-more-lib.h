@@ -1,0 +1,488 @@
+/*
+ * sched-more-lib.h - a hand-built cluster for the VolumeBinding and
+ * DefaultPreemption unit tests (t2170, t2171), which call the plugins
+ * through their static descriptors (kp_plugin_<Name>, -DKP_PLUGIN_STATIC:
+ * no dlopen).
+ *
+ * The test program defines the snapshot, cycle, node-copy and host
+ * functions the plugins call (test doubles that take precedence over
+ * libkplane's, which need the framework's cache and cycle):
+ *  - objects (PV, PVC, StorageClass, PDB) are JSON kept per kind in
+ *    insertion order, as the framework's cache keeps them;
+ *  - kp_sched_run_filters() is a stand-in for the profile's filters: pod
+ *    count, cpu and memory against allocatable, with NodeResourcesFit's
+ *    reasons ("Too many pods", "Insufficient cpu", "Insufficient memory");
+ *  - host writes, deletions, rejections and events are recorded in `t_host`
+ *    for the tests to inspect.
+ *
+ * Everything allocated here lives until the program exits.
+ */
+#ifndef KPLANE_T_SCHED_MORE_LIB_H
+#define KPLANE_T_SCHED_MORE_LIB_H
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kplane/object.h>
+#include <kplane/plugin.h>
+
+#include "t/tap.h"
+
+#define T_MAX 64
+
+static void *t_alloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (!p) {
+		fprintf(stderr, "out of memory\n");
+		exit(99);
+	}
+	return p;
+}
+
+static json_t *t_json(const char *text)
+{
+	json_error_t e;
+	json_t *o = json_loads(text, 0, &e);
+	if (!o) {
+		fprintf(stderr, "bad JSON (%s): %s\n", e.text, text);
+		exit(99);
+	}
+	return o;
+}
+
+static int t_cmp_label(const void *a, const void *b)
+{
+	const struct kp_label *x = a, *y = b;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* "k=v,k2=v2" -> sorted interned labels ("" -> none). */
+static struct kp_labels t_labels(const char *spec)
+{
+	struct kp_labels out = { 0, NULL };
+	struct kp_label *v = t_alloc(sizeof(*v) * 16);
+	char *copy = strdup(spec), *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		*eq = 0;
+		v[out.n].key = kp_intern(tok);
+		v[out.n].value = kp_intern(eq + 1);
+		out.n++;
+	}
+	free(copy);
+	qsort(v, out.n, sizeof(*v), t_cmp_label);
+	out.v = v;
+	return out;
+}
+
+/* ---- pods: the compact info plus the JSON object the plugins read */
+
+struct tpod {
+	struct kp_pod_info info;
+};
+
+/*
+ * A pod in namespace "default" with priority prio, cpu in millicores and
+ * memory in bytes; extra_spec/extra_status are JSON members (without
+ * braces) added to spec/status, "" for none.
+ */
+static struct tpod *t_pod(const char *name, int32_t prio, int64_t cpu, int64_t mem,
+			  const char *labels, const char *extra_spec, const char *extra_status)
+{
+	struct tpod *p = t_alloc(sizeof(*p));
+	char buf[4096];
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\","
+		 "\"name\":\"%s\",\"uid\":\"uid-%s\",\"resourceVersion\":\"5\"},"
+		 "\"spec\":{\"priority\":%d%s%s},\"status\":{%s}}",
+		 name, name, (int)prio, *extra_spec ? "," : "", extra_spec, extra_status);
+	p->info.obj = t_json(buf);
+	p->info.ns = "default";
+	p->info.name = name;
+	p->info.uid = kp_obj_uid(p->info.obj);
+	p->info.ns_id = kp_intern("default");
+	p->info.node_name = KP_ID_NONE;
+	p->info.nominated_node = KP_ID_NONE;
+	p->info.scheduler_name = kp_intern("default-scheduler");
+	p->info.priority = prio;
+	p->info.labels = t_labels(labels);
+	p->info.requests.milli_cpu = cpu;
+	p->info.requests.memory = mem;
+	if (kp_obj_get(p->info.obj, "metadata.deletionTimestamp"))
+		p->info.flags |= KP_POD_TERMINATING;
+	return p;
+}
+
+/* ---- nodes and snapshot */
+
+struct tnode {
+	struct kp_node_info info;
+	const struct kp_pod_info *pods[T_MAX];
+};
+
+static struct tnode *t_node(const char *name, const char *labels, int64_t cpu, int64_t mem,
+			    int64_t pods)
+{
+	struct tnode *n = t_alloc(sizeof(*n));
+	n->info.name = name;
+	n->info.name_id = kp_intern(name);
+	n->info.labels = t_labels(labels);
+	n->info.pods = n->pods;
+	n->info.allocatable.milli_cpu = cpu;
+	n->info.allocatable.memory = mem;
+	n->info.allocatable.pods = pods;
+	return n;
+}
+
+__attribute__((unused)) static void t_bind(struct tnode *n, struct tpod *p)
+{
+	p->info.node_name = n->info.name_id;
+	n->pods[n->info.npods++] = &p->info;
+	n->info.requested.milli_cpu += p->info.requests.milli_cpu;
+	n->info.requested.memory += p->info.requests.memory;
+	n->info.requested.pods++;
+}
+
+struct tsnap {
+	struct kp_snapshot snap; /* first: the doubles cast back */
+	const struct kp_node_info *nodes[T_MAX];
+	json_t *objects; /* kind -> {"ns/name": obj}, insertion order */
+};
+
+static struct tsnap *t_snap(void)
+{
+	struct tsnap *s = t_alloc(sizeof(*s));
+	s->snap.nodes = s->nodes;
+	s->snap.generation = 1;
+	s->objects = json_object();
+	return s;
+}
+
+/* Adds nodes (NULL-terminated) in order; node->index is the position. */
+static void t_snap_nodes(struct tsnap *s, ...)
+{
+	va_list ap;
+	va_start(ap, s);
+	for (struct tnode *n; (n = va_arg(ap, struct tnode *));) {
+		n->info.index = (int32_t)s->snap.nnodes;
+		s->nodes[s->snap.nnodes++] = &n->info;
+	}
+	va_end(ap);
+}
+
+/* Caches an object (JSON text) of kind; replaces one with the same name. */
+static json_t *t_object(struct tsnap *s, const char *kind, const char *json_text)
+{
+	json_t *o = t_json(json_text);
+	json_t *m = json_object_get(s->objects, kind);
+	if (!m) {
+		m = json_object();
+		json_object_set_new(s->objects, kind, m);
+	}
+	const char *ns = kp_obj_namespace(o);
+	char key[256];
+	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", kp_obj_name(o));
+	json_object_set_new(m, key, o);
+	return o;
+}
+
+/* ---- what the plugins wrote through the host */
+
+struct t_host_log {
+	json_t *updates;          /* objects given to kp_sched_host_update, in order */
+	json_t *deleted;          /* names of deleted pods */
+	json_t *events;           /* "reason: message" */
+	json_t *rejected;         /* uids rejected through kp_sched_reject */
+	const char *waiting[8];   /* uids of pods waiting in Permit */
+	int fail_update;          /* KP_E* code the next updates fail with, 0 = none */
+	int32_t *restricted;      /* kp_node_set_restrict's last names, NULL when not called */
+	size_t nrestricted;
+	int filter_runs;          /* kp_sched_run_filters calls */
+};
+static struct t_host_log t_host;
+
+static void t_host_reset(void)
+{
+	json_decref(t_host.updates);
+	json_decref(t_host.deleted);
+	json_decref(t_host.events);
+	json_decref(t_host.rejected);
+	free(t_host.restricted);
+	memset(&t_host, 0, sizeof(t_host));
+	t_host.updates = json_array();
+	t_host.deleted = json_array();
+	t_host.events = json_array();
+	t_host.rejected = json_array();
+}
+
+/* ---- test doubles */
+
+const json_t *kp_snapshot_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
+				 const char *name)
+{
+	const struct tsnap *s = (const struct tsnap *)snap;
+	char key[256];
+	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
+	return json_object_get(json_object_get(s->objects, kind), key);
+}
+
+int kp_snapshot_each_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
+			    int (*fn)(const json_t *obj, void *arg), void *arg)
+{
+	const struct tsnap *s = (const struct tsnap *)snap;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(s->objects, kind), k, v) {
+		const char *ons = kp_obj_namespace(v);
+		if (ns && strcmp(ons ? ons : "", ns))
+			continue;
+		int rc = fn(v, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+const struct kp_node_info *kp_snapshot_node(const struct kp_snapshot *snap, int32_t name_id)
+{
+	for (uint32_t i = 0; i < snap->nnodes; i++)
+		if (snap->nodes[i]->name_id == name_id)
+			return snap->nodes[i];
+	return NULL;
+}
+
+struct t_release {
+	void (*fn)(void *);
+	void *arg;
+};
+static struct t_release t_releases[256];
+static int t_nreleases;
+
+int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
+{
+	(void)cy;
+	if (t_nreleases == 256)
+		return KP_ENOMEM;
+	t_releases[t_nreleases].fn = fn;
+	t_releases[t_nreleases].arg = arg;
+	t_nreleases++;
+	return 0;
+}
+
+int kp_node_set_restrict(struct kp_node_set *set, const int32_t *names, size_t n)
+{
+	(void)set;
+	free(t_host.restricted);
+	t_host.restricted = t_alloc(n * sizeof(*names) + 1);
+	memcpy(t_host.restricted, names, n * sizeof(*names));
+	t_host.nrestricted = n;
+	return 0;
+}
+
+int kp_sched_host_update(struct kp_sched_handle *h, const json_t *obj, char **errmsg)
+{
+	(void)h;
+	if (t_host.fail_update)
+		return kp_error_set(errmsg, t_host.fail_update, "injected failure");
+	json_array_append_new(t_host.updates, json_deep_copy(obj));
+	return 0;
+}
+
+int kp_sched_host_delete_pod(struct kp_sched_handle *h, const struct kp_pod_info *pod,
+			     const char *reason, char **errmsg)
+{
+	(void)h;
+	(void)reason;
+	(void)errmsg;
+	json_array_append_new(t_host.deleted, json_string(pod->name));
+	return 0;
+}
+
+int kp_sched_reject(struct kp_sched_handle *h, const char *uid, const char *msg)
+{
+	(void)h;
+	(void)msg;
+	for (int i = 0; i < 8 && t_host.waiting[i]; i++)
+		if (!strcmp(t_host.waiting[i], uid)) {
+			json_array_append_new(t_host.rejected, json_string(uid));
+			return 0;
+		}
+	return KP_ENOENT;
+}
+
+void kp_sched_event(struct kp_sched_handle *h, const struct kp_pod_info *pod, const char *type,
+		    const char *reason, const char *fmt, ...)
+{
+	char msg[512], line[700];
+	va_list ap;
+	(void)h;
+	(void)pod;
+	(void)type;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s: %s", reason, msg);
+	json_array_append_new(t_host.events, json_string(line));
+}
+
+void kp_sched_log(struct kp_sched_handle *h, int level, const char *fmt, ...)
+{
+	(void)h;
+	(void)level;
+	(void)fmt;
+}
+
+/* The stand-in filter: NodeResourcesFit's checks for pods, cpu, memory. */
+int kp_sched_run_filters(struct kp_sched_handle *h, struct kp_cycle *cy,
+			 const struct kp_pod_info *pod, const struct kp_node_info *node,
+			 struct kp_status *st)
+{
+	(void)h;
+	(void)cy;
+	t_host.filter_runs++;
+	if (node->requested.pods + 1 > node->allocatable.pods)
+		kp_status_add(st, "Too many pods");
+	if (node->requested.milli_cpu + pod->requests.milli_cpu > node->allocatable.milli_cpu)
+		kp_status_add(st, "Insufficient cpu");
+	if (node->requested.memory + pod->requests.memory > node->allocatable.memory)
+		kp_status_add(st, "Insufficient memory");
+	return st->nreasons ? KP_STATUS_UNSCHEDULABLE : KP_STATUS_SUCCESS;
+}
+
+struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *cy)
+{
+	(void)h;
+	struct kp_cycle *c = t_alloc(sizeof(*c));
+	*c = *cy;
+	return c;
+}
+
+void kp_cycle_free(struct kp_cycle *cy)
+{
+	free(cy);
+}
+
+struct t_node_copy {
+	struct kp_node_info info;
+	const struct kp_pod_info *pods[T_MAX];
+};
+
+struct kp_node_info *kp_node_info_clone(const struct kp_node_info *node)
+{
+	struct t_node_copy *c = t_alloc(sizeof(*c));
+	c->info = *node;
+	memcpy(c->pods, node->pods, node->npods * sizeof(*c->pods));
+	c->info.pods = c->pods;
+	return &c->info;
+}
+
+int kp_node_info_add_pod(struct kp_node_info *node, const struct kp_pod_info *pod)
+{
+	struct t_node_copy *c = (struct t_node_copy *)node;
+	c->pods[node->npods++] = pod;
+	node->requested.milli_cpu += pod->requests.milli_cpu;
+	node->requested.memory += pod->requests.memory;
+	node->requested.pods++;
+	return 0;
+}
+
+int kp_node_info_remove_pod(struct kp_node_info *node, const struct kp_pod_info *pod)
+{
+	struct t_node_copy *c = (struct t_node_copy *)node;
+	for (uint32_t i = 0; i < node->npods; i++)
+		if (c->pods[i] == pod) {
+			c->pods[i] = c->pods[--node->npods];
+			node->requested.milli_cpu -= pod->requests.milli_cpu;
+			node->requested.memory -= pod->requests.memory;
+			node->requested.pods--;
+			return 0;
+		}
+	return KP_ENOENT;
+}
+
+void kp_node_info_free(struct kp_node_info *node)
+{
+	free(node);
+}
+
+/* ---- running a plugin */
+
+struct tcycle {
+	struct kp_cycle cy;
+	void *slots[2];
+};
+
+/* Ends the attempt: runs the release callbacks (frees plugin state). */
+static void t_cycle_end(void)
+{
+	for (int i = t_nreleases - 1; i >= 0; i--)
+		t_releases[i].fn(t_releases[i].arg);
+	t_nreleases = 0;
+}
+
+static struct tcycle *t_cycle(struct tsnap *s)
+{
+	static struct tcycle c;
+	t_cycle_end();
+	memset(&c, 0, sizeof(c));
+	c.cy.snapshot = &s->snap;
+	c.cy.slots = c.slots;
+	c.cy.nslots = 2;
+	c.cy.attempt = 1;
+	c.cy.cycle = 1;
+	return &c;
+}
+
+/*
+ * The plugin's args struct from its spec's defaults, then from args_json
+ * (an object, may be NULL), as the framework fills it (INT and JSON only,
+ * which is all these plugins declare).
+ */
+static void *t_args(const struct kp_plugin *pl, const char *args_json)
+{
+	char *a = t_alloc(pl->args_size);
+	json_t *given = args_json ? t_json(args_json) : NULL;
+	for (const struct kp_arg_spec *sp = pl->args; sp && sp->name; sp++) {
+		json_t *v = given ? json_object_get(given, sp->name) : NULL;
+		json_t *def = sp->def ? json_loads(sp->def, JSON_DECODE_ANY, NULL) : NULL;
+		if (!v)
+			v = def;
+		if (v && sp->type == KP_ARG_INT)
+			*(int64_t *)(a + sp->offset) = json_integer_value(v);
+		else if (v && sp->type == KP_ARG_JSON)
+			*(const json_t **)(a + sp->offset) = json_incref(v);
+		json_decref(def);
+	}
+	return a;
+}
+
+/* init with the given args; returns self (NULL and *errmsg on failure). */
+static void *t_init(const struct kp_plugin *pl, const char *args_json, char **errmsg)
+{
+	struct kp_sched_init in;
+	void *self = NULL;
+	memset(&in, 0, sizeof(in));
+	in.args = t_args(pl, args_json);
+	in.slot = 0;
+	in.profile = "default-scheduler";
+	if (pl->sched->init(&in, &self, errmsg) < 0)
+		return NULL;
+	return self;
+}
+
+/* The reasons of a status joined with "; " (static buffer). */
+__attribute__((unused)) static const char *t_reasons(const struct kp_status *st)
+{
+	static char buf[1024];
+	buf[0] = 0;
+	for (uint32_t i = 0; i < st->nreasons; i++) {
+		if (i)
+			strcat(buf, "; ");
+		strncat(buf, st->reasons[i], sizeof(buf) - strlen(buf) - 3);
+	}
+	return buf;
+}
+
+#endif
