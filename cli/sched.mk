@@ -1,1 +1,7 @@
-# scheduler subcommands and sched-bench (owned by the scheduler work)
+# Scheduler commands (owned by the scheduler work): sched-bench, and the
+# `kplane plugins` subcommand (kp_cmd_plugins, wired into cli/kplane.c by the lead).
+bin_PROGRAMS += cli/sched-bench
+cli_sched_bench_SOURCES = cli/sched-bench.c
+cli_sched_bench_LDADD = plugins/libkpsched-static.la core/libkplane.la $(JANSSON_LIBS) $(YAML_LIBS) -lm
+
+cli_kplane_SOURCES += cli/kplane-plugins.c cli/kplane-plugins.h
