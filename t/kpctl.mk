@@ -5,3 +5,9 @@ t_t6001_kpctl_units_SOURCES = t/t6001-kpctl-units.c t/tap.h \
 	cli/kpctl/manifest.c cli/kpctl/patch.c cli/kpctl/printers.c
 t_t6001_kpctl_units_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 t_t6001_kpctl_units_LDADD = core/libkplane.la $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
+
+# Scripts driving kpctl against a real `kplane server --store memory`.
+SH_TESTS += \
+	t/t6101-kpctl-get.sh \
+	t/t6102-kpctl-apply.sh
+EXTRA_DIST += t/t6lib-kpctl.sh

@@ -605,8 +605,9 @@ int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 		free(path);
 		if (!b)
 			continue;
-		/* A blank line between two types' tables, as kubectl's separator. */
-		if (any_printed && (g.mode == OUT_TABLE || g.mode == OUT_WIDE) && !g.header_printed) {
+		/* A blank line between two types' tables, as kubectl's separator
+		 * (which it leaves out with --no-headers). */
+		if (any_printed && !g.no_headers && (g.mode == OUT_TABLE || g.mode == OUT_WIDE) && !g.header_printed) {
 			bool has_rows = is_table(b) ? json_array_size(json_object_get(b, "rows")) > 0 :
 				        json_is_array(json_object_get(b, "items")) ? json_array_size(json_object_get(b, "items")) > 0 : true;
 			if (has_rows)

@@ -1,0 +1,45 @@
+# t6lib-kpctl.sh - shared setup for the kpctl scripts (t/t61xx-kpctl-*.sh):
+# a private HOME (no stray kubeconfig), a `kplane server` on an ephemeral
+# port with the memory store, and helpers to hide ages in table output.
+
+HOME=$TRASH_DIRECTORY
+export HOME
+unset KUBECONFIG KPLANE_SERVER
+
+# kpctl_start_server: starts the server, exports KPLANE_SERVER; returns 1
+# when `kplane server` is not available (the caller skips).
+kpctl_start_server() {
+	kplane server --help >/dev/null 2>&1 || return 1
+	kplane server --listen 127.0.0.1:0 --store memory --port-file "$TRASH_DIRECTORY/port" \
+		>"$TRASH_DIRECTORY/server.log" 2>&1 &
+	KP_SERVER_PID=$!
+	test_when_finished "kill $KP_SERVER_PID 2>/dev/null; wait $KP_SERVER_PID 2>/dev/null"
+	i=0
+	while [ ! -s "$TRASH_DIRECTORY/port" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ ! -s "$TRASH_DIRECTORY/port" ]; then
+		cat "$TRASH_DIRECTORY/server.log" >&2
+		return 1
+	fi
+	KP_PORT=$(cat "$TRASH_DIRECTORY/port")
+	KPLANE_SERVER=http://127.0.0.1:$KP_PORT
+	export KPLANE_SERVER KP_PORT
+}
+
+# Ages of objects made by a test are single-digit seconds ("0s".."9s"):
+# replace them with "Ns" so that expected tables can be written by hand
+# (the width of the column does not change).
+hide_ages() {
+	sed -E 's/(^|   )[0-9]s($|   )/\1Ns\2/g'
+}
+
+# kpctl_skip_all REASON: reports the whole script as skipped.
+kpctl_skip_all() {
+	echo "1..0 # SKIP $1"
+	test_run_cleanup_
+	trap - EXIT
+	cd "$KP_BUILD_DIR" && rm -rf "$TRASH_DIRECTORY"
+	exit 0
+}
