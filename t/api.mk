@@ -1,3 +1,5 @@
 # API and kpctl tests
 EXTRA_DIST += t/t5lib-api.sh
 SH_TESTS += t/t5001-api-basic.sh
+SH_TESTS += t/t5002-api-list-watch.sh
+SH_TESTS += t/t5005-api-kubectl.sh

@@ -43,7 +43,7 @@ test_expect_success 'discovery: /apis groups and apps/v1 resources' '
 	jqo ".groups[].name" >groups &&
 	for g in apps batch autoscaling policy networking.k8s.io rbac.authorization.k8s.io \
 		scheduling.k8s.io coordination.k8s.io apiextensions.k8s.io; do
-		grep -x "$g" groups || return 1
+		grep -x "$g" groups || exit 1
 	done &&
 	expect_code 200 GET /apis/apps &&
 	test "$(jqo .kind)" = APIGroup &&
