@@ -999,8 +999,11 @@ int kp_store_list(struct kp_store *st, const char *prefix, uint64_t at_rev,
 	if (!ret)
 		ret = st->be->ops->scan(st->be, view, from, strlen(from), list_cb, &c, &msg);
 	st->be->ops->view_close(st->be, view);
+	/* Keys absent now but present at `at`, after the backend's last one. */
 	while (!ret && !c.full && c.iov < c.nov)
 		ret = emit(&c, c.ov[c.iov++].state);
+	if (ret > 0)
+		ret = 0; /* emit's "page full" */
 	for (size_t i = 0; i < c.nov; i++) {
 		kp__ver_unref(c.ov[i].key);
 		kp__ver_unref(c.ov[i].state);

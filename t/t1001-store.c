@@ -270,7 +270,23 @@ static void test_list(struct kp_store *st)
 	       bname);
 	ok(l.n == 1 && !l.more, "%s: limit equal to the size has no continuation", bname);
 	kp_kv_list_release(&l);
-	(void)rev;
+
+	/* A page that fills up on keys deleted since (after the last live key). */
+	put(st, "/t/a", "1", NULL);
+	put(st, "/t/b", "2", NULL);
+	put(st, "/t/c", "3", &rev);
+	kp_store_delete(st, "/t/b", 0, NULL, NULL);
+	kp_store_delete(st, "/t/c", 0, NULL, NULL);
+	is_int(kp_store_list(st, "/t/", rev, NULL, 2, &l), 0,
+	       "%s: page ending on deleted keys", bname);
+	is_list(&l, "/t/", "a=1 b=2", "%s: page of deleted keys, items", bname);
+	is_str(l.next_key, "/t/c", "%s: page of deleted keys, next_key", bname);
+	kp_kv_list_release(&l);
+	is_int(kp_store_list(st, "/t/", rev, "/t/c", 2, &l), 0, "%s: last page of deleted keys",
+	       bname);
+	is_list(&l, "/t/", "c=3", "%s: last page of deleted keys, items", bname);
+	ok(!l.more, "%s: last page of deleted keys has no continuation", bname);
+	kp_kv_list_release(&l);
 }
 
 static void check_event(struct kp_watch *w, enum kp_event_type type, const char *key,
@@ -449,13 +465,105 @@ static void *watcher(void *arg)
 			a->errors++;
 			break;
 		}
-		if (ev.kv.mod_rev != last + 1)
+		if (ev.kv.mod_rev <= last)
 			a->out_of_order++;
 		last = ev.kv.mod_rev;
 		a->got++;
 		kp_event_release(&ev);
 	}
 	kp_watch_free(w);
+	return NULL;
+}
+
+struct largs {
+	struct kp_store *st;
+	volatile int *stop;
+	int iterations, mismatches, errors;
+	uint64_t *revs; /* mutator: revisions of its successful writes */
+	size_t nrevs;
+};
+
+/* Writes go on while listing: paging at a revision must equal one list at it. */
+static void *lister(void *arg)
+{
+	struct largs *a = arg;
+
+	while (!*a->stop || !a->iterations) {
+		struct kp_kv_list full, page;
+		char *want, *got = NULL, *next = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&got, &len);
+
+		if (kp_store_list(a->st, "/c", 0, NULL, 0, &full)) {
+			a->errors++;
+			fclose(f);
+			free(got);
+			break;
+		}
+		want = render(&full, "");
+		for (int first = 1;; first = 0) {
+			char *s;
+
+			int lret = kp_store_list(a->st, "/c", full.rev, next, 37, &page);
+
+			if (lret) {
+				if (!a->errors++)
+					diag("paged list at %" PRIu64 " from %s: %s", full.rev,
+					     next ? next : "-", kp_strerror(lret));
+				break;
+			}
+			s = render(&page, "");
+			fprintf(f, "%s%s", first || !*s ? "" : " ", s);
+			free(s);
+			free(next);
+			next = page.next_key ? strdup(page.next_key) : NULL;
+			kp_kv_list_release(&page);
+			if (!next)
+				break;
+		}
+		fclose(f);
+		if (strcmp(want, got) && !a->mismatches++) {
+			size_t d = 0;
+
+			while (want[d] == got[d])
+				d++;
+			d = d > 60 ? d - 60 : 0;
+			diag("at rev %" PRIu64 ": one list: ...%.160s", full.rev, want + d);
+			diag("at rev %" PRIu64 ": paged:    ...%.160s", full.rev, got + d);
+		}
+		free(want);
+		free(got);
+		free(next);
+		kp_kv_list_release(&full);
+		a->iterations++;
+	}
+	return NULL;
+}
+
+/* Updates, deletes and re-creates keys next to the writers' (under "/c"). */
+static void *mutator(void *arg)
+{
+	struct largs *a = arg;
+	char k[32];
+
+	for (int i = 0; !*a->stop; i++) {
+		uint64_t r[2];
+		int n = 0, ret;
+
+		snprintf(k, sizeof(k), "/cm/%d", i % 10);
+		ret = upd(a->st, k, "u", 0, &r[n]);
+		if (ret == KP_ENOENT)
+			ret = put(a->st, k, "c", &r[n]);
+		if (!ret)
+			n++;
+		else
+			a->errors++;
+		if (!ret && i % 3 == 0 && !kp_store_delete(a->st, k, 0, &r[n], NULL))
+			n++;
+		a->revs = realloc(a->revs, (a->nrevs + 2) * sizeof(*a->revs));
+		for (int j = 0; j < n; j++)
+			a->revs[a->nrevs++] = r[j];
+	}
 	return NULL;
 }
 
@@ -496,11 +604,14 @@ static void *incrementer(void *arg)
 
 static void test_concurrency(struct kp_store *st)
 {
-	pthread_t t[WRITERS], wt[3], ct[COUNTER_THREADS];
+	pthread_t t[WRITERS], wt[3], ct[COUNTER_THREADS], lt, mt;
+	volatile int stop = 0;
+	struct largs la = { .st = st, .stop = &stop }, ma = { .st = st, .stop = &stop };
 	struct wargs a[WRITERS];
 	struct wwatch wa[3];
 	struct cargs ca[COUNTER_THREADS];
 	uint64_t base = kp_store_revision(st), *all;
+	size_t total;
 	int errors = 0, missing = 0, gaps = 0;
 	struct kp_kv kv;
 
@@ -512,12 +623,23 @@ static void test_concurrency(struct kp_store *st)
 		a[i] = (struct wargs){ .st = st, .id = i };
 		pthread_create(&t[i], NULL, writer, &a[i]);
 	}
+	pthread_create(&lt, NULL, lister, &la);
+	pthread_create(&mt, NULL, mutator, &ma);
 	for (int i = 0; i < WRITERS; i++)
 		pthread_join(t[i], NULL);
+	stop = 1;
+	pthread_join(lt, NULL);
+	pthread_join(mt, NULL);
 	for (int i = 0; i < 3; i++)
 		pthread_join(wt[i], NULL);
+	is_int(la.errors, 0, "%s: lists during writes: no errors", bname);
+	is_int(la.mismatches, 0, "%s: %d paginated lists during writes equal one list at their "
+	       "revision", bname, la.iterations);
 
-	all = calloc(WRITERS * PER_WRITER, sizeof(*all));
+	total = WRITERS * PER_WRITER + ma.nrevs;
+	all = calloc(total, sizeof(*all));
+	memcpy(all + WRITERS * PER_WRITER, ma.revs, ma.nrevs * sizeof(*all));
+	free(ma.revs);
 	for (int i = 0; i < WRITERS; i++) {
 		errors += a[i].errors;
 		memcpy(all + i * PER_WRITER, a[i].revs, sizeof(a[i].revs));
@@ -531,15 +653,16 @@ static void test_concurrency(struct kp_store *st)
 			kp_kv_release(&kv);
 		}
 	}
-	qsort(all, WRITERS * PER_WRITER, sizeof(*all), cmp_u64);
-	for (int i = 0; i < WRITERS * PER_WRITER; i++)
+	qsort(all, total, sizeof(*all), cmp_u64);
+	for (size_t i = 0; i < total; i++)
 		if (all[i] != base + 1 + (uint64_t)i)
 			gaps++;
 	free(all);
-	is_int(errors, 0, "%s: %d concurrent writers: no errors", bname, WRITERS);
+	is_int(errors + ma.errors, 0, "%s: %d concurrent writers and a mutator: no errors", bname,
+	       WRITERS);
 	is_int(gaps, 0, "%s: revisions are unique and gap-free", bname);
 	is_int(missing, 0, "%s: every write is readable with its revision", bname);
-	is_uint(kp_store_revision(st), base + WRITERS * PER_WRITER, "%s: final revision", bname);
+	is_uint(kp_store_revision(st), base + total, "%s: final revision counts every write", bname);
 	for (int i = 0; i < 3; i++) {
 		is_int(wa[i].got, WRITERS * PER_WRITER, "%s: watcher %d saw every event", bname, i);
 		is_int(wa[i].out_of_order + wa[i].errors, 0, "%s: watcher %d: in order, no errors",
