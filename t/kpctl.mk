@@ -9,5 +9,8 @@ t_t6001_kpctl_units_LDADD = core/libkplane.la $(CURL_LIBS) $(JANSSON_LIBS) $(YAM
 # Scripts driving kpctl against a real `kplane server --store memory`.
 SH_TESTS += \
 	t/t6101-kpctl-get.sh \
-	t/t6102-kpctl-apply.sh
+	t/t6102-kpctl-apply.sh \
+	t/t6103-kpctl-modify.sh \
+	t/t6104-kpctl-nodes.sh \
+	t/t6105-kpctl-describe-watch.sh
 EXTRA_DIST += t/t6lib-kpctl.sh
