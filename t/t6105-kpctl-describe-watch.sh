@@ -5,6 +5,7 @@ test_description='kpctl describe, events and get -w'
 
 kpctl_start_server || kpctl_skip_all "kplane server is not available"
 
+# Ages at least 10 minutes old print as whole minutes: stable while the test runs.
 ago() { date -u -d "-$1 seconds" +%Y-%m-%dT%H:%M:%SZ; }
 
 test_expect_success 'setup: a config map, a pod and events about them' '
@@ -31,7 +32,7 @@ test_expect_success 'setup: a config map, a pod and events about them' '
 	type: Normal
 	source: {component: default-scheduler}
 	firstTimestamp: "$(ago 10800)"
-	lastTimestamp: "$(ago 600)"
+	lastTimestamp: "$(ago 1200)"
 	count: 3
 	---
 	apiVersion: v1
@@ -42,8 +43,8 @@ test_expect_success 'setup: a config map, a pod and events about them' '
 	message: Back-off pulling image
 	type: Warning
 	source: {component: kubelet, host: n1}
-	firstTimestamp: "$(ago 60)"
-	lastTimestamp: "$(ago 60)"
+	firstTimestamp: "$(ago 900)"
+	lastTimestamp: "$(ago 900)"
 	count: 1
 	---
 	apiVersion: v1
@@ -53,8 +54,8 @@ test_expect_success 'setup: a config map, a pod and events about them' '
 	reason: Other
 	message: not about p
 	type: Normal
-	firstTimestamp: "$(ago 30)"
-	lastTimestamp: "$(ago 30)"
+	firstTimestamp: "$(ago 720)"
+	lastTimestamp: "$(ago 720)"
 	EOF
 	kpctl create -f objs.yaml >/dev/null
 '
@@ -87,8 +88,8 @@ test_expect_success 'describe pod: its events only, oldest first, repeated ones 
 	Events:
 	  Type     Reason     Age               From               Message
 	  ----     ------     ----              ----               -------
-	  Normal   Scheduled  10m (x3 over 3h)  default-scheduler  Successfully assigned default/p to n1
-	  Warning  BackOff    60s               kubelet, n1        Back-off pulling image
+	  Normal   Scheduled  20m (x3 over 3h)  default-scheduler  Successfully assigned default/p to n1
+	  Warning  BackOff    15m               kubelet, n1        Back-off pulling image
 	EOF
 	test_cmp expect actual &&
 	grep "^  Containers:$" out && grep "^    Image:  *nginx$" out
@@ -106,15 +107,15 @@ test_expect_success 'events: kubectl events columns' '
 	kpctl events >out &&
 	cat >expect <<-\EOF &&
 	LAST SEEN          TYPE      REASON      OBJECT            MESSAGE
-	10m (x3 over 3h)   Normal    Scheduled   pod/p             Successfully assigned default/p to n1
-	60s                Warning   BackOff     pod/p             Back-off pulling image
-	30s                Normal    Other       configmap/other   not about p
+	20m (x3 over 3h)   Normal    Scheduled   pod/p             Successfully assigned default/p to n1
+	15m                Warning   BackOff     pod/p             Back-off pulling image
+	12m                Normal    Other       configmap/other   not about p
 	EOF
 	test_cmp expect out &&
 	kpctl events --for pod/p --types Warning >out &&
 	cat >expect <<-\EOF &&
 	LAST SEEN   TYPE      REASON    OBJECT   MESSAGE
-	60s         Warning   BackOff   pod/p    Back-off pulling image
+	15m         Warning   BackOff   pod/p    Back-off pulling image
 	EOF
 	test_cmp expect out &&
 	kpctl events -n kube-system 2>err &&
