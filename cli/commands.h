@@ -11,4 +11,8 @@ struct kp_command {
 	const char *summary;
 };
 
+/* The subcommands; argv[0] is the subcommand's name. */
+int kp_cmd_server(int argc, char **argv);  /* cli/kplane-server.c */
+int kp_cmd_plugins(int argc, char **argv); /* cli/kplane-plugins.c */
+
 #endif

@@ -17,11 +17,10 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
-int kp_cmd_server(int argc, char **argv); /* cli/kplane-server.c */
-
 static const struct kp_command commands[] = {
 	{ "version", cmd_version, "print the version" },
-	{ "server", kp_cmd_server, "run the API server" },
+	{ "server", kp_cmd_server, "run the control plane (API server on the store)" },
+	{ "plugins", kp_cmd_plugins, "list the plugin modules found, loaded and refused" },
 };
 
 static void usage(FILE *f)
