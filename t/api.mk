@@ -3,3 +3,6 @@ EXTRA_DIST += t/t5lib-api.sh
 SH_TESTS += t/t5001-api-basic.sh
 SH_TESTS += t/t5002-api-list-watch.sh
 SH_TESTS += t/t5005-api-kubectl.sh
+SH_TESTS += t/t5003-api-patch-subresources.sh
+SH_TESTS += t/t5004-api-table.sh
+SH_TESTS += t/t5006-api-leveldb.sh
