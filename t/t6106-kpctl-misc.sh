@@ -75,7 +75,7 @@ test_expect_success 'server and namespace from the kubeconfig current context' '
 	- name: broken
 	  context: {cluster: nowhere}
 	EOF
-	kpctl get po -o name >out 2>err &&
+	kpctl get po >out 2>err &&
 	echo "No resources found in kube-system namespace." >expect && test_cmp expect err &&
 	! kpctl --context broken get ns 2>err &&
 	grep "^The connection to the server 127.0.0.1:1 was refused" err &&
