@@ -31,7 +31,24 @@
 
 #define T_MAX 64
 
+/* Test objects live until exit; kept reachable here so that LeakSanitizer
+ * reports only what the plugins leak. */
+static void *t_kept[4096];
+static size_t t_nkept;
+
 static void *t_alloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (!p || t_nkept == sizeof(t_kept) / sizeof(t_kept[0])) {
+		fprintf(stderr, "out of memory\n");
+		exit(99);
+	}
+	t_kept[t_nkept++] = p;
+	return p;
+}
+
+/* For what the doubles free again (not kept). */
+static void *t_calloc(size_t n)
 {
 	void *p = calloc(1, n ? n : 1);
 	if (!p) {
@@ -275,7 +292,7 @@ int kp_node_set_restrict(struct kp_node_set *set, const int32_t *names, size_t n
 {
 	(void)set;
 	free(t_host.restricted);
-	t_host.restricted = t_alloc(n * sizeof(*names) + 1);
+	t_host.restricted = t_calloc(n * sizeof(*names) + 1);
 	memcpy(t_host.restricted, names, n * sizeof(*names));
 	t_host.nrestricted = n;
 	return 0;
@@ -354,7 +371,7 @@ int kp_sched_run_filters(struct kp_sched_handle *h, struct kp_cycle *cy,
 struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *cy)
 {
 	(void)h;
-	struct kp_cycle *c = t_alloc(sizeof(*c));
+	struct kp_cycle *c = t_calloc(sizeof(*c));
 	*c = *cy;
 	return c;
 }
@@ -371,7 +388,7 @@ struct t_node_copy {
 
 struct kp_node_info *kp_node_info_clone(const struct kp_node_info *node)
 {
-	struct t_node_copy *c = t_alloc(sizeof(*c));
+	struct t_node_copy *c = t_calloc(sizeof(*c));
 	c->info = *node;
 	memcpy(c->pods, node->pods, node->npods * sizeof(*c->pods));
 	c->info.pods = c->pods;
@@ -435,6 +452,10 @@ static struct tcycle *t_cycle(struct tsnap *s)
 	return &c;
 }
 
+/* args JSON the filled args borrow from, kept until exit */
+static json_t *t_args_kept[32];
+static int t_nargs_kept;
+
 /*
  * The plugin's args struct from its spec's defaults, then from args_json
  * (an object, may be NULL), as the framework fills it (INT and JSON only,
@@ -444,6 +465,8 @@ static void *t_args(const struct kp_plugin *pl, const char *args_json)
 {
 	char *a = t_alloc(pl->args_size);
 	json_t *given = args_json ? t_json(args_json) : NULL;
+	if (given && t_nargs_kept < 32)
+		t_args_kept[t_nargs_kept++] = given;
 	for (const struct kp_arg_spec *sp = pl->args; sp && sp->name; sp++) {
 		json_t *v = given ? json_object_get(given, sp->name) : NULL;
 		json_t *def = sp->def ? json_loads(sp->def, JSON_DECODE_ANY, NULL) : NULL;
