@@ -11,3 +11,7 @@ t_t2001_sched_filters_LDADD = $(SCHED_T_LDADD)
 C_TESTS += t/t3001-sched-scores
 t_t3001_sched_scores_SOURCES = t/t3001-sched-scores.c t/sched-lib.h t/tap.h
 t_t3001_sched_scores_LDADD = $(SCHED_T_LDADD)
+
+C_TESTS += t/t2002-sched-framework
+t_t2002_sched_framework_SOURCES = t/t2002-sched-framework.c t/sched-lib.h t/tap.h
+t_t2002_sched_framework_LDADD = $(SCHED_T_LDADD)

@@ -675,6 +675,8 @@ int kp_scheduler_apply(struct kp_scheduler *s, int change, json_t *obj, char **e
 		}
 		/* compile for both: deletion needs the uid as compiled (fallback ns/name) */
 		rc = kp__pod_compile(obj, &it->pod, errmsg);
+		if (rc == 0)
+			it->pod->timestamp_ns = now_ns(s); /* queue order is arrival order */
 		if (rc < 0) {
 			char *e = errmsg ? *errmsg : NULL;
 			if (errmsg) {
@@ -773,6 +775,8 @@ static int run_pre_enqueue(struct kp_scheduler *s, struct kp__pod *p)
 
 static void enqueue_new(struct kp_scheduler *s, struct kp__pod *p, int64_t now)
 {
+	if (p->timestamp_ns)
+		now = p->timestamp_ns;
 	kp__cache_resolve_priority(&s->cache, p);
 	pending_put(s, p);
 	if (run_pre_enqueue(s, p) != KP_STATUS_SUCCESS) {
