@@ -6,3 +6,7 @@ SH_TESTS += t/t5005-api-kubectl.sh
 SH_TESTS += t/t5003-api-patch-subresources.sh
 SH_TESTS += t/t5004-api-table.sh
 SH_TESTS += t/t5006-api-leveldb.sh
+# Load generator for the API benchmarks (docs/bench/api.md); not a test.
+HELPERS += t/helper/api-load
+t_helper_api_load_SOURCES = t/helper/api-load.c
+t_helper_api_load_LDADD =
