@@ -123,7 +123,7 @@ static const char *written(size_t i, const char *path)
 
 int main(void)
 {
-	plan(84);
+	plan(85);
 	t_host_reset();
 	S = t_snap();
 	N1 = t_node("n1", "zone=a,kubernetes.io/hostname=n1", 4000, 1 << 30, 110);
@@ -415,6 +415,9 @@ int main(void)
 	t_host.fail_update = KP_ECONFLICT;
 	is_int(prebind(c, p, N1), KP_STATUS_ERROR, "PreBind write failure: Error");
 	ok(strstr(t_reasons(&ST), "pv-big") != NULL, "... naming the PV: %s", t_reasons(&ST));
+	/* A host without a store (simulate) cannot write: the assumption stands. */
+	t_host.fail_update = KP_ENOTSUP;
+	is_int(prebind(c, p, N1), KP_STATUS_SUCCESS, "PreBind on a host without a store passes");
 	PL->sched->unreserve(SELF, &c->cy, &p->info, &N1->info);
 
 	t_cycle_end();

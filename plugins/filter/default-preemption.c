@@ -541,6 +541,13 @@ static int preempt_pod(struct self *s, const struct kp_pod_info *pod, const stru
 				*errmsg = NULL;
 				return 0;
 			}
+			if (rc == KP_ENOTSUP) {
+				/* a host that cannot write objects: the condition is
+				 * informational, the deletion below is what matters */
+				free(*errmsg);
+				*errmsg = NULL;
+				rc = 0;
+			}
 			if (rc < 0)
 				return rc;
 		}
