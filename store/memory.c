@@ -221,6 +221,7 @@ static const struct kp__backend_ops mem_ops = {
 int kp__backend_memory_open(struct kp__backend **out, struct kp__meta *meta, char **errmsg)
 {
 	struct mem *m = calloc(1, sizeof(*m));
+	pthread_rwlockattr_t ra;
 
 	if (!m || !(m->head = node_new(MAX_LEVEL, NULL))) {
 		free(m);
@@ -229,7 +230,15 @@ int kp__backend_memory_open(struct kp__backend **out, struct kp__meta *meta, cha
 	m->base.ops = &mem_ops;
 	m->level = 1;
 	m->rng = 0x9e3779b97f4a7c15ull;
-	pthread_rwlock_init(&m->lock, NULL);
+	/*
+	 * Writer-preferring: with glibc's default, back-to-back gets could keep
+	 * the commit leader out forever. Safe because no thread takes the read
+	 * lock twice (a list's view never calls get).
+	 */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&m->lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
 	*meta = m->meta;
 	*out = &m->base;
 	return 0;
