@@ -119,6 +119,15 @@ test_expect_success 'label and field selectors' '
 	echo pod/db-0 >expect && test_cmp expect c
 '
 
+test_expect_success 'malformed selectors are refused before any request' '
+	! kpctl get po -l "a in (b" 2>err &&
+	grep "^error: unable to parse requirement: " err &&
+	! kpctl get po --field-selector "a~b" 2>err &&
+	grep "^error: invalid field selector \"a~b\": " err &&
+	! kpctl --server http://127.0.0.1:1 delete po -l "x=(" 2>err &&
+	grep "^error: unable to parse requirement: " err
+'
+
 test_expect_success 'no match: message on stderr, exit 0' '
 	kpctl get po -l app=none >out 2>err &&
 	test ! -s out &&

@@ -90,6 +90,8 @@ int kpctl_cmd_delete(struct kpctl *k, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (kpctl_check_selectors(selector, field_selector))
+		goto out;
 	if (now)
 		grace = 1;
 	if (timeout < 0) {

@@ -536,6 +536,8 @@ int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 		kpctl_err("unable to match a printer suitable for the output format \"%s\", allowed formats are: json,name,wide,yaml", output);
 		goto out;
 	}
+	if (kpctl_check_selectors(g.selector, g.field_selector))
+		goto out;
 	if (watch_only)
 		watch = true;
 	if (npos == 0) {

@@ -108,6 +108,8 @@ static int meta_cmd(struct kpctl *k, int argc, char **argv, bool is_label)
 	if ((rc = kpctl_parse(k, argc, argv, opts, &pos, &npos)))
 		goto out0;
 	rc = 1;
+	if (kpctl_check_selectors(selector, NULL))
+		goto out;
 	/* Split resource arguments from KEY=VAL / KEY- arguments. */
 	int nres = 0;
 	for (int i = 0; i < npos; i++) {

@@ -57,6 +57,13 @@ int kpctl_discover(struct kpctl *k);
 /* Resolves a KIND argument; prints "error: the server doesn't have..." and returns NULL. */
 const struct kpc_resource *kpctl_resource(struct kpctl *k, const char *arg);
 
+/*
+ * Parses -l and --field-selector values (either may be NULL) before any
+ * request, so that a typo is reported as kubectl does
+ * ("error: unable to parse requirement: ..."). 0, or 1 with the message printed.
+ */
+int kpctl_check_selectors(const char *label_selector, const char *field_selector);
+
 /* "error: <msg>" on stderr; returns 1 (the exit status). */
 int kpctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error: "error: <msg>\nSee 'kpctl CMD -h' for help and examples"; returns 1. */

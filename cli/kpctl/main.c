@@ -11,6 +11,7 @@
 
 #include <kplane/error.h>
 #include <kplane/object.h>
+#include <kplane/selector.h>
 
 #include "cli/kpctl/kpctl.h"
 
@@ -90,6 +91,30 @@ int kpctl_usage_err(struct kpctl *k, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nSee 'kpctl %s -h' for help and examples\n", k->cmd);
 	return 1;
+}
+
+int kpctl_check_selectors(const char *label_selector, const char *field_selector)
+{
+	char *em = NULL;
+	if (label_selector) {
+		struct kp_label_selector *ls = NULL;
+		if (kp_label_selector_parse(label_selector, &ls, &em)) {
+			kpctl_err("unable to parse requirement: %s", em ? em : label_selector);
+			free(em);
+			return 1;
+		}
+		kp_label_selector_free(ls);
+	}
+	if (field_selector) {
+		struct kp_field_selector *fs = NULL;
+		if (kp_field_selector_parse(field_selector, &fs, &em)) {
+			kpctl_err("invalid field selector \"%s\": %s", field_selector, em ? em : "");
+			free(em);
+			return 1;
+		}
+		kp_field_selector_free(fs);
+	}
+	return 0;
 }
 
 int kpctl_server_err(const struct kpc_response *r, const char *context)

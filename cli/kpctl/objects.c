@@ -166,6 +166,10 @@ int kpctl_targets_list(struct kpctl *k, const struct kpc_resource *res, bool all
 	struct kpc_response r;
 	char *em = NULL;
 	int rc = 0;
+	if (kpctl_check_selectors(selector, field_selector)) {
+		free(path);
+		return 1;
+	}
 	if (!path || (selector && *selector && append_query(&path, "labelSelector", selector)) ||
 	    (field_selector && *field_selector && append_query(&path, "fieldSelector", field_selector))) {
 		free(path);
