@@ -15,3 +15,29 @@ t_t3001_sched_scores_LDADD = $(SCHED_T_LDADD)
 C_TESTS += t/t2002-sched-framework
 t_t2002_sched_framework_SOURCES = t/t2002-sched-framework.c t/sched-lib.h t/tap.h
 t_t2002_sched_framework_LDADD = $(SCHED_T_LDADD)
+
+# Deliberately broken (and one good) plugin modules for the loader test.
+# -rpath makes libtool build them shared although they are never installed.
+T_PLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere $(KP_LDFLAGS)
+check_LTLIBRARIES += t/plugin-wrong-abi.la t/plugin-wrong-layout.la t/plugin-no-symbol.la \
+	t/plugin-duplicate.la t/plugin-good.la
+t_plugin_wrong_abi_la_SOURCES = t/plugins/wrong-abi.c
+t_plugin_wrong_abi_la_LDFLAGS = $(T_PLUGIN_LDFLAGS)
+t_plugin_wrong_layout_la_SOURCES = t/plugins/wrong-layout.c
+t_plugin_wrong_layout_la_LDFLAGS = $(T_PLUGIN_LDFLAGS)
+t_plugin_no_symbol_la_SOURCES = t/plugins/no-symbol.c
+t_plugin_no_symbol_la_LDFLAGS = $(T_PLUGIN_LDFLAGS)
+t_plugin_duplicate_la_SOURCES = t/plugins/duplicate.c
+t_plugin_duplicate_la_LDFLAGS = $(T_PLUGIN_LDFLAGS)
+t_plugin_good_la_SOURCES = t/plugins/good.c
+t_plugin_good_la_LDFLAGS = $(T_PLUGIN_LDFLAGS)
+
+C_TESTS += t/t2003-sched-loader
+t_t2003_sched_loader_SOURCES = t/t2003-sched-loader.c t/sched-lib.h t/tap.h
+t_t2003_sched_loader_LDADD = $(SCHED_T_LDADD)
+
+C_TESTS += t/t2004-sched-config
+t_t2004_sched_config_SOURCES = t/t2004-sched-config.c t/sched-lib.h t/tap.h
+t_t2004_sched_config_LDADD = $(SCHED_T_LDADD)
+
+SH_TESTS += t/t2005-sched-simulate.sh
