@@ -164,6 +164,16 @@ test_expect_success 'get -w -o name and --watch-only' '
 	echo pod/q >expect && test_cmp expect w2.out
 '
 
+test_expect_success 'get -w -o yaml: listed objects one by one, --- between them' '
+	timeout 2 kpctl get ns -w -o yaml >y.out
+	test $? -eq 124 &&
+	kpctl get ns -o name >names &&
+	n=$(wc -l <names) &&
+	test $(grep -c "^---$" y.out) -eq $((n - 1)) &&
+	test $(grep -c "^kind: Namespace$" y.out) -eq $n &&
+	head -n 1 y.out >first && echo "apiVersion: v1" >expect && test_cmp expect first
+'
+
 test_expect_success 'get -w with two types is refused' '
 	! kpctl get po,cm -w 2>err &&
 	echo "error: you may only specify a single resource type" >expect && test_cmp expect err

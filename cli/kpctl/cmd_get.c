@@ -33,6 +33,7 @@ struct get {
 	json_t *rows_by_key; /* watch: last printed cells per "ns/name" */
 	json_t *items;       /* -o json|yaml|name: collected objects */
 	size_t printed;      /* rows printed for the current type */
+	size_t yaml_docs;    /* -w -o yaml: documents printed ("---" goes between them) */
 	int status;
 };
 
@@ -373,7 +374,8 @@ static int on_event(json_t *ev, void *arg)
 		return 0;
 	}
 	if (g->mode == OUT_YAML) {
-		fputs("---\n", stdout);
+		if (g->yaml_docs++)
+			fputs("---\n", stdout);
 		kpc_print_yaml(stdout, obj, NULL);
 		fflush(stdout);
 		return 0;
@@ -636,8 +638,20 @@ int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 		}
 	} else if (!watch_only) {
 		bool single = by_name && t.n == 1;
-		if (!(watch && json_array_size(g.items) == 0))
+		if (watch) {
+			/* A watch prints objects one by one, the listed ones first,
+			 * exactly as its events will print (kubectl does the same). */
+			struct watch_ctx w = { &g, 0 };
+			size_t i;
+			json_t *it;
+			json_array_foreach(g.items, i, it) {
+				json_t *ev = json_pack("{s:s,s:O}", "type", "ADDED", "object", it);
+				on_event(ev, &w);
+				json_decref(ev);
+			}
+		} else {
 			print_collected(&g, single);
+		}
 	}
 	fflush(stdout);
 	if (watch) {
