@@ -261,16 +261,15 @@ int kpctl_cmd_taint(struct kpctl *k, int argc, char **argv)
 				break;
 			if (replaced)
 				continue;
-			{
-				json_t *e = json_pack("{s:s,s:s}", "key", tt->key, "effect", tt->effect);
-				if (tt->value)
-					json_object_set_new(e, "value", json_string(tt->value));
-				if (!strcmp(tt->effect, "NoExecute")) {
-					char ts[KP_TIME_BUFSZ];
-					json_object_set_new(e, "timeAdded", json_string(kp_time_format(kp_time_now(), ts)));
-				}
-				json_array_append_new(list, e);
+			json_t *e = json_pack("{s:s,s:s}", "key", tt->key, "effect", tt->effect);
+			if (tt->value)
+				json_object_set_new(e, "value", json_string(tt->value));
+			if (!strcmp(tt->effect, "NoExecute")) {
+				/* As kubectl: NoExecute taints carry the time they were added. */
+				char ts[KP_TIME_BUFSZ];
+				json_object_set_new(e, "timeAdded", json_string(kp_time_format(kp_time_now(), ts)));
 			}
+			json_array_append_new(list, e);
 			added++;
 		}
 		if (!fail) {
