@@ -16,7 +16,9 @@
 
 #include "cli/commands.h"
 #include "core/api/api.h"
+#include "core/runtime/runtime.h"
 #include "store/store.h"
+#include <kplane/scheduler.h>
 
 int kp_cmd_server(int argc, char **argv);
 
@@ -34,6 +36,11 @@ static void usage(FILE *f)
 		"  --port-file FILE     write the bound port to FILE once serving\n"
 		"  --threads N          HTTP poll threads (default: number of CPUs)\n"
 		"  --write-workers N    threads running writes (default 64)\n"
+		"  --components LIST    what to run, comma-separated: api, scheduler\n"
+		"                       (default api,scheduler)\n"
+		"  --scheduler-config FILE  KubeSchedulerConfiguration (default: kube-scheduler's\n"
+		"                       default profile)\n"
+		"  --seed N             seed of the scheduler's tie-breaking (default fixed)\n"
 		"  -h, --help           this help\n");
 }
 
@@ -77,8 +84,80 @@ static bool parse_unsigned(const char *s, unsigned *out)
 }
 
 struct settings {
-	char *listen, *data_dir, *store, *port_file;
+	char *listen, *data_dir, *store, *port_file, *sched_config;
+	bool run_scheduler;
+	uint64_t seed;
 };
+
+/* --components: "api" is always on (the other components run on its store). */
+static int parse_components(const char *list, struct settings *s)
+{
+	char *copy = strdup(list), *save = NULL;
+	int rc = 0;
+	s->run_scheduler = false;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "api"))
+			continue;
+		if (!strcmp(t, "scheduler")) {
+			s->run_scheduler = true;
+			continue;
+		}
+		fprintf(stderr, "kplane server: --components: unknown component \"%s\" "
+				"(known: api, scheduler)\n", t);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+/*
+ * Loads the plugins and starts the scheduler on the store. The config and
+ * registry live as long as the runner; *cfg_out and *reg_out are freed by the
+ * caller after kp_sched_runner_stop().
+ */
+static int start_scheduler(struct kp_store *st, const struct settings *set,
+			   struct kp_sched_config **cfg_out, struct kp_registry **reg_out,
+			   struct kp_sched_runner **out)
+{
+	struct kp_sched_config *cfg = NULL;
+	struct kp_registry *reg = NULL;
+	char *err = NULL;
+	int rc = set->sched_config ? kp_sched_config_load(set->sched_config, &cfg, &err)
+				   : kp_sched_config_parse(NULL, &cfg, &err);
+	if (rc < 0) {
+		fprintf(stderr, "kplane server: --scheduler-config %s: %s\n",
+			set->sched_config ? set->sched_config : "(defaults)", err ? err : kp_strerror(rc));
+		goto fail;
+	}
+	if ((rc = kp_registry_new(&reg)) < 0)
+		goto fail;
+	rc = kp_registry_load_path(reg, kp_sched_config_plugin_dirs(cfg), true, &err);
+	if (rc < 0) {
+		fprintf(stderr, "kplane server: loading plugins: %s\n", err ? err : kp_strerror(rc));
+		goto fail;
+	}
+	for (size_t i = 0; i < kp_registry_nrefused(reg); i++) {
+		const char *path, *why;
+		kp_registry_refused(reg, i, &path, &why);
+		fprintf(stderr, "kplane server: plugin %s refused: %s\n", path, why);
+	}
+	rc = kp_sched_runner_start(st, cfg, reg, set->seed, out, &err);
+	if (rc < 0) {
+		fprintf(stderr, "kplane server: cannot start the scheduler: %s\n",
+			err ? err : kp_strerror(rc));
+		goto fail;
+	}
+	fprintf(stderr, "kplane: scheduler running with %zu plugin modules\n",
+		kp_registry_count(reg));
+	*cfg_out = cfg;
+	*reg_out = reg;
+	return 0;
+fail:
+	free(err);
+	kp_registry_free(reg);
+	kp_sched_config_free(cfg);
+	return rc < 0 ? rc : KP_EINVAL;
+}
 
 static int load_config(const char *path, struct settings *s)
 {
@@ -151,7 +230,7 @@ static void raise_nofile(void)
 int kp_cmd_server(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_DATA, O_STORE, O_CONFIG, O_PORTFILE, O_THREADS, O_WORKERS,
-	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION };
+	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION, O_COMPONENTS, O_SCHEDCFG, O_SEED };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA },
@@ -160,6 +239,9 @@ int kp_cmd_server(int argc, char **argv)
 		{ "port-file", required_argument, NULL, O_PORTFILE },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "write-workers", required_argument, NULL, O_WORKERS },
+		{ "components", required_argument, NULL, O_COMPONENTS },
+		{ "scheduler-config", required_argument, NULL, O_SCHEDCFG },
+		{ "seed", required_argument, NULL, O_SEED },
 		/* hidden: for tests and benchmarks */
 		{ "compact-interval", required_argument, NULL, O_COMPACT },
 		{ "bookmark-interval", required_argument, NULL, O_BOOKMARK },
@@ -168,7 +250,7 @@ int kp_cmd_server(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct settings set = { 0 };
+	struct settings set = { .run_scheduler = true };
 	struct kp_api_options ao = { 0 };
 	struct kp_store_options so = { 0 };
 	char *config = NULL;
@@ -224,6 +306,28 @@ int kp_cmd_server(int argc, char **argv)
 			}
 			break;
 		case O_NOSYNC: so.no_sync = true; break;
+		case O_COMPONENTS:
+			if (parse_components(optarg, &set)) {
+				ret = 2;
+				goto out;
+			}
+			break;
+		case O_SCHEDCFG:
+			free(set.sched_config);
+			set.sched_config = strdup(optarg);
+			break;
+		case O_SEED: {
+			char *end;
+			errno = 0;
+			set.seed = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || *optarg == '-') {
+				fprintf(stderr, "kplane server: --seed: \"%s\" is not a number\n",
+					optarg);
+				ret = 2;
+				goto out;
+			}
+			break;
+		}
 		case O_RETENTION:
 			if (!parse_unsigned(optarg, &u)) {
 				fprintf(stderr, "kplane server: --event-retention: \"%s\" is not a "
@@ -285,6 +389,14 @@ int kp_cmd_server(int argc, char **argv)
 		kp_store_close(st);
 		goto out;
 	}
+	struct kp_sched_config *sched_cfg = NULL;
+	struct kp_registry *sched_reg = NULL;
+	struct kp_sched_runner *sched = NULL;
+	if (set.run_scheduler && start_scheduler(st, &set, &sched_cfg, &sched_reg, &sched) < 0) {
+		kp_api_server_stop(srv);
+		kp_store_close(st);
+		goto out;
+	}
 	char host[256];
 	const char *colon = strrchr(ao.listen, ':');
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - ao.listen), ao.listen);
@@ -306,6 +418,10 @@ int kp_cmd_server(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	fprintf(stderr, "kplane: %s received, finishing in-flight requests\n",
 		sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* The scheduler writes through the store: stop it before the store closes. */
+	kp_sched_runner_stop(sched);
+	kp_registry_free(sched_reg);
+	kp_sched_config_free(sched_cfg);
 	kp_api_server_stop(srv);
 	kp_store_close(st);
 	fprintf(stderr, "kplane: stopped\n");
@@ -315,5 +431,6 @@ out:
 	free(set.data_dir);
 	free(set.store);
 	free(set.port_file);
+	free(set.sched_config);
 	return ret;
 }

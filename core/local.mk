@@ -22,3 +22,4 @@ kplaneinclude_HEADERS += \
 
 include core/sched/local.mk
 include core/api/local.mk
+include core/runtime/local.mk

@@ -23,3 +23,4 @@ include t/api.mk
 include t/kpctl.mk
 include t/sched-affinity.mk
 include t/sched-more.mk
+include t/e2e.mk

@@ -1,0 +1,77 @@
+/*
+ * runtime.h - components that run next to the API server inside `kplane
+ * server`: informers over the store, and the scheduler wired to them.
+ *
+ * Components learn about change the way Kubernetes components do, by list +
+ * watch, but in-process they list and watch the store directly (no HTTP, no
+ * second JSON encoding). Writes a component makes (binding a pod, a
+ * PodScheduled condition, an Event) are compare-and-swap updates of the
+ * stored object, retried on conflict, so they interleave safely with API
+ * writes. Store values are compact JSON without metadata.resourceVersion; the
+ * informer fills it in from the key's mod_rev, as the API server does.
+ */
+#ifndef KPLANE_RUNTIME_H
+#define KPLANE_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct kp_store;
+struct kp_informer;
+
+enum kp_informer_change {
+	KP_INFORMER_ADDED = 1,
+	KP_INFORMER_MODIFIED = 2,
+	KP_INFORMER_DELETED = 3,
+};
+
+/*
+ * Called on the informer's thread for each change, in revision order. obj is
+ * borrowed for the call (json_incref it to keep it); for DELETED it is the
+ * last known state.
+ */
+typedef void (*kp_informer_fn)(void *arg, int change, json_t *obj);
+
+/*
+ * Starts an informer on every key under prefix (e.g. "/registry/core/pods/"):
+ * it lists at one revision (ADDED for each object), then watches from that
+ * revision. When the watch expires (compaction) it relists and reports the
+ * difference, so the consumer never misses a deletion. st and arg are
+ * borrowed and must outlive the informer.
+ */
+int kp_informer_start(struct kp_store *st, const char *prefix, kp_informer_fn fn, void *arg,
+		      struct kp_informer **out, char **errmsg);
+/* True once the first list has been delivered. */
+bool kp_informer_synced(struct kp_informer *inf);
+/* Stops the thread and frees the informer (no callback runs after it returns). */
+void kp_informer_stop(struct kp_informer *inf);
+
+/*
+ * Compare-and-swap edit of a stored object: reads key, calls edit(obj, arg)
+ * on a private copy (obj is borrowed; edit returns 0 to write, 1 for
+ * "nothing to change", or a negative KP_E* with *errmsg to give up), writes it
+ * back conditional on the revision read, and retries on KP_ECONFLICT.
+ */
+int kp_store_edit_json(struct kp_store *st, const char *key,
+		       int (*edit)(json_t *obj, void *arg, char **errmsg), void *arg,
+		       char **errmsg);
+
+struct kp_sched_config;
+struct kp_registry;
+struct kp_sched_runner;
+
+/*
+ * Runs the scheduler over the store: informers for the kinds the scheduler
+ * caches, a host that binds pods (spec.nodeName plus the PodScheduled
+ * condition), records PodScheduled=False for unschedulable pods and writes
+ * Events. cfg and reg are borrowed and must outlive the runner. seed 0 picks a
+ * fixed default (tie-breaking stays reproducible).
+ */
+int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg,
+			  struct kp_registry *reg, uint64_t seed, struct kp_sched_runner **out,
+			  char **errmsg);
+/* Stops informers and the scheduling loop, finishes bindings, frees. */
+void kp_sched_runner_stop(struct kp_sched_runner *r);
+
+#endif

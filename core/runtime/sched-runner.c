@@ -1,0 +1,427 @@
+/*
+ * sched-runner.c - the scheduler inside `kplane server`: informers feed the
+ * scheduler's cache, and its host callbacks write bindings, conditions and
+ * Events back to the store. See runtime.h.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kplane/error.h>
+#include <kplane/object.h>
+#include <kplane/scheduler.h>
+
+#include "core/runtime/runtime.h"
+#include "store/store.h"
+
+/*
+ * What the scheduler caches, by store prefix (the API server's key scheme,
+ * docs/api.md). Kinds the scheduler does not know are ignored by it.
+ */
+static const char *const watched[] = {
+	"/registry/core/nodes/",
+	"/registry/core/namespaces/",
+	"/registry/core/persistentvolumes/",
+	"/registry/core/persistentvolumeclaims/",
+	"/registry/storage.k8s.io/storageclasses/",
+	"/registry/scheduling.k8s.io/priorityclasses/",
+	"/registry/policy/poddisruptionbudgets/",
+	"/registry/core/services/",
+	"/registry/core/replicationcontrollers/",
+	"/registry/apps/replicasets/",
+	"/registry/apps/statefulsets/",
+	/* Pods last: nodes are known by the time the first pods are queued. */
+	"/registry/core/pods/",
+};
+#define NWATCHED (sizeof(watched) / sizeof(watched[0]))
+
+/* Events wait here for the writer thread; past this many they are dropped
+ * (as Kubernetes' event broadcaster does under load) rather than slowing
+ * scheduling down. */
+#define EVENT_QUEUE_MAX 10000
+
+struct event_item {
+	struct event_item *next;
+	json_t *event; /* owned */
+};
+
+struct kp_sched_runner {
+	struct kp_store *st;
+	struct kp_scheduler *sched;
+	struct kp_informer *inf[NWATCHED];
+	/* Event writer. */
+	pthread_t event_thread;
+	pthread_mutex_t ev_lock;
+	pthread_cond_t ev_cond;
+	struct event_item *ev_head, *ev_tail;
+	size_t ev_len;
+	bool ev_stop;
+	atomic_uint_fast64_t ev_seq;
+	uint64_t ev_dropped;
+};
+
+static void pod_key(char *buf, size_t n, const json_t *pod)
+{
+	const char *ns = kp_obj_namespace(pod);
+	snprintf(buf, n, "/registry/core/pods/%s/%s", ns ? ns : "default",
+		 kp_obj_name(pod) ? kp_obj_name(pod) : "");
+}
+
+/* Sets (or replaces) the condition of cond's type in obj's status.conditions. */
+static void set_condition(json_t *obj, json_t *cond)
+{
+	json_t *conds = kp_obj_get(obj, "status.conditions");
+	if (!json_is_array(conds)) {
+		conds = json_array();
+		kp_obj_set(obj, "status.conditions", conds);
+	}
+	const char *type = json_string_value(json_object_get(cond, "type"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && type && !strcmp(t, type)) {
+			json_array_set_new(conds, i, cond);
+			return;
+		}
+	}
+	json_array_append_new(conds, cond);
+}
+
+static json_t *condition(const char *type, const char *status, const char *reason,
+			 const char *message)
+{
+	char ts[KP_TIME_BUFSZ];
+	json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", type, "status", status,
+			      "lastProbeTime", "lastTransitionTime",
+			      kp_time_format(kp_time_now(), ts));
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	if (message)
+		json_object_set_new(c, "message", json_string(message));
+	return c;
+}
+
+/* The object in the store is the same pod the scheduler saw (not a namesake). */
+static bool same_pod(const json_t *stored, const json_t *seen)
+{
+	const char *a = kp_obj_uid(stored), *b = kp_obj_uid(seen);
+	return !a || !b || !strcmp(a, b);
+}
+
+struct bind_edit {
+	const json_t *pod;
+	const char *node;
+};
+
+static int bind_edit(json_t *obj, void *arg, char **errmsg)
+{
+	struct bind_edit *be = arg;
+	if (!same_pod(obj, be->pod))
+		return kp_error_set(errmsg, KP_ENOENT, "pod was deleted and recreated");
+	if (kp_obj_get(obj, "metadata.deletionTimestamp"))
+		return kp_error_set(errmsg, KP_ENOENT, "pod is being deleted");
+	const char *cur = kp_obj_str(obj, "spec.nodeName");
+	if (cur && *cur)
+		return kp_error_set(errmsg, KP_ECONFLICT, "pod is already assigned to node \"%s\"",
+				    cur);
+	kp_obj_set_str(obj, "spec.nodeName", be->node);
+	set_condition(obj, condition("PodScheduled", "True", NULL, NULL));
+	return 0;
+}
+
+static int host_bind(void *arg, const json_t *pod, const char *node, char **errmsg)
+{
+	struct kp_sched_runner *r = arg;
+	char key[1024];
+	struct bind_edit be = { pod, node };
+	pod_key(key, sizeof(key), pod);
+	return kp_store_edit_json(r->st, key, bind_edit, &be, errmsg);
+}
+
+struct unsched_edit {
+	const json_t *pod;
+	const char *reason, *message;
+};
+
+static int unsched_edit(json_t *obj, void *arg, char **errmsg)
+{
+	struct unsched_edit *ue = arg;
+	if (!same_pod(obj, ue->pod))
+		return 1;
+	const char *node = kp_obj_str(obj, "spec.nodeName");
+	if (node && *node)
+		return 1; /* bound meanwhile: nothing to report */
+	/* Retries keep failing the same way: do not rewrite an identical condition. */
+	json_t *conds = kp_obj_get(obj, "status.conditions");
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c) {
+		if (!json_is_object(c))
+			continue;
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		const char *rs = json_string_value(json_object_get(c, "reason"));
+		const char *m = json_string_value(json_object_get(c, "message"));
+		if (t && !strcmp(t, "PodScheduled") && s && !strcmp(s, "False") && rs &&
+		    !strcmp(rs, ue->reason) && m && !strcmp(m, ue->message))
+			return 1;
+	}
+	if (!kp_obj_str(obj, "status.phase"))
+		kp_obj_set_str(obj, "status.phase", "Pending");
+	set_condition(obj, condition("PodScheduled", "False", ue->reason, ue->message));
+	return 0;
+}
+
+static void host_unschedulable(void *arg, const json_t *pod, const char *reason,
+			       const char *message)
+{
+	struct kp_sched_runner *r = arg;
+	char key[1024];
+	char *err = NULL;
+	struct unsched_edit ue = { pod, reason, message ? message : "" };
+	pod_key(key, sizeof(key), pod);
+	if (kp_store_edit_json(r->st, key, unsched_edit, &ue, &err) < 0 && err)
+		fprintf(stderr, "kplane: scheduler: %s: %s\n", key, err);
+	free(err);
+}
+
+/* Store prefix for the kinds plugins may update; NULL for others. */
+static const char *kind_prefix(const char *kind)
+{
+	if (!kind)
+		return NULL;
+	if (!strcmp(kind, "Pod"))
+		return "/registry/core/pods/";
+	if (!strcmp(kind, "PersistentVolumeClaim"))
+		return "/registry/core/persistentvolumeclaims/";
+	if (!strcmp(kind, "PersistentVolume"))
+		return "/registry/core/persistentvolumes/";
+	return NULL;
+}
+
+static int host_update(void *arg, const json_t *obj, char **errmsg)
+{
+	struct kp_sched_runner *r = arg;
+	const char *prefix = kind_prefix(kp_obj_kind(obj));
+	const char *name = kp_obj_name(obj), *ns = kp_obj_namespace(obj);
+	if (!prefix || !name)
+		return kp_error_set(errmsg, KP_ENOTSUP, "scheduler cannot update a %s",
+				    kp_obj_kind(obj) ? kp_obj_kind(obj) : "kindless object");
+	char key[1024];
+	if (!strcmp(kp_obj_kind(obj), "PersistentVolume"))
+		snprintf(key, sizeof(key), "%s%s", prefix, name);
+	else
+		snprintf(key, sizeof(key), "%s%s/%s", prefix, ns ? ns : "default", name);
+	json_t *copy = json_deep_copy(obj);
+	uint64_t rv = kp_obj_resource_version(copy);
+	kp_obj_del(copy, "metadata.resourceVersion");
+	char *s = json_dumps(copy, JSON_COMPACT);
+	json_decref(copy);
+	if (!s)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	int rc = kp_store_update(r->st, key, s, strlen(s), rv, NULL);
+	free(s);
+	if (rc < 0)
+		return kp_error_set(errmsg, rc, "%s: %s", key, kp_strerror(rc));
+	return 0;
+}
+
+static int host_delete_pod(void *arg, const json_t *pod, const char *reason, char **errmsg)
+{
+	struct kp_sched_runner *r = arg;
+	char key[1024];
+	pod_key(key, sizeof(key), pod);
+	int rc = kp_store_delete(r->st, key, 0, NULL, NULL);
+	if (rc < 0 && rc != KP_ENOENT)
+		return kp_error_set(errmsg, rc, "%s: %s", key, kp_strerror(rc));
+	return 0;
+}
+
+static void host_event(void *arg, const json_t *regarding, const char *type, const char *reason,
+		       const char *message)
+{
+	struct kp_sched_runner *r = arg;
+	const char *ns = kp_obj_namespace(regarding), *name = kp_obj_name(regarding);
+	char ts[KP_TIME_BUFSZ], uid[37], ename[512];
+	if (!name)
+		return;
+	if (!ns)
+		ns = "default";
+	/* Unique per process run: time plus a sequence, like client-go's
+	 * "<name>.<hex unix nanos>". */
+	snprintf(ename, sizeof(ename), "%s.%" PRIx64, name,
+		 (uint64_t)kp_time_now() * 1000000000u + atomic_fetch_add(&r->ev_seq, 1));
+	kp_uuid4(uid);
+	kp_time_format(kp_time_now(), ts);
+	json_t *ev = json_pack(
+		"{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s?}, s:s, s:s, s:s,"
+		" s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
+		"apiVersion", "v1", "kind", "Event",
+		"metadata", "name", ename, "namespace", ns, "uid", uid, "creationTimestamp", ts,
+		"involvedObject", "apiVersion", "v1", "kind", "Pod", "namespace", ns, "name", name,
+		"uid", kp_obj_uid(regarding),
+		"type", type, "reason", reason, "message", message ? message : "",
+		"source", "component", "default-scheduler",
+		"firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
+		"reportingComponent", "default-scheduler", "reportingInstance", "kplane");
+	if (!ev)
+		return;
+	struct event_item *it = malloc(sizeof(*it));
+	if (!it) {
+		json_decref(ev);
+		return;
+	}
+	it->next = NULL;
+	it->event = ev;
+	pthread_mutex_lock(&r->ev_lock);
+	if (r->ev_len >= EVENT_QUEUE_MAX || r->ev_stop) {
+		r->ev_dropped++;
+		pthread_mutex_unlock(&r->ev_lock);
+		json_decref(ev);
+		free(it);
+		return;
+	}
+	if (r->ev_tail)
+		r->ev_tail->next = it;
+	else
+		r->ev_head = it;
+	r->ev_tail = it;
+	r->ev_len++;
+	pthread_cond_signal(&r->ev_cond);
+	pthread_mutex_unlock(&r->ev_lock);
+}
+
+static void *event_writer(void *p)
+{
+	struct kp_sched_runner *r = p;
+	pthread_mutex_lock(&r->ev_lock);
+	for (;;) {
+		while (!r->ev_head && !r->ev_stop)
+			pthread_cond_wait(&r->ev_cond, &r->ev_lock);
+		struct event_item *it = r->ev_head;
+		if (!it)
+			break; /* stopping and drained */
+		r->ev_head = it->next;
+		if (!r->ev_head)
+			r->ev_tail = NULL;
+		r->ev_len--;
+		pthread_mutex_unlock(&r->ev_lock);
+
+		char key[1024];
+		snprintf(key, sizeof(key), "/registry/core/events/%s/%s",
+			 kp_obj_namespace(it->event), kp_obj_name(it->event));
+		char *s = json_dumps(it->event, JSON_COMPACT);
+		if (s) {
+			int rc = kp_store_create(r->st, key, s, strlen(s), NULL);
+			if (rc < 0 && rc != KP_EEXIST)
+				fprintf(stderr, "kplane: scheduler: event %s: %s\n", key,
+					kp_strerror(rc));
+			free(s);
+		}
+		json_decref(it->event);
+		free(it);
+		pthread_mutex_lock(&r->ev_lock);
+	}
+	pthread_mutex_unlock(&r->ev_lock);
+	return NULL;
+}
+
+static void on_change(void *arg, int change, json_t *obj)
+{
+	struct kp_sched_runner *r = arg;
+	char *err = NULL;
+	/* KP_INFORMER_* and KP_SCHED_* share their values. */
+	if (kp_scheduler_apply(r->sched, change, obj, &err) < 0) {
+		fprintf(stderr, "kplane: scheduler: ignoring %s %s/%s: %s\n",
+			kp_obj_kind(obj) ? kp_obj_kind(obj) : "object",
+			kp_obj_namespace(obj) ? kp_obj_namespace(obj) : "",
+			kp_obj_name(obj) ? kp_obj_name(obj) : "?", err ? err : "invalid");
+	}
+	free(err);
+}
+
+int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg,
+			  struct kp_registry *reg, uint64_t seed, struct kp_sched_runner **out,
+			  char **errmsg)
+{
+	_Static_assert((int)KP_INFORMER_ADDED == (int)KP_SCHED_ADDED &&
+		       (int)KP_INFORMER_MODIFIED == (int)KP_SCHED_MODIFIED &&
+		       (int)KP_INFORMER_DELETED == (int)KP_SCHED_DELETED, "change codes differ");
+	struct kp_sched_runner *r = calloc(1, sizeof(*r));
+	if (!r)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	r->st = st;
+	pthread_mutex_init(&r->ev_lock, NULL);
+	pthread_cond_init(&r->ev_cond, NULL);
+
+	struct kp_sched_host host = {
+		.arg = r,
+		.bind = host_bind,
+		.update = host_update,
+		.delete_pod = host_delete_pod,
+		.unschedulable = host_unschedulable,
+		.event = host_event,
+	};
+	struct kp_scheduler_options opts = { .seed = seed };
+	int rc = kp_scheduler_new(cfg, reg, &host, &opts, &r->sched, errmsg);
+	if (rc < 0)
+		goto out_free_runner;
+	if (pthread_create(&r->event_thread, NULL, event_writer, r)) {
+		rc = kp_error_set(errmsg, KP_ENOMEM, "cannot start the event writer thread");
+		goto out_free_sched;
+	}
+	for (size_t i = 0; i < NWATCHED; i++) {
+		rc = kp_informer_start(st, watched[i], on_change, r, &r->inf[i], errmsg);
+		if (rc < 0)
+			goto out_stop;
+	}
+	if ((rc = kp_scheduler_start(r->sched)) < 0) {
+		kp_error_set(errmsg, rc, "cannot start the scheduling loop: %s", kp_strerror(rc));
+		goto out_stop;
+	}
+	*out = r;
+	return 0;
+
+out_stop:
+	for (size_t i = 0; i < NWATCHED; i++)
+		kp_informer_stop(r->inf[i]);
+	pthread_mutex_lock(&r->ev_lock);
+	r->ev_stop = true;
+	pthread_cond_signal(&r->ev_cond);
+	pthread_mutex_unlock(&r->ev_lock);
+	pthread_join(r->event_thread, NULL);
+out_free_sched:
+	kp_scheduler_free(r->sched);
+out_free_runner:
+	pthread_cond_destroy(&r->ev_cond);
+	pthread_mutex_destroy(&r->ev_lock);
+	free(r);
+	return rc;
+}
+
+void kp_sched_runner_stop(struct kp_sched_runner *r)
+{
+	if (!r)
+		return;
+	/* Informers first, so no change arrives at a stopping scheduler. */
+	for (size_t i = 0; i < NWATCHED; i++)
+		kp_informer_stop(r->inf[i]);
+	kp_scheduler_stop(r->sched);
+	kp_scheduler_wait_bindings(r->sched);
+	kp_scheduler_free(r->sched);
+	/* Then let the queued events reach the store. */
+	pthread_mutex_lock(&r->ev_lock);
+	r->ev_stop = true;
+	pthread_cond_signal(&r->ev_cond);
+	pthread_mutex_unlock(&r->ev_lock);
+	pthread_join(r->event_thread, NULL);
+	pthread_cond_destroy(&r->ev_cond);
+	pthread_mutex_destroy(&r->ev_lock);
+	free(r);
+}

@@ -1,0 +1,2 @@
+# end-to-end tests (lead)
+SH_TESTS += t/t8001-e2e-schedule.sh
