@@ -160,14 +160,17 @@ static inline const char *tr_filtered(const json_t *tr, const char *node)
 	return json_string_value(json_object_get(json_object_get(tr, "filtered"), node));
 }
 
-/* A node YAML with cpu (cores or milli string), memory, pods and extra fields. */
-static inline char *ts_node(const char *name, const char *cpu, const char *mem, const char *extra)
+/* A node YAML with cpu (cores or milli string), memory, pods and extra
+ * fields; the text lives in a static ring of 8 buffers (no freeing). */
+static inline const char *ts_node(const char *name, const char *cpu, const char *mem,
+				  const char *extra)
 {
-	char *s = NULL;
-	if (asprintf(&s,
-		     "kind: Node\nmetadata:\n  name: %s\n%s\nstatus:\n  allocatable: {cpu: \"%s\", memory: \"%s\", pods: \"110\"}\n",
-		     name, extra ? extra : "", cpu, mem) < 0)
-		exit(1);
+	static char ring[8][1024];
+	static int next;
+	char *s = ring[next++ % 8];
+	snprintf(s, sizeof(ring[0]),
+		 "kind: Node\nmetadata:\n  name: %s\n%s\nstatus:\n  allocatable: {cpu: \"%s\", memory: \"%s\", pods: \"110\"}\n",
+		 name, extra ? extra : "", cpu, mem);
 	return s;
 }
 

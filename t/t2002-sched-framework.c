@@ -130,9 +130,7 @@ static void nominated_and_percentage(void)
 	char name[32];
 	for (int i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "n%04d", i);
-		char *y = ts_node(name, "4", "4Gi", NULL);
-		ts_apply(t, y);
-		free(y);
+		ts_apply(t, ts_node(name, "4", "4Gi", NULL));
 	}
 	json_t *tr = ts_schedule(t, POD("nom", "") "status: {nominatedNodeName: n0500}\n");
 	is_str(tr_node(tr), "n0500", "nominated node tried first and taken");
@@ -155,9 +153,7 @@ static void nominated_and_percentage(void)
 		   "- schedulerName: tiny\n  percentageOfNodesToScore: 5\n", 1);
 	for (int i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "n%04d", i);
-		char *y = ts_node(name, "4", "4Gi", NULL);
-		ts_apply(t, y);
-		free(y);
+		ts_apply(t, ts_node(name, "4", "4Gi", NULL));
 	}
 	tr = ts_schedule(t, POD("g", ""));
 	is_int(json_array_size(json_object_get(tr, "feasible")), 200, "global percentage 20: 200");
@@ -170,9 +166,7 @@ static void nominated_and_percentage(void)
 	t = ts_new(NULL, 1);
 	for (int i = 0; i < 150; i++) {
 		snprintf(name, sizeof(name), "n%04d", i);
-		char *y = ts_node(name, "4", "4Gi", NULL);
-		ts_apply(t, y);
-		free(y);
+		ts_apply(t, ts_node(name, "4", "4Gi", NULL));
 	}
 	tr = ts_schedule(t, POD("m", ""));
 	/* 150 nodes: 49% = 73 < 100, so 100 */
@@ -188,9 +182,7 @@ static void tie_sequence(unsigned long long seed, char out[200][8])
 	char name[32];
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		char *y = ts_node(name, "4", "4Gi", NULL);
-		ts_apply(t, y);
-		free(y);
+		ts_apply(t, ts_node(name, "4", "4Gi", NULL));
 	}
 	for (int i = 0; i < 200; i++) {
 		json_t *tr = ts_schedule(t, POD("p", ""));

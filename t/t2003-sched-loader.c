@@ -81,15 +81,16 @@ int main(void)
 	docs = ts_yaml("profiles:\n- pluginConfig:\n  - {name: TestDraining, args: {fail: true}}\n  plugins:\n    filter:\n      enabled: [{name: TestDraining}]\n");
 	kp_sched_config_parse(json_array_get(docs, 0), &cfg, &e);
 	json_decref(docs);
-	ok(kp_scheduler_new(cfg, r, NULL, &o, &s, &e) == KP_EINVAL && e &&
-	   strstr(e, "plugin \"TestDraining\" failed to start: asked to fail"),
+	int rc = kp_scheduler_new(cfg, r, NULL, &o, &s, &e);
+	ok(rc == KP_EINVAL && e && strstr(e, "plugin \"TestDraining\" failed to start: asked to fail"),
 	   "failing init stops with its message: %s", e);
 	kp_sched_config_free(cfg);
 
 	docs = ts_yaml("profiles:\n- plugins:\n    filter:\n      enabled: [{name: WrongAbi}]\n");
 	kp_sched_config_parse(json_array_get(docs, 0), &cfg, &e);
 	json_decref(docs);
-	ok(kp_scheduler_new(cfg, r, NULL, &o, &s, &e) == KP_ENOENT && e &&
+	rc = kp_scheduler_new(cfg, r, NULL, &o, &s, &e);
+	ok(rc == KP_ENOENT && e &&
 	   strstr(e, "profiles[0].plugins.filter.enabled[0]: plugin \"WrongAbi\" is not loaded") &&
 	   strstr(e, "refused modules:") && strstr(e, "built for plugin ABI 2"),
 	   "a needed plugin that was refused: the config error lists refusals: %s", e);

@@ -315,9 +315,13 @@ static int isel_from(const struct kp_label_selector *sel, struct kp__arena *a, s
 		}
 		for (uint32_t i = 0; i < tmp.n; i++) {
 			reqs[i] = tmp.reqs[i];
-			memcpy(vals, tmp.reqs[i].values, tmp.reqs[i].nvalues * sizeof(int32_t));
-			reqs[i].values = vals;
-			vals += tmp.reqs[i].nvalues;
+			if (tmp.reqs[i].nvalues) {
+				memcpy(vals, tmp.reqs[i].values, tmp.reqs[i].nvalues * sizeof(int32_t));
+				reqs[i].values = vals;
+				vals += tmp.reqs[i].nvalues;
+			} else {
+				reqs[i].values = NULL;
+			}
 		}
 		kp_isel_release(&tmp);
 		out->reqs = reqs;

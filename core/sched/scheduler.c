@@ -262,6 +262,8 @@ static void pool_free(struct pool *p)
 /* Runs fn over [0, n); serially when the work is small or there are no helpers. */
 static void parallel_for(struct pool *p, uint32_t n, uint32_t chunk, work_fn fn, void *arg)
 {
+	if (p)
+		atomic_store(&p->stop_early, false); /* a previous run may have stopped early */
 	if (!p || p->nthreads == 0 || n <= chunk) {
 		for (uint32_t b = 0; b < n; b += chunk) {
 			fn(arg, b, b + chunk < n ? b + chunk : n, 0);
@@ -377,7 +379,8 @@ int kp_node_set_restrict(struct kp_node_set *set, const int32_t *ids, size_t n)
 		set->ids = malloc((n ? n : 1) * sizeof(int32_t));
 		if (!set->ids)
 			return KP_ENOMEM;
-		memcpy(set->ids, ids, n * sizeof(int32_t));
+		if (n)
+			memcpy(set->ids, ids, n * sizeof(int32_t));
 		set->n = (uint32_t)n;
 		set->restricted = true;
 		return 0;
