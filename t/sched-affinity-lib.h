@@ -10,11 +10,12 @@
  * They are defined in the test program, so they take precedence over
  * libkplane's versions, which need the framework's own cache and cycle.
  *
- * Everything allocated here lives until the program exits.
+ * Everything allocated here lives until the program exits (then t_free_all).
  */
 #ifndef KPLANE_T_SCHED_AFFINITY_LIB_H
 #define KPLANE_T_SCHED_AFFINITY_LIB_H
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,14 +27,35 @@
 
 #define T_MAX 64
 
+/* Every block t_alloc hands out is chained here and freed at exit, so that
+ * LeakSanitizer reports only leaks of the code under test. */
+struct t_block {
+	struct t_block *next;
+	max_align_t data[];
+};
+static struct t_block *t_blocks;
+
+static void t_free_all(void)
+{
+	while (t_blocks) {
+		struct t_block *b = t_blocks;
+		t_blocks = b->next;
+		free(b);
+	}
+}
+
 static inline void *t_alloc(size_t n)
 {
-	void *p = calloc(1, n ? n : 1);
-	if (!p) {
+	struct t_block *b = calloc(1, sizeof(*b) + (n ? n : 1));
+	if (!b) {
 		fprintf(stderr, "out of memory\n");
 		exit(99);
 	}
-	return p;
+	if (!t_blocks)
+		atexit(t_free_all);
+	b->next = t_blocks;
+	t_blocks = b;
+	return b->data;
 }
 
 static inline int t_cmp_label(const void *a, const void *b)

@@ -2,7 +2,8 @@
 # test-lib.sh.
 #
 #   start_server [flags...]  starts `kplane server` on an ephemeral port
-#                            (memory store unless flags say otherwise), sets
+#                            (memory store unless flags say otherwise; only
+#                            the API unless --components is given), sets
 #                            $S to its URL and $SERVER_PID, and kills it at exit
 #   stop_server              SIGTERM and wait (graceful shutdown)
 #   api METHOD PATH [curl args...]
@@ -22,6 +23,12 @@ S=
 
 start_server() {
 	rm -f port
+	# API tests see only their own writes: no scheduler or controllers unless
+	# the caller names --components itself.
+	case " $* " in
+	*" --components "*) ;;
+	*) set -- --components api "$@" ;;
+	esac
 	kplane server --listen 127.0.0.1:0 --port-file port "$@" >server.out 2>server.err &
 	SERVER_PID=$!
 	test_when_finished "kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null"

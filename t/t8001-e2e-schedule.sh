@@ -24,7 +24,7 @@ wait_decided() {
 	done
 }
 
-start_server --store memory
+start_server --store memory --components api,scheduler
 
 test_expect_success 'create the demo cluster and pods through the API' '
 	kpctl --server "$S" apply -f "$DEMO/cluster.yaml" &&
