@@ -1,1 +1,11 @@
-EXTRA_DIST += docs/architecture.md docs/hacking.md
+# Documentation shipped in the release tarball.
+EXTRA_DIST += \
+	docs/architecture.md \
+	docs/hacking.md \
+	docs/store.md \
+	docs/api.md \
+	docs/kpctl.md \
+	docs/scheduler.md \
+	docs/plugins.md \
+	docs/plugins-reference.md \
+	docs/plugins-reference-volumes-preemption.md
