@@ -23,6 +23,7 @@
 #include <kplane/yaml.h>
 
 #include "plugins/sched-static.h"
+#include "cli/bench/bench.h"
 
 static void usage(FILE *f)
 {
@@ -284,6 +285,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "simulate"))
 		return simulate(argc - 1, argv + 1);
+	else if (!strcmp(argv[1], "run"))
+		return sb_cmd_run(argc - 1, argv + 1);
+	else if (!strcmp(argv[1], "compare"))
+		return sb_cmd_compare(argc - 1, argv + 1);
 	fprintf(stderr, "sched-bench: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;
