@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "core/api/api.h"
+#include "core/controller/manager.h"
 #include "core/runtime/runtime.h"
 #include "store/store.h"
 #include <kplane/scheduler.h>
@@ -36,8 +37,10 @@ static void usage(FILE *f)
 		"  --port-file FILE     write the bound port to FILE once serving\n"
 		"  --threads N          HTTP poll threads (default: number of CPUs)\n"
 		"  --write-workers N    threads running writes (default 64)\n"
-		"  --components LIST    what to run, comma-separated: api, scheduler\n"
-		"                       (default api,scheduler)\n"
+		"  --components LIST    what to run, comma-separated: api, scheduler, controllers\n"
+		"                       (default api,scheduler,controllers)\n"
+		"  --controllers LIST   which controllers run: \"*\" all, \"name\" on, \"-name\" off\n"
+		"                       (default \"*\"; docs/controllers.md)\n"
 		"  --scheduler-config FILE  KubeSchedulerConfiguration (default: kube-scheduler's\n"
 		"                       default profile)\n"
 		"  --seed N             seed of the scheduler's tie-breaking (default fixed)\n"
@@ -85,8 +88,10 @@ static bool parse_unsigned(const char *s, unsigned *out)
 
 struct settings {
 	char *listen, *data_dir, *store, *port_file, *sched_config;
-	bool run_scheduler;
+	bool run_scheduler, run_controllers;
 	uint64_t seed;
+	char *controllers;    /* --controllers list, NULL = "*" */
+	json_t *ctl_settings; /* config "controllers": name -> {workers, args}; owned */
 };
 
 /* --components: "api" is always on (the other components run on its store). */
@@ -95,6 +100,7 @@ static int parse_components(const char *list, struct settings *s)
 	char *copy = strdup(list), *save = NULL;
 	int rc = 0;
 	s->run_scheduler = false;
+	s->run_controllers = false;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(t, "api"))
 			continue;
@@ -102,8 +108,12 @@ static int parse_components(const char *list, struct settings *s)
 			s->run_scheduler = true;
 			continue;
 		}
+		if (!strcmp(t, "controllers")) {
+			s->run_controllers = true;
+			continue;
+		}
 		fprintf(stderr, "kplane server: --components: unknown component \"%s\" "
-				"(known: api, scheduler)\n", t);
+				"(known: api, scheduler, controllers)\n", t);
 		rc = -1;
 	}
 	free(copy);
@@ -159,6 +169,42 @@ fail:
 	return rc < 0 ? rc : KP_EINVAL;
 }
 
+/*
+ * Loads the controller plugins (the scheduler's plugin path) and starts the
+ * controller manager; *reg_out is freed by the caller after the manager.
+ */
+static int start_controllers(struct kp_store *st, const struct settings *set,
+			     struct kp_registry **reg_out, struct kp_ctl_manager **out)
+{
+	struct kp_registry *reg = NULL;
+	struct kp_ctl_manager *m = NULL;
+	char *err = NULL;
+	int rc = kp_registry_new(&reg);
+	if (rc < 0)
+		goto fail;
+	rc = kp_registry_load_path(reg, NULL, true, &err);
+	if (rc < 0)
+		goto fail;
+	if ((rc = kp_ctl_manager_new(st, &m, &err)) < 0)
+		goto fail;
+	rc = kp_ctl_manager_add_registry(m, reg, set->controllers, set->ctl_settings, &err);
+	if (rc < 0)
+		goto fail;
+	if ((rc = kp_ctl_manager_start(m, &err)) < 0)
+		goto fail;
+	fprintf(stderr, "kplane: %zu controllers running\n", kp_ctl_manager_count(m));
+	*reg_out = reg;
+	*out = m;
+	return 0;
+fail:
+	fprintf(stderr, "kplane server: cannot start the controllers: %s\n",
+		err ? err : kp_strerror(rc));
+	free(err);
+	kp_ctl_manager_free(m);
+	kp_registry_free(reg);
+	return rc < 0 ? rc : KP_EINVAL;
+}
+
 static int load_config(const char *path, struct settings *s)
 {
 	FILE *f = fopen(path, "rb");
@@ -197,6 +243,18 @@ static int load_config(const char *path, struct settings *s)
 	const char *k;
 	json_t *v;
 	json_object_foreach (cfg, k, v) {
+		if (!strcmp(k, "controllers")) {
+			if (!json_is_object(v)) {
+				fprintf(stderr, "kplane server: --config %s: controllers: expected a "
+						"mapping of controller name to {workers, args}\n",
+					path);
+				json_decref(cfg);
+				return -1;
+			}
+			json_decref(s->ctl_settings);
+			s->ctl_settings = json_incref(v);
+			continue;
+		}
 		size_t i;
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!strcmp(k, keys[i].key))
@@ -204,7 +262,7 @@ static int load_config(const char *path, struct settings *s)
 		if (i == sizeof(keys) / sizeof(keys[0]) || !json_is_string(v)) {
 			fprintf(stderr,
 				"kplane server: --config %s: %s: %s (known keys: listen, dataDir, "
-				"store, all strings)\n",
+				"store, all strings; controllers)\n",
 				path, k, i == sizeof(keys) / sizeof(keys[0]) ? "unknown key" :
 									   "expected a string");
 			json_decref(cfg);
@@ -230,7 +288,7 @@ static void raise_nofile(void)
 int kp_cmd_server(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_DATA, O_STORE, O_CONFIG, O_PORTFILE, O_THREADS, O_WORKERS,
-	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION, O_COMPONENTS, O_SCHEDCFG, O_SEED };
+	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION, O_COMPONENTS, O_SCHEDCFG, O_SEED, O_CONTROLLERS };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA },
@@ -242,6 +300,7 @@ int kp_cmd_server(int argc, char **argv)
 		{ "components", required_argument, NULL, O_COMPONENTS },
 		{ "scheduler-config", required_argument, NULL, O_SCHEDCFG },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "controllers", required_argument, NULL, O_CONTROLLERS },
 		/* hidden: for tests and benchmarks */
 		{ "compact-interval", required_argument, NULL, O_COMPACT },
 		{ "bookmark-interval", required_argument, NULL, O_BOOKMARK },
@@ -250,7 +309,7 @@ int kp_cmd_server(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct settings set = { .run_scheduler = true };
+	struct settings set = { .run_scheduler = true, .run_controllers = true };
 	struct kp_api_options ao = { 0 };
 	struct kp_store_options so = { 0 };
 	char *config = NULL;
@@ -311,6 +370,10 @@ int kp_cmd_server(int argc, char **argv)
 				ret = 2;
 				goto out;
 			}
+			break;
+		case O_CONTROLLERS:
+			free(set.controllers);
+			set.controllers = strdup(optarg);
 			break;
 		case O_SCHEDCFG:
 			free(set.sched_config);
@@ -397,6 +460,16 @@ int kp_cmd_server(int argc, char **argv)
 		kp_store_close(st);
 		goto out;
 	}
+	struct kp_registry *ctl_reg = NULL;
+	struct kp_ctl_manager *ctl = NULL;
+	if (set.run_controllers && start_controllers(st, &set, &ctl_reg, &ctl) < 0) {
+		kp_sched_runner_stop(sched);
+		kp_registry_free(sched_reg);
+		kp_sched_config_free(sched_cfg);
+		kp_api_server_stop(srv);
+		kp_store_close(st);
+		goto out;
+	}
 	char host[256];
 	const char *colon = strrchr(ao.listen, ':');
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - ao.listen), ao.listen);
@@ -418,7 +491,9 @@ int kp_cmd_server(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	fprintf(stderr, "kplane: %s received, finishing in-flight requests\n",
 		sig == SIGINT ? "SIGINT" : "SIGTERM");
-	/* The scheduler writes through the store: stop it before the store closes. */
+	/* Controllers and scheduler write through the store: stop them before it closes. */
+	kp_ctl_manager_free(ctl);
+	kp_registry_free(ctl_reg);
 	kp_sched_runner_stop(sched);
 	kp_registry_free(sched_reg);
 	kp_sched_config_free(sched_cfg);
@@ -432,5 +507,7 @@ out:
 	free(set.store);
 	free(set.port_file);
 	free(set.sched_config);
+	free(set.controllers);
+	json_decref(set.ctl_settings);
 	return ret;
 }

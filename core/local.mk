@@ -23,3 +23,4 @@ kplaneinclude_HEADERS += \
 include core/sched/local.mk
 include core/api/local.mk
 include core/runtime/local.mk
+include core/controller/local.mk

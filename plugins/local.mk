@@ -3,3 +3,4 @@
 include plugins/sched-basic.mk
 include plugins/sched-affinity.mk
 include plugins/sched-more.mk
+include plugins/controllers.mk

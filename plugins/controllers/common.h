@@ -1,0 +1,89 @@
+/*
+ * common.h - small helpers shared by the in-tree controllers (static
+ * inline: each module carries its own copy).
+ */
+#ifndef KPLANE_PLUGINS_CONTROLLERS_COMMON_H
+#define KPLANE_PLUGINS_CONTROLLERS_COMMON_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include <kplane/controller.h>
+#include <kplane/error.h>
+#include <kplane/object.h>
+
+/* Splits "ns/name" into its parts (buffers of n bytes); false when malformed. */
+static inline bool kp__split_key(const char *key, char *ns, char *name, size_t n)
+{
+	const char *slash = strchr(key, '/');
+	if (!slash || (size_t)(slash - key) >= n || strlen(slash + 1) >= n || !slash[1])
+		return false;
+	memcpy(ns, key, (size_t)(slash - key));
+	ns[slash - key] = 0;
+	strcpy(name, slash + 1);
+	return true;
+}
+
+/* Sets (or replaces) the condition of cond's type in status.conditions; steals cond. */
+static inline void kp__set_condition(json_t *obj, json_t *cond)
+{
+	json_t *conds = kp_obj_get(obj, "status.conditions");
+	if (!json_is_array(conds)) {
+		conds = json_array();
+		kp_obj_set(obj, "status.conditions", conds);
+	}
+	const char *type = json_string_value(json_object_get(cond, "type"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && type && !strcmp(t, type)) {
+			json_array_set_new(conds, i, cond);
+			return;
+		}
+	}
+	json_array_append_new(conds, cond);
+}
+
+/* The condition of this type (borrowed) or NULL. */
+static inline json_t *kp__get_condition(const json_t *obj, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(kp_obj_get(obj, "status.conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+/* True when the template's labels (borrowed) are all on the pod. */
+static inline bool kp__labels_subset(const json_t *want, const json_t *have)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)want, k, v) {
+		const char *h = json_string_value(json_object_get(have, k));
+		if (!h || !json_string_value(v) || strcmp(h, json_string_value(v)))
+			return false;
+	}
+	return true;
+}
+
+/* Removes the ownerReference with this uid from obj (in place). */
+static inline void kp__remove_owner_ref(json_t *obj, const char *uid)
+{
+	json_t *refs = kp_obj_get(obj, "metadata.ownerReferences");
+	for (size_t i = 0; i < json_array_size(refs);) {
+		const char *u = json_string_value(json_object_get(json_array_get(refs, i), "uid"));
+		if (u && !strcmp(u, uid))
+			json_array_remove(refs, i);
+		else
+			i++;
+	}
+	if (refs && !json_array_size(refs))
+		kp_obj_del(obj, "metadata.ownerReferences");
+}
+
+#endif

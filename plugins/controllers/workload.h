@@ -1,0 +1,84 @@
+/*
+ * workload.h - logic shared by the workload controllers (replicaset,
+ * deployment, node-sim), kept free of I/O so that t/t4002 tests it
+ * directly. Compiled into each module that uses it (and into the static
+ * table), never exported from a module.
+ */
+#ifndef KPLANE_PLUGINS_CONTROLLERS_WORKLOAD_H
+#define KPLANE_PLUGINS_CONTROLLERS_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/* ---- pods (borrowed JSON everywhere) ---- */
+
+/* Not Succeeded/Failed and not being deleted (kube's IsPodActive). */
+bool kp__pod_active(const json_t *pod);
+/* The Ready condition is True. */
+bool kp__pod_ready(const json_t *pod);
+/* Unix seconds of the Ready=True transition, 0 when not ready or unknown. */
+int64_t kp__pod_ready_since(const json_t *pod);
+/* Ready for at least min_ready seconds at `now` (kube's IsPodAvailable). */
+bool kp__pod_available(const json_t *pod, int64_t min_ready, int64_t now);
+
+/*
+ * Sorts pods (a JSON array, modified in place) in the order a ReplicaSet
+ * deletes surplus pods (kube's ActivePodsWithRanks): unassigned before
+ * assigned; Pending before Unknown before Running; not ready before ready;
+ * lower controller.kubernetes.io/pod-deletion-cost first; more pods of the
+ * array on the same node first; ready for less time first; more container
+ * restarts first; newer first.
+ */
+void kp__pods_sort_for_deletion(json_t *pods);
+
+/* ---- int-or-percent (intstr.IntOrString) ---- */
+
+/*
+ * Resolves an IntOrString against total: an integer as is, "N%" as N% of
+ * total rounded up or down. 0 or KP_EINVAL (*errmsg names `field`) for a
+ * string that is not a percentage or a negative value. v NULL gives def.
+ */
+int kp__int_or_percent(const json_t *v, int64_t def, int64_t total, bool round_up,
+		       const char *field, int64_t *out, char **errmsg);
+
+/*
+ * kube's ResolveFenceposts: maxSurge rounds up, maxUnavailable down; when
+ * both come out 0, maxUnavailable becomes 1 so a rollout can progress.
+ */
+int kp__resolve_fenceposts(const json_t *max_surge, const json_t *max_unavailable,
+			   int64_t replicas, int64_t *surge, int64_t *unavailable, char **errmsg);
+
+/* ---- rolling update arithmetic ---- */
+
+/* One ReplicaSet as the deployment planner sees it. */
+struct kp__rs_count {
+	int64_t spec;      /* spec.replicas (the planner updates it) */
+	int64_t available; /* status.availableReplicas */
+};
+
+/*
+ * Replicas the new ReplicaSet should have (kube's NewRSNewReplicas for
+ * RollingUpdate): grow it so that the sum of every ReplicaSet's spec stays
+ * within replicas + surge and the new one never exceeds replicas. total is
+ * the sum of spec.replicas over all ReplicaSets, new_spec the new one's.
+ */
+int64_t kp__new_rs_replicas(int64_t replicas, int64_t surge, int64_t total, int64_t new_spec);
+
+/*
+ * Scales old ReplicaSets down (kube's reconcileOldReplicaSets): old[] is
+ * sorted oldest first; first unhealthy replicas are removed, then
+ * available ones while more than replicas - unavailable stay available.
+ * Updates old[i].spec; returns the number of replicas scaled down.
+ */
+int64_t kp__scale_down_old(struct kp__rs_count *old, size_t nold, const struct kp__rs_count *newrs,
+			   int64_t replicas, int64_t unavailable);
+
+/*
+ * pod-template-hash of a pod template (borrowed) and a collision count:
+ * FNV-1a 32 over the template's canonical JSON, the count appended,
+ * written with Kubernetes' SafeEncodeString alphabet into out (16 bytes).
+ */
+void kp__template_hash(const json_t *tmpl, int64_t collision_count, char out[16]);
+
+#endif
