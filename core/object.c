@@ -544,3 +544,78 @@ void kp_uuid4(char buf[37])
 	}
 	*p = '\0';
 }
+
+/* ---- conditions ---------------------------------------------------------- */
+
+json_t *kp_obj_condition(const json_t *obj, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(kp_obj_get(obj, "status.conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && type && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+static bool same_str_field(const json_t *a, const json_t *b, const char *key)
+{
+	const char *x = json_string_value(json_object_get(a, key));
+	const char *y = json_string_value(json_object_get(b, key));
+	return x == y || (x && y && !strcmp(x, y));
+}
+
+int kp_obj_set_condition(json_t *obj, json_t *cond)
+{
+	const char *type = json_string_value(json_object_get(cond, "type"));
+	if (!type) {
+		json_decref(cond);
+		return KP_EINVAL;
+	}
+	json_t *conds = kp_obj_get(obj, "status.conditions");
+	if (!json_is_array(conds)) {
+		conds = json_array();
+		if (kp_obj_set(obj, "status.conditions", conds) < 0) {
+			json_decref(cond);
+			return KP_EINVAL;
+		}
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (!t || strcmp(t, type))
+			continue;
+		if (same_str_field(c, cond, "status")) {
+			if (same_str_field(c, cond, "reason") && same_str_field(c, cond, "message")) {
+				json_decref(cond);
+				return 1;
+			}
+			json_t *ltt = json_object_get(c, "lastTransitionTime");
+			if (ltt)
+				json_object_set(cond, "lastTransitionTime", ltt);
+		}
+		json_array_set_new(conds, i, cond);
+		return 0;
+	}
+	json_array_append_new(conds, cond);
+	return 0;
+}
+
+json_t *kp_condition_new(const char *type, const char *status, const char *reason,
+			 const char *message)
+{
+	char ts[KP_TIME_BUFSZ];
+	json_t *c = json_object();
+	json_object_set_new(c, "type", json_string(type));
+	json_object_set_new(c, "status", json_string(status));
+	json_object_set_new(c, "lastProbeTime", json_null());
+	json_object_set_new(c, "lastTransitionTime",
+			    json_string(kp_time_format(kp_time_now(), ts)));
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	if (message)
+		json_object_set_new(c, "message", json_string(message));
+	return c;
+}

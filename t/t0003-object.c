@@ -241,6 +241,48 @@ static void test_uuid(void)
 	ok(shapes, "200 uuids all well-formed");
 }
 
+/* Kubernetes keeps lastTransitionTime when only reason/message change and
+ * moves it when status flips; an identical condition is no change at all. */
+static void test_conditions(void)
+{
+	json_t *pod = json_loads("{\"status\":{\"conditions\":[{\"type\":\"Ready\","
+				 "\"status\":\"True\",\"lastTransitionTime\":\"2020-01-01T00:00:00Z\"}]}}",
+				 0, NULL);
+	ok(kp_obj_condition(pod, "Ready") != NULL, "Ready condition found");
+	ok(kp_obj_condition(pod, "PodScheduled") == NULL, "absent condition is NULL");
+
+	is_int(kp_obj_set_condition(pod, kp_condition_new("PodScheduled", "False", "Unschedulable",
+							  "0/1 nodes are available")),
+	       0, "a new condition type is appended");
+	is_int(json_array_size(kp_obj_get(pod, "status.conditions")), 2, "two conditions now");
+	is_int(kp_obj_set_condition(pod, kp_condition_new("PodScheduled", "False", "Unschedulable",
+							  "0/1 nodes are available")),
+	       1, "the identical condition again is reported as no change");
+
+	is_int(kp_obj_set_condition(pod, kp_condition_new("Ready", "True", "Better", "msg")), 0,
+	       "same status, new reason: replaced");
+	is_str(json_string_value(json_object_get(kp_obj_condition(pod, "Ready"), "lastTransitionTime")),
+	       "2020-01-01T00:00:00Z", "same status keeps lastTransitionTime");
+	is_str(json_string_value(json_object_get(kp_obj_condition(pod, "Ready"), "reason")), "Better",
+	       "reason replaced");
+
+	is_int(kp_obj_set_condition(pod, kp_condition_new("Ready", "False", NULL, NULL)), 0,
+	       "status flip replaces");
+	const char *ltt = json_string_value(
+		json_object_get(kp_obj_condition(pod, "Ready"), "lastTransitionTime"));
+	ok(ltt && strcmp(ltt, "2020-01-01T00:00:00Z") != 0, "status flip moves lastTransitionTime");
+	is_int(json_array_size(kp_obj_get(pod, "status.conditions")), 2, "still two conditions");
+
+	json_t *bare = json_object();
+	is_int(kp_obj_set_condition(bare, json_pack("{s:s}", "status", "True")), KP_EINVAL,
+	       "a condition without type is refused");
+	is_int(kp_obj_set_condition(bare, kp_condition_new("Available", "True", NULL, NULL)), 0,
+	       "conditions array created when missing");
+	ok(json_is_array(kp_obj_get(bare, "status.conditions")), "status.conditions is an array");
+	json_decref(bare);
+	json_decref(pod);
+}
+
 int main(void)
 {
 	test_paths();
@@ -248,5 +290,6 @@ int main(void)
 	test_owner_refs();
 	test_time();
 	test_uuid();
+	test_conditions();
 	return done_testing();
 }

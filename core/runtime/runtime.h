@@ -57,6 +57,28 @@ int kp_store_edit_json(struct kp_store *st, const char *key,
 		       int (*edit)(json_t *obj, void *arg, char **errmsg), void *arg,
 		       char **errmsg);
 
+/*
+ * Event recorder: components report what they did as core/v1 Events
+ * (`kpctl describe` and `kpctl events` show them). Recording never blocks the
+ * caller on the store: events queue for one writer thread, and past a bound
+ * they are dropped, as Kubernetes' event broadcaster does under load.
+ */
+struct kp_recorder;
+
+/* component is the source ("default-scheduler", "replicaset-controller"); copied. */
+int kp_recorder_start(struct kp_store *st, const char *component, struct kp_recorder **out,
+		      char **errmsg);
+/*
+ * Queues an Event about `regarding` (borrowed: its apiVersion, kind,
+ * namespace, name and uid are copied). type is "Normal" or "Warning".
+ */
+void kp_recorder_event(struct kp_recorder *r, const json_t *regarding, const char *type,
+		       const char *reason, const char *message);
+/* Events dropped because the queue was full. */
+uint64_t kp_recorder_dropped(struct kp_recorder *r);
+/* Writes what is queued, then stops the writer and frees r. NULL is a no-op. */
+void kp_recorder_stop(struct kp_recorder *r);
+
 struct kp_sched_config;
 struct kp_registry;
 struct kp_sched_runner;

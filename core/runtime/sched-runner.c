@@ -5,9 +5,6 @@
  */
 #include "config.h"
 
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,29 +37,11 @@ static const char *const watched[] = {
 };
 #define NWATCHED (sizeof(watched) / sizeof(watched[0]))
 
-/* Events wait here for the writer thread; past this many they are dropped
- * (as Kubernetes' event broadcaster does under load) rather than slowing
- * scheduling down. */
-#define EVENT_QUEUE_MAX 10000
-
-struct event_item {
-	struct event_item *next;
-	json_t *event; /* owned */
-};
-
 struct kp_sched_runner {
 	struct kp_store *st;
 	struct kp_scheduler *sched;
 	struct kp_informer *inf[NWATCHED];
-	/* Event writer. */
-	pthread_t event_thread;
-	pthread_mutex_t ev_lock;
-	pthread_cond_t ev_cond;
-	struct event_item *ev_head, *ev_tail;
-	size_t ev_len;
-	bool ev_stop;
-	atomic_uint_fast64_t ev_seq;
-	uint64_t ev_dropped;
+	struct kp_recorder *events;
 };
 
 static void pod_key(char *buf, size_t n, const json_t *pod)
@@ -70,41 +49,6 @@ static void pod_key(char *buf, size_t n, const json_t *pod)
 	const char *ns = kp_obj_namespace(pod);
 	snprintf(buf, n, "/registry/core/pods/%s/%s", ns ? ns : "default",
 		 kp_obj_name(pod) ? kp_obj_name(pod) : "");
-}
-
-/* Sets (or replaces) the condition of cond's type in obj's status.conditions. */
-static void set_condition(json_t *obj, json_t *cond)
-{
-	json_t *conds = kp_obj_get(obj, "status.conditions");
-	if (!json_is_array(conds)) {
-		conds = json_array();
-		kp_obj_set(obj, "status.conditions", conds);
-	}
-	const char *type = json_string_value(json_object_get(cond, "type"));
-	size_t i;
-	json_t *c;
-	json_array_foreach(conds, i, c) {
-		const char *t = json_string_value(json_object_get(c, "type"));
-		if (t && type && !strcmp(t, type)) {
-			json_array_set_new(conds, i, cond);
-			return;
-		}
-	}
-	json_array_append_new(conds, cond);
-}
-
-static json_t *condition(const char *type, const char *status, const char *reason,
-			 const char *message)
-{
-	char ts[KP_TIME_BUFSZ];
-	json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", type, "status", status,
-			      "lastProbeTime", "lastTransitionTime",
-			      kp_time_format(kp_time_now(), ts));
-	if (reason)
-		json_object_set_new(c, "reason", json_string(reason));
-	if (message)
-		json_object_set_new(c, "message", json_string(message));
-	return c;
 }
 
 /* The object in the store is the same pod the scheduler saw (not a namesake). */
@@ -131,7 +75,7 @@ static int bind_edit(json_t *obj, void *arg, char **errmsg)
 		return kp_error_set(errmsg, KP_ECONFLICT, "pod is already assigned to node \"%s\"",
 				    cur);
 	kp_obj_set_str(obj, "spec.nodeName", be->node);
-	set_condition(obj, condition("PodScheduled", "True", NULL, NULL));
+	kp_obj_set_condition(obj, kp_condition_new("PodScheduled", "True", NULL, NULL));
 	return 0;
 }
 
@@ -157,24 +101,12 @@ static int unsched_edit(json_t *obj, void *arg, char **errmsg)
 	const char *node = kp_obj_str(obj, "spec.nodeName");
 	if (node && *node)
 		return 1; /* bound meanwhile: nothing to report */
-	/* Retries keep failing the same way: do not rewrite an identical condition. */
-	json_t *conds = kp_obj_get(obj, "status.conditions");
-	size_t i;
-	json_t *c;
-	json_array_foreach(conds, i, c) {
-		if (!json_is_object(c))
-			continue;
-		const char *t = json_string_value(json_object_get(c, "type"));
-		const char *s = json_string_value(json_object_get(c, "status"));
-		const char *rs = json_string_value(json_object_get(c, "reason"));
-		const char *m = json_string_value(json_object_get(c, "message"));
-		if (t && !strcmp(t, "PodScheduled") && s && !strcmp(s, "False") && rs &&
-		    !strcmp(rs, ue->reason) && m && !strcmp(m, ue->message))
-			return 1;
-	}
+	/* Retries keep failing the same way: an identical condition is not rewritten. */
+	if (kp_obj_set_condition(obj, kp_condition_new("PodScheduled", "False", ue->reason,
+							ue->message)) != 0)
+		return 1;
 	if (!kp_obj_str(obj, "status.phase"))
 		kp_obj_set_str(obj, "status.phase", "Pending");
-	set_condition(obj, condition("PodScheduled", "False", ue->reason, ue->message));
 	return 0;
 }
 
@@ -247,89 +179,7 @@ static void host_event(void *arg, const json_t *regarding, const char *type, con
 		       const char *message)
 {
 	struct kp_sched_runner *r = arg;
-	const char *ns = kp_obj_namespace(regarding), *name = kp_obj_name(regarding);
-	char ts[KP_TIME_BUFSZ], uid[37], ename[512];
-	if (!name)
-		return;
-	if (!ns)
-		ns = "default";
-	/* Unique per process run: time plus a sequence, like client-go's
-	 * "<name>.<hex unix nanos>". */
-	snprintf(ename, sizeof(ename), "%s.%" PRIx64, name,
-		 (uint64_t)kp_time_now() * 1000000000u + atomic_fetch_add(&r->ev_seq, 1));
-	kp_uuid4(uid);
-	kp_time_format(kp_time_now(), ts);
-	json_t *ev = json_pack(
-		"{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s?}, s:s, s:s, s:s,"
-		" s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
-		"apiVersion", "v1", "kind", "Event",
-		"metadata", "name", ename, "namespace", ns, "uid", uid, "creationTimestamp", ts,
-		"involvedObject", "apiVersion", "v1", "kind", "Pod", "namespace", ns, "name", name,
-		"uid", kp_obj_uid(regarding),
-		"type", type, "reason", reason, "message", message ? message : "",
-		"source", "component", "default-scheduler",
-		"firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
-		"reportingComponent", "default-scheduler", "reportingInstance", "kplane");
-	if (!ev)
-		return;
-	struct event_item *it = malloc(sizeof(*it));
-	if (!it) {
-		json_decref(ev);
-		return;
-	}
-	it->next = NULL;
-	it->event = ev;
-	pthread_mutex_lock(&r->ev_lock);
-	if (r->ev_len >= EVENT_QUEUE_MAX || r->ev_stop) {
-		r->ev_dropped++;
-		pthread_mutex_unlock(&r->ev_lock);
-		json_decref(ev);
-		free(it);
-		return;
-	}
-	if (r->ev_tail)
-		r->ev_tail->next = it;
-	else
-		r->ev_head = it;
-	r->ev_tail = it;
-	r->ev_len++;
-	pthread_cond_signal(&r->ev_cond);
-	pthread_mutex_unlock(&r->ev_lock);
-}
-
-static void *event_writer(void *p)
-{
-	struct kp_sched_runner *r = p;
-	pthread_mutex_lock(&r->ev_lock);
-	for (;;) {
-		while (!r->ev_head && !r->ev_stop)
-			pthread_cond_wait(&r->ev_cond, &r->ev_lock);
-		struct event_item *it = r->ev_head;
-		if (!it)
-			break; /* stopping and drained */
-		r->ev_head = it->next;
-		if (!r->ev_head)
-			r->ev_tail = NULL;
-		r->ev_len--;
-		pthread_mutex_unlock(&r->ev_lock);
-
-		char key[1024];
-		snprintf(key, sizeof(key), "/registry/core/events/%s/%s",
-			 kp_obj_namespace(it->event), kp_obj_name(it->event));
-		char *s = json_dumps(it->event, JSON_COMPACT);
-		if (s) {
-			int rc = kp_store_create(r->st, key, s, strlen(s), NULL);
-			if (rc < 0 && rc != KP_EEXIST)
-				fprintf(stderr, "kplane: scheduler: event %s: %s\n", key,
-					kp_strerror(rc));
-			free(s);
-		}
-		json_decref(it->event);
-		free(it);
-		pthread_mutex_lock(&r->ev_lock);
-	}
-	pthread_mutex_unlock(&r->ev_lock);
-	return NULL;
+	kp_recorder_event(r->events, regarding, type, reason, message);
 }
 
 static void on_change(void *arg, int change, json_t *obj)
@@ -357,8 +207,6 @@ int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg
 	if (!r)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	r->st = st;
-	pthread_mutex_init(&r->ev_lock, NULL);
-	pthread_cond_init(&r->ev_cond, NULL);
 
 	struct kp_sched_host host = {
 		.arg = r,
@@ -372,10 +220,8 @@ int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg
 	int rc = kp_scheduler_new(cfg, reg, &host, &opts, &r->sched, errmsg);
 	if (rc < 0)
 		goto out_free_runner;
-	if (pthread_create(&r->event_thread, NULL, event_writer, r)) {
-		rc = kp_error_set(errmsg, KP_ENOMEM, "cannot start the event writer thread");
+	if ((rc = kp_recorder_start(st, "default-scheduler", &r->events, errmsg)) < 0)
 		goto out_free_sched;
-	}
 	for (size_t i = 0; i < NWATCHED; i++) {
 		rc = kp_informer_start(st, watched[i], on_change, r, &r->inf[i], errmsg);
 		if (rc < 0)
@@ -391,16 +237,10 @@ int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg
 out_stop:
 	for (size_t i = 0; i < NWATCHED; i++)
 		kp_informer_stop(r->inf[i]);
-	pthread_mutex_lock(&r->ev_lock);
-	r->ev_stop = true;
-	pthread_cond_signal(&r->ev_cond);
-	pthread_mutex_unlock(&r->ev_lock);
-	pthread_join(r->event_thread, NULL);
+	kp_recorder_stop(r->events);
 out_free_sched:
 	kp_scheduler_free(r->sched);
 out_free_runner:
-	pthread_cond_destroy(&r->ev_cond);
-	pthread_mutex_destroy(&r->ev_lock);
 	free(r);
 	return rc;
 }
@@ -416,12 +256,6 @@ void kp_sched_runner_stop(struct kp_sched_runner *r)
 	kp_scheduler_wait_bindings(r->sched);
 	kp_scheduler_free(r->sched);
 	/* Then let the queued events reach the store. */
-	pthread_mutex_lock(&r->ev_lock);
-	r->ev_stop = true;
-	pthread_cond_signal(&r->ev_cond);
-	pthread_mutex_unlock(&r->ev_lock);
-	pthread_join(r->event_thread, NULL);
-	pthread_cond_destroy(&r->ev_cond);
-	pthread_mutex_destroy(&r->ev_lock);
+	kp_recorder_stop(r->events);
 	free(r);
 }

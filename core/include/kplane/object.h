@@ -82,6 +82,27 @@ int kp_obj_add_owner_ref(json_t *obj, const json_t *owner, bool controller);
 bool kp_obj_owned_by(const json_t *obj, const char *uid);
 
 /*
+ * Conditions (status.conditions of pods, nodes, deployments, ...). A
+ * condition is an object with at least "type" and "status".
+ *
+ * kp_obj_condition: the condition of this type (borrowed), or NULL.
+ * kp_obj_set_condition: sets the condition of cond's type, stealing cond.
+ * As Kubernetes does, lastTransitionTime moves only when status changes:
+ * when the existing condition has the same status, its lastTransitionTime is
+ * kept. Returns 1 (and drops cond) when an identical condition (same status,
+ * reason and message) is already there, so callers can skip a write; 0 when
+ * the object changed; KP_EINVAL when cond has no type.
+ */
+json_t *kp_obj_condition(const json_t *obj, const char *type);
+int kp_obj_set_condition(json_t *obj, json_t *cond);
+/*
+ * A new condition object (new reference) with lastTransitionTime now;
+ * reason and message may be NULL.
+ */
+json_t *kp_condition_new(const char *type, const char *status, const char *reason,
+			 const char *message);
+
+/*
  * metadata.resourceVersion as a number; 0 when absent or not a decimal
  * string (Kubernetes keeps it as an opaque string, kplane's are revisions).
  */
