@@ -23,3 +23,10 @@ plugins_LTLIBRARIES += plugins/node-sim.la
 plugins_node_sim_la_SOURCES = plugins/controllers/node-sim.c plugins/controllers/common.h
 plugins_node_sim_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/node-sim.c
+
+plugins_LTLIBRARIES += plugins/deployment.la
+plugins_deployment_la_SOURCES = plugins/controllers/deployment.c \
+	plugins/controllers/workload.c plugins/controllers/workload.h \
+	plugins/controllers/common.h
+plugins_deployment_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/deployment.c
