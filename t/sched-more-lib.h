@@ -217,6 +217,9 @@ struct t_host_log {
 	int32_t *restricted;      /* kp_node_set_restrict's last names, NULL when not called */
 	size_t nrestricted;
 	int filter_runs;          /* kp_sched_run_filters calls */
+	int ext_runs;             /* kp_sched_run_pre_filter_{add,remove}_pod calls */
+	const struct kp_pod_info *nominated[8]; /* pods nominated (by their nominated_node) */
+	json_t *cleared;          /* names of pods whose nomination was cleared */
 };
 static struct t_host_log t_host;
 
@@ -226,12 +229,14 @@ static void t_host_reset(void)
 	json_decref(t_host.deleted);
 	json_decref(t_host.events);
 	json_decref(t_host.rejected);
+	json_decref(t_host.cleared);
 	free(t_host.restricted);
 	memset(&t_host, 0, sizeof(t_host));
 	t_host.updates = json_array();
 	t_host.deleted = json_array();
 	t_host.events = json_array();
 	t_host.rejected = json_array();
+	t_host.cleared = json_array();
 }
 
 /* ---- test doubles */
@@ -366,6 +371,56 @@ int kp_sched_run_filters(struct kp_sched_handle *h, struct kp_cycle *cy,
 	if (node->requested.memory + pod->requests.memory > node->allocatable.memory)
 		kp_status_add(st, "Insufficient memory");
 	return st->nreasons ? KP_STATUS_UNSCHEDULABLE : KP_STATUS_SUCCESS;
+}
+
+/* The stand-in filter reads the node only: no PreFilter state to adjust. */
+int kp_sched_run_pre_filter_remove_pod(struct kp_sched_handle *h, struct kp_cycle *cy,
+				       const struct kp_pod_info *pod,
+				       const struct kp_pod_info *other,
+				       const struct kp_node_info *node, struct kp_status *st)
+{
+	(void)h, (void)cy, (void)pod, (void)other, (void)node, (void)st;
+	t_host.ext_runs++;
+	return KP_STATUS_SUCCESS;
+}
+
+int kp_sched_run_pre_filter_add_pod(struct kp_sched_handle *h, struct kp_cycle *cy,
+				    const struct kp_pod_info *pod, const struct kp_pod_info *other,
+				    const struct kp_node_info *node, struct kp_status *st)
+{
+	(void)h, (void)cy, (void)pod, (void)other, (void)node, (void)st;
+	t_host.ext_runs++;
+	return KP_STATUS_SUCCESS;
+}
+
+/* Offset 0: candidates are tried in node order. */
+uint64_t kp_sched_rand(struct kp_sched_handle *h)
+{
+	(void)h;
+	return 0;
+}
+
+/* Nominated pods: t_host.nominated (pods, node name ids). */
+int kp_sched_each_nominated_pod(struct kp_sched_handle *h, int32_t node_name,
+				int (*fn)(const struct kp_pod_info *pod, void *arg), void *arg)
+{
+	(void)h;
+	for (int i = 0; i < 8 && t_host.nominated[i]; i++)
+		if (t_host.nominated[i]->nominated_node == node_name) {
+			int rc = fn(t_host.nominated[i], arg);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+int kp_sched_clear_nominated(struct kp_sched_handle *h, const struct kp_pod_info *pod,
+			     char **errmsg)
+{
+	(void)h;
+	(void)errmsg;
+	json_array_append_new(t_host.cleared, json_string(pod->name));
+	return 0;
 }
 
 struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *cy)

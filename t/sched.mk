@@ -41,3 +41,7 @@ t_t2004_sched_config_SOURCES = t/t2004-sched-config.c t/sched-lib.h t/tap.h
 t_t2004_sched_config_LDADD = $(SCHED_T_LDADD)
 
 SH_TESTS += t/t2005-sched-simulate.sh
+
+C_TESTS += t/t2006-sched-nominated
+t_t2006_sched_nominated_SOURCES = t/t2006-sched-nominated.c t/sched-lib.h t/tap.h
+t_t2006_sched_nominated_LDADD = $(SCHED_T_LDADD)

@@ -75,7 +75,7 @@ static const char *deleted(void)
 
 int main(void)
 {
-	plan(49);
+	plan(53);
 	char *err = NULL;
 	void *self;
 
@@ -155,7 +155,9 @@ int main(void)
 	is_str(t_reasons(&ST), "preemption: 0/5 nodes are available: 2 No preemption victims found "
 	       "for incoming pod, 3 Preemption is not helpful for scheduling.",
 	       "kube's message for 2 nodes without victims, 3 unresolvable");
-	is_int(RES.nominated_node, KP_ID_NONE, "no candidate: nomination cleared/none");
+	/* kube returns a result with an empty nominated node here: an older
+	 * nomination is cleared (not left as it is, as for an ineligible pod) */
+	is_int(RES.nominated_node, KP_NOMINATE_CLEAR, "no candidate: nomination cleared");
 	is_str(deleted(), "", "no candidate: nothing deleted");
 
 	/* Everything unresolvable: nothing is even tried. */
@@ -188,7 +190,20 @@ int main(void)
 	t_snap_nodes(s7, z1, NULL);
 	t_host_reset();
 	t_host.waiting[0] = "uid-c"; /* c waits in Permit: rejected, not deleted */
+	/* two other pods nominated to z1: priority 50 (< P's 100) loses its
+	 * nomination (prepareCandidate), priority 100 keeps it */
+	struct tpod *nlow = t_pod("nlow", 50, 100, 0, "", "", "");
+	struct tpod *neq = t_pod("neq", 100, 100, 0, "", "", "");
+	nlow->info.nominated_node = z1->info.name_id;
+	neq->info.nominated_node = z1->info.name_id;
+	t_host.nominated[0] = &nlow->info;
+	t_host.nominated[1] = &neq->info;
 	is_int(post_filter(self, s7, P, "U"), KP_STATUS_SUCCESS, "reprieve: preempts");
+	/* 3 removals, a added back (fits), b and c added then removed again */
+	is_int(t_host.ext_runs, 3 + 1 + 2 + 2, "PreFilter extensions follow every what-if change");
+	is_int((int)json_array_size(t_host.cleared), 1, "one nomination cleared");
+	is_str(json_string_value(json_array_get(t_host.cleared, 0)), "nlow",
+	       "the lower-priority nominated pod lost its nomination");
 	is_int(RES.nominated_node, z1->info.name_id, "reprieve: nominates z1");
 	is_str(deleted(), "b", "reprieve: b deleted; a reprieved; c waiting");
 	ok(json_array_size(t_host.rejected) == 1 &&
@@ -303,6 +318,7 @@ int main(void)
 	self = t_init(PL, NULL, &err);
 	t_host_reset();
 	post_filter(self, s12, P, "UUU");
+	ok(RES.nominated_node == q1->info.name_id, "kp_sched_rand 0: the first node is tried first");
 	is_int(t_host.filter_runs, 6, "defaults (100 absolute): all three nodes evaluated");
 	PL->sched->fini(self);
 

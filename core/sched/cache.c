@@ -53,7 +53,33 @@ void kp__cache_release(struct kp__cache *c)
 	free(c->order);
 	free(c->with_aff);
 	free(c->with_anti);
+	free(c->log);
 	memset(c, 0, sizeof(*c));
+}
+
+#define LOG_CAP 8192
+
+/* Bumps the generation and records that node name_id changed at it. */
+static void node_changed(struct kp__cache *c, int32_t name_id)
+{
+	c->generation++;
+	c->snap.generation = c->generation;
+	if (!c->log) {
+		c->log = malloc(LOG_CAP * sizeof(*c->log));
+		if (!c->log) {
+			c->log_floor = c->generation; /* nothing recorded: force rescans */
+			return;
+		}
+		c->log_cap = LOG_CAP;
+	}
+	uint32_t at = (c->log_head + c->log_n) % c->log_cap;
+	if (c->log_n == c->log_cap) {
+		c->log_floor = c->log[c->log_head].gen;
+		c->log_head = (c->log_head + 1) % c->log_cap;
+	} else {
+		c->log_n++;
+	}
+	c->log[at] = (struct kp__change){ c->generation, name_id };
 }
 
 static void image_counts(struct kp__cache *c, const struct kp_node_info *n, int delta)
@@ -113,8 +139,7 @@ static bool resources_equal(const struct kp_resources *a, const struct kp_resour
 uint32_t kp__cache_set_node(struct kp__cache *c, struct kp__node *n)
 {
 	struct kp__node *old = kp__imap_get(&c->nodes, n->info.name_id);
-	c->generation++;
-	c->snap.generation = c->generation;
+	node_changed(c, n->info.name_id);
 	if (!old) {
 		if (kp__imap_put(&c->nodes, n->info.name_id, n) < 0 || order_append(c, n) < 0) {
 			kp__imap_del(&c->nodes, n->info.name_id);
@@ -155,8 +180,7 @@ int kp__cache_delete_node(struct kp__cache *c, const char *name)
 	struct kp__node *n = id == KP_ID_NONE ? NULL : kp__imap_get(&c->nodes, id);
 	if (!n || !n->obj)
 		return KP_ENOENT;
-	c->generation++;
-	c->snap.generation = c->generation;
+	node_changed(c, id);
 	image_counts(c, &n->info, -1);
 	order_remove(c, n);
 	if (n->info.npods) {
@@ -219,8 +243,7 @@ static void unlink_pod(struct kp__cache *c, struct kp__pod *p)
 		c->lists_dirty = true;
 	p->node = NULL;
 	c->npods--;
-	c->generation++;
-	c->snap.generation = c->generation;
+	node_changed(c, n->info.name_id);
 	drop_ghost(c, n);
 }
 
@@ -233,8 +256,7 @@ static int link_pod(struct kp__cache *c, struct kp__pod *p, struct kp__node *n)
 	if (p->info.flags & (KP_POD_HAS_AFFINITY | KP_POD_HAS_REQ_ANTI))
 		c->lists_dirty = true;
 	c->npods++;
-	c->generation++;
-	c->snap.generation = c->generation;
+	node_changed(c, n->info.name_id);
 	return 0;
 }
 
@@ -429,6 +451,26 @@ int kp_snapshot_each_object(const struct kp_snapshot *s, const char *kind, const
 		if (ns && (strncmp(k, ns, nslen) || k[nslen] != '/'))
 			continue;
 		int rc = fn(v, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int kp_snapshot_each_changed_node(const struct kp_snapshot *s, uint64_t since,
+				  int (*fn)(int32_t name_id, void *arg), void *arg)
+{
+	const struct kp__cache *c = cache_of(s);
+	if (since >= c->generation)
+		return 0;
+	if (since < c->log_floor)
+		return KP_ERANGE;
+	/* newest first, down to the first change at or before `since` */
+	for (uint32_t k = c->log_n; k-- > 0;) {
+		const struct kp__change *e = &c->log[(c->log_head + k) % c->log_cap];
+		if (e->gen <= since)
+			break;
+		int rc = fn(e->node, arg);
 		if (rc)
 			return rc;
 	}

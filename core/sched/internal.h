@@ -84,6 +84,8 @@ struct kp__pod {
 	uint64_t rejectors;            /* bits: profile plugin indexes that rejected it */
 	bool reject_any;               /* rejected without plugin attribution (error) */
 	struct kp__profile *profile;
+	int32_t nominated_in;          /* node name id of its nominator list, when in_nominator */
+	bool in_nominator;
 };
 
 /* Compiles a Pod object (borrowed; a reference is taken). *errmsg names the field. */
@@ -136,6 +138,11 @@ struct kp__cache {
 	const struct kp_node_info **with_aff, **with_anti;
 	uint32_t cap_lists;
 	uint64_t generation;
+	/* node change log for kp_snapshot_each_changed_node(): a ring of
+	 * (generation, node name id), oldest overwritten first */
+	struct kp__change { uint64_t gen; int32_t node; } *log;
+	uint32_t log_cap, log_head, log_n;
+	uint64_t log_floor;            /* changes at generations <= this may be lost */
 };
 
 struct kp__ns {

@@ -60,6 +60,8 @@ struct kp_node_set {
 };
 
 struct cycle_priv {
+	struct kp__profile *profile;
+	uint64_t skip_filter;     /* instance bits whose PreFilter returned SKIP */
 	struct kp__arena arena;
 	struct release { void (*fn)(void *); void *arg; } *rel;
 	uint32_t nrel, caprel;
@@ -86,6 +88,8 @@ struct kp_scheduler {
 	uint32_t next_start;
 	uint64_t cycle;
 	json_t *pending;          /* uid -> pod owned by the queue side (queued, inflight, binding) */
+	struct kp__imap nominated; /* node name id -> struct nomlist: pending pods nominated there */
+	uint32_t nnominated;
 
 	pthread_mutex_t lock;     /* inbox, bindings, waiting */
 	pthread_cond_t cond;      /* inbox non-empty / bindings done */
@@ -161,9 +165,80 @@ static struct kp__pod *pending_get(struct kp_scheduler *s, const char *uid)
 	return v ? (struct kp__pod *)(intptr_t)json_integer_value(v) : NULL;
 }
 
+/* ---- nominator: pending pods by nominated node (kube's nominator) */
+
+struct nomlist {
+	uint32_t n, cap;
+	struct kp__pod **v;
+};
+
+static void nom_del(struct kp_scheduler *s, struct kp__pod *p)
+{
+	if (!p->in_nominator)
+		return;
+	struct nomlist *l = kp__imap_get(&s->nominated, p->nominated_in);
+	for (uint32_t i = 0; l && i < l->n; i++)
+		if (l->v[i] == p) {
+			l->v[i] = l->v[--l->n];
+			s->nnominated--;
+			break;
+		}
+	if (l && l->n == 0) {
+		kp__imap_del(&s->nominated, p->nominated_in);
+		free(l->v);
+		free(l);
+	}
+	p->in_nominator = false;
+}
+
+static void nom_add(struct kp_scheduler *s, struct kp__pod *p)
+{
+	nom_del(s, p);
+	int32_t node = p->info.nominated_node;
+	if (node < 0)
+		return;
+	struct nomlist *l = kp__imap_get(&s->nominated, node);
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l || kp__imap_put(&s->nominated, node, l) < 0) {
+			free(l);
+			return; /* out of memory: the nomination is only not honoured by Filter */
+		}
+	}
+	if (l->n == l->cap) {
+		uint32_t nc = l->cap ? l->cap * 2 : 4;
+		void *v = realloc(l->v, nc * sizeof(*l->v));
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = nc;
+	}
+	l->v[l->n++] = p;
+	s->nnominated++;
+	p->in_nominator = true;
+	p->nominated_in = node;
+}
+
 static void pending_put(struct kp_scheduler *s, struct kp__pod *p)
 {
 	json_object_set_new(s->pending, p->info.uid, json_integer((json_int_t)(intptr_t)p));
+	nom_add(s, p);
+}
+
+static void pending_del(struct kp_scheduler *s, struct kp__pod *p)
+{
+	nom_del(s, p);
+	json_object_del(s->pending, p->info.uid);
+}
+
+/* Sets or clears (KP_ID_NONE) p's nomination in the nominator. */
+static void nominate(struct kp_scheduler *s, struct kp__pod *p, int32_t node)
+{
+	p->info.nominated_node = node;
+	if (node >= 0 && pending_get(s, p->info.uid) == p)
+		nom_add(s, p);
+	else
+		nom_del(s, p);
 }
 
 static struct kp__profile *profile_for(struct kp_scheduler *s, int32_t name_id)
@@ -298,6 +373,7 @@ static void cycle_reset(struct kp_cycle *cy)
 	for (uint32_t i = cp->nrel; i-- > 0;)
 		cp->rel[i].fn(cp->rel[i].arg);
 	cp->nrel = 0;
+	cp->skip_filter = 0;
 	kp__arena_release(&cp->arena);
 	memset(cy->slots, 0, cy->nslots * sizeof(void *));
 }
@@ -322,7 +398,7 @@ int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
 	return 0;
 }
 
-static struct kp_cycle *cycle_new(uint32_t nslots)
+static struct kp_cycle *cycle_new(struct kp__profile *pr, uint32_t nslots)
 {
 	struct kp_cycle *cy = calloc(1, sizeof(*cy));
 	struct cycle_priv *cp = calloc(1, sizeof(*cp));
@@ -333,6 +409,7 @@ static struct kp_cycle *cycle_new(uint32_t nslots)
 		free(slots);
 		return NULL;
 	}
+	cp->profile = pr;
 	cy->priv = cp;
 	cy->slots = slots;
 	cy->nslots = nslots;
@@ -350,12 +427,13 @@ void kp_cycle_free(struct kp_cycle *cy)
 	free(cy);
 }
 
-struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *src)
+static struct kp_cycle *cycle_clone(struct kp__profile *p, const struct kp_cycle *src)
 {
-	struct kp__profile *p = h->profile;
-	struct kp_cycle *cy = cycle_new(src->nslots);
+	struct kp_cycle *cy = cycle_new(p, src->nslots);
 	if (!cy)
 		return NULL;
+	((struct cycle_priv *)cy->priv)->skip_filter =
+		((const struct cycle_priv *)src->priv)->skip_filter;
 	cy->snapshot = src->snapshot;
 	cy->attempt = src->attempt;
 	cy->cycle = src->cycle;
@@ -371,6 +449,11 @@ struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle
 		}
 	}
 	return cy;
+}
+
+struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *src)
+{
+	return cycle_clone(h->profile, src);
 }
 
 int kp_node_set_restrict(struct kp_node_set *set, const int32_t *ids, size_t n)
@@ -490,7 +573,7 @@ int kp_sched_host_update(struct kp_sched_handle *h, const json_t *obj, char **er
 {
 	struct kp_scheduler *s = h->sched;
 	if (!s->host.update)
-		return kp_error_set(errmsg, KP_ENOTSUP, "this scheduler host cannot update objects");
+		return kp_scheduler_apply(s, KP_SCHED_MODIFIED, (json_t *)obj, errmsg);
 	return s->host.update(s->host.arg, obj, errmsg);
 }
 
@@ -499,24 +582,169 @@ int kp_sched_host_delete_pod(struct kp_sched_handle *h, const struct kp_pod_info
 {
 	struct kp_scheduler *s = h->sched;
 	if (!s->host.delete_pod)
-		return kp_error_set(errmsg, KP_ENOTSUP, "this scheduler host cannot delete pods");
+		return kp_scheduler_apply(s, KP_SCHED_DELETED, (json_t *)pod->obj, errmsg);
 	return s->host.delete_pod(s->host.arg, pod->obj, reason, errmsg);
+}
+
+/* The Filter plugins of pr in order, minus those SKIPped in cy; the failing
+ * instance's slot + 1 in *failed. */
+static int run_filter_plugins(struct kp__profile *pr, struct kp_cycle *cy,
+			      const struct kp_pod_info *pod, const struct kp_node_info *n,
+			      struct kp_status *st, uint16_t *failed)
+{
+	uint64_t skip = ((struct cycle_priv *)cy->priv)->skip_filter;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_FILTER]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_FILTER][i].inst;
+		if (skip & (1ull << in->slot))
+			continue;
+		st->nreasons = 0;
+		st->buflen = 0;
+		int code = in->ops.filter(in->self, cy, pod, n, st);
+		if (code != KP_STATUS_SUCCESS && code != KP_STATUS_SKIP) {
+			if (failed)
+				*failed = (uint16_t)(in->slot + 1);
+			return code;
+		}
+	}
+	return KP_STATUS_SUCCESS;
+}
+
+static int run_extensions(struct kp__profile *pr, struct kp_cycle *cy,
+			  const struct kp_pod_info *pod, const struct kp_pod_info *other,
+			  const struct kp_node_info *n, struct kp_status *st, bool add)
+{
+	uint64_t skip = ((struct cycle_priv *)cy->priv)->skip_filter;
+	for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_FILTER]; i++) {
+		struct kp__inst *in = pr->pt[KP__PT_PRE_FILTER][i].inst;
+		if (skip & (1ull << in->slot))
+			continue;
+		int (*fn)(void *, struct kp_cycle *, const struct kp_pod_info *,
+			  const struct kp_pod_info *, const struct kp_node_info *, struct kp_status *) =
+			add ? in->ops.pre_filter_add_pod : in->ops.pre_filter_remove_pod;
+		if (!fn)
+			continue;
+		st->nreasons = 0;
+		st->buflen = 0;
+		int code = fn(in->self, cy, pod, other, n, st);
+		if (code != KP_STATUS_SUCCESS)
+			return code;
+	}
+	return KP_STATUS_SUCCESS;
+}
+
+/* Is q nominated to a node and to be counted there for pod (kube's
+ * addNominatedPods: priority >= pod's, not pod itself)? */
+static bool nominee_counts(const struct kp__pod *q, const struct kp_pod_info *pod)
+{
+	return !q->assumed && !q->binding && q->info.priority >= pod->priority &&
+	       strcmp(q->info.uid, pod->uid) != 0;
+}
+
+/* kube's RunFilterPluginsWithNominatedPods. May run on worker threads: the
+ * nominator is only changed between attempts or by PostFilter, when no
+ * worker runs. */
+static int filter_with_nominated(struct kp_scheduler *s, struct kp__profile *pr,
+				 struct kp_cycle *cy, const struct kp_pod_info *pod,
+				 const struct kp_node_info *n, struct kp_status *st, uint16_t *failed)
+{
+	if (s->nnominated) {
+		const struct nomlist *l = kp__imap_get(&s->nominated, n->name_id);
+		uint32_t k = 0;
+		while (l && k < l->n && !nominee_counts(l->v[k], pod))
+			k++;
+		if (l && k < l->n) {
+			struct kp_node_info *copy = kp_node_info_clone(n);
+			struct kp_cycle *c2 = copy ? cycle_clone(pr, cy) : NULL;
+			int code = KP_STATUS_SUCCESS;
+			if (!copy || !c2) {
+				kp_status_add(st, "out of memory adding nominated pods");
+				code = KP_STATUS_ERROR;
+			}
+			for (; code == KP_STATUS_SUCCESS && k < l->n; k++) {
+				const struct kp__pod *q = l->v[k];
+				if (!nominee_counts(q, pod))
+					continue;
+				if (kp_node_info_add_pod(copy, &q->info) < 0) {
+					kp_status_add(st, "out of memory adding nominated pods");
+					code = KP_STATUS_ERROR;
+					break;
+				}
+				code = run_extensions(pr, c2, pod, &q->info, copy, st, true);
+			}
+			if (code == KP_STATUS_SUCCESS)
+				code = run_filter_plugins(pr, c2, pod, copy, st, failed);
+			else if (failed)
+				*failed = 0;
+			kp_cycle_free(c2);
+			kp_node_info_free(copy);
+			if (code != KP_STATUS_SUCCESS)
+				return code;
+		}
+	}
+	return run_filter_plugins(pr, cy, pod, n, st, failed);
 }
 
 int kp_sched_run_filters(struct kp_sched_handle *h, struct kp_cycle *cy,
 			 const struct kp_pod_info *pod, const struct kp_node_info *node,
 			 struct kp_status *st)
 {
-	struct kp__profile *p = h->profile;
-	for (uint32_t i = 0; i < p->npt[KP__PT_FILTER]; i++) {
-		struct kp__inst *in = p->pt[KP__PT_FILTER][i].inst;
-		st->nreasons = 0;
-		st->buflen = 0;
-		int code = in->ops.filter(in->self, cy, pod, node, st);
-		if (code != KP_STATUS_SUCCESS)
-			return code;
+	return filter_with_nominated(h->sched, h->profile, cy, pod, node, st, NULL);
+}
+
+int kp_sched_run_pre_filter_remove_pod(struct kp_sched_handle *h, struct kp_cycle *cy,
+				       const struct kp_pod_info *pod,
+				       const struct kp_pod_info *other,
+				       const struct kp_node_info *node, struct kp_status *st)
+{
+	return run_extensions(h->profile, cy, pod, other, node, st, false);
+}
+
+int kp_sched_run_pre_filter_add_pod(struct kp_sched_handle *h, struct kp_cycle *cy,
+				    const struct kp_pod_info *pod, const struct kp_pod_info *other,
+				    const struct kp_node_info *node, struct kp_status *st)
+{
+	return run_extensions(h->profile, cy, pod, other, node, st, true);
+}
+
+int kp_sched_each_nominated_pod(struct kp_sched_handle *h, int32_t node_name,
+				int (*fn)(const struct kp_pod_info *pod, void *arg), void *arg)
+{
+	struct kp_scheduler *s = h->sched;
+	const struct nomlist *l = node_name >= 0 ? kp__imap_get(&s->nominated, node_name) : NULL;
+	for (uint32_t i = 0; l && i < l->n; i++) {
+		if (l->v[i]->assumed || l->v[i]->binding)
+			continue;
+		int rc = fn(&l->v[i]->info, arg);
+		if (rc)
+			return rc;
 	}
-	return KP_STATUS_SUCCESS;
+	return 0;
+}
+
+int kp_sched_clear_nominated(struct kp_sched_handle *h, const struct kp_pod_info *pod,
+			     char **errmsg)
+{
+	struct kp_scheduler *s = h->sched;
+	struct kp__pod *p = pending_get(s, pod->uid);
+	if (!p)
+		return kp_error_set(errmsg, KP_ENOENT, "pod %s/%s is not pending in this scheduler",
+				    pod->ns, pod->name);
+	nominate(s, p, KP_ID_NONE);
+	if (!s->host.update || !p->obj || !kp_obj_get(p->obj, "status.nominatedNodeName"))
+		return 0;
+	json_t *copy = json_deep_copy(p->obj);
+	json_t *status = copy ? json_object_get(copy, "status") : NULL;
+	if (!copy)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	json_object_del(status, "nominatedNodeName");
+	int rc = s->host.update(s->host.arg, copy, errmsg);
+	json_decref(copy);
+	return rc;
+}
+
+uint64_t kp_sched_rand(struct kp_sched_handle *h)
+{
+	return rnd(h->sched);
 }
 
 /* ------------------------------------------------------------------ */
@@ -620,6 +848,13 @@ void kp_scheduler_free(struct kp_scheduler *s)
 			kp__pod_free(p);
 	}
 	json_decref(s->pending);
+	for (uint32_t i = 0; i < s->nominated.cap; i++)
+		if (s->nominated.keys[i] >= 0) {
+			struct nomlist *l = s->nominated.vals[i];
+			free(l->v);
+			free(l);
+		}
+	kp__imap_release(&s->nominated);
 	kp__queue_release(&s->queue);
 	kp__cache_release(&s->cache);
 	for (uint32_t i = 0; i < s->nprofiles; i++)
@@ -658,7 +893,8 @@ static void post(struct kp_scheduler *s, struct item *it)
 
 static const char *const object_kinds[] = {
 	"Namespace", "PersistentVolume", "PersistentVolumeClaim", "StorageClass", "CSINode",
-	"PriorityClass", "PodDisruptionBudget", NULL,
+	"PriorityClass", "PodDisruptionBudget", "Service", "ReplicationController", "ReplicaSet",
+	"StatefulSet", NULL,
 };
 
 int kp_scheduler_apply(struct kp_scheduler *s, int change, json_t *obj, char **errmsg)
@@ -845,7 +1081,7 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 					kp__pod_free(p);
 					break;
 				}
-				json_object_del(s->pending, mine->info.uid);
+				pending_del(s, mine);
 				if (!mine->assumed) {
 					kp__queue_remove(&s->queue, mine);
 					kp__pod_free(mine);
@@ -883,7 +1119,7 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 			p->timestamp_ns = mine->timestamp_ns;
 			int old_state = mine->qstate;
 			kp__queue_remove(&s->queue, mine);
-			json_object_del(s->pending, mine->info.uid);
+			pending_del(s, mine);
 			if (mine->assumed)
 				kp__cache_forget(&s->cache, mine);
 			kp__pod_free(mine);
@@ -909,7 +1145,7 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 		if (mine) {
 			if (mine->binding)
 				break; /* the binding completion will see the pod again */
-			json_object_del(s->pending, uid);
+			pending_del(s, mine);
 			kp__queue_remove(&s->queue, mine);
 			if (mine->assumed)
 				kp__cache_forget(&s->cache, mine);
@@ -1055,22 +1291,11 @@ static bool intern_status(struct node_fail *f, uint16_t plugin, int code, const 
 /* Filter plugins for one node; returns the code (fills s->fails on failure). */
 static int filter_node(struct attempt *a, const struct kp_node_info *n, struct kp_status *st)
 {
-	struct kp__profile *pr = a->pr;
-	for (uint32_t i = 0; i < pr->npt[KP__PT_FILTER]; i++) {
-		struct kp__inst *in = pr->pt[KP__PT_FILTER][i].inst;
-		if (a->skip_filter & (1ull << in->slot))
-			continue;
-		st->nreasons = 0;
-		st->buflen = 0;
-		int code = in->ops.filter(in->self, a->cy, &a->pod->info, n, st);
-		if (code != KP_STATUS_SUCCESS) {
-			if (code == KP_STATUS_SKIP)
-				continue;
-			intern_status(&a->s->fails[n->index], (uint16_t)(in->slot + 1), code, st);
-			return code;
-		}
-	}
-	return KP_STATUS_SUCCESS;
+	uint16_t failed = 0;
+	int code = filter_with_nominated(a->s, a->pr, a->cy, &a->pod->info, n, st, &failed);
+	if (code != KP_STATUS_SUCCESS)
+		intern_status(&a->s->fails[n->index], failed, code, st);
+	return code;
 }
 
 static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
@@ -1262,7 +1487,7 @@ static void handle_failure(struct kp_scheduler *s, struct kp__pod *p, int code, 
 static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg)
 {
 	p->binding = false;
-	json_object_del(s->pending, p->info.uid);
+	pending_del(s, p);
 	if (rc == 0) {
 		atomic_fetch_add(&s->st_scheduled, 1);
 		p->qstate = KP__Q_NONE;
@@ -1381,7 +1606,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		handle_failure(s, p, KP_STATUS_ERROR, "out of memory");
 		return 0;
 	}
-	struct kp_cycle *cy = cycle_new(pr->ninsts);
+	struct kp_cycle *cy = cycle_new(pr, pr->ninsts);
 	if (!cy) {
 		handle_failure(s, p, KP_STATUS_ERROR, "out of memory");
 		return 0;
@@ -1416,6 +1641,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		int rc = in->ops.pre_filter(in->self, cy, &p->info, &set, &st);
 		if (rc == KP_STATUS_SKIP) {
 			a.skip_filter |= 1ull << in->slot;
+			((struct cycle_priv *)cy->priv)->skip_filter = a.skip_filter;
 			continue;
 		}
 		if (rc != KP_STATUS_SUCCESS) {
@@ -1767,11 +1993,12 @@ unschedulable: {
 				st.nreasons = 0;
 				st.buflen = 0;
 				int rc = in->ops.post_filter(in->self, cy, &p->info, &fr, &res, &st);
-				if (rc == KP_STATUS_SUCCESS) {
-					if (res.nominated_node != KP_ID_NONE)
-						p->info.nominated_node = res.nominated_node;
+				if (res.nominated_node == KP_NOMINATE_CLEAR)
+					nominate(s, p, KP_ID_NONE);
+				else if (res.nominated_node >= 0)
+					nominate(s, p, res.nominated_node);
+				if (rc == KP_STATUS_SUCCESS)
 					break;
-				}
 				if (rc != KP_STATUS_SKIP && st.nreasons && !post_msg)
 					post_msg = status_text(&st);
 			}

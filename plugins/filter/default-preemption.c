@@ -247,9 +247,13 @@ static int select_victims(struct ctx *x, const struct kp_node_info *node, struct
 			n++;
 		}
 	}
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		if (kp_node_info_remove_pod(copy, v[i].pod) < 0)
 			goto out_error;
+		code = kp_sched_run_pre_filter_remove_pod(x->s->handle, cy, x->pod, v[i].pod, copy, st);
+		if (code != KP_STATUS_SUCCESS)
+			goto out_free;
+	}
 	if (!n) {
 		kp_status_add(st, R_NO_VICTIMS);
 		code = KP_STATUS_UNRESOLVABLE;
@@ -273,11 +277,24 @@ static int select_victims(struct ctx *x, const struct kp_node_info *node, struct
 				goto out_error;
 			struct kp_status tmp;
 			memset(&tmp, 0, sizeof(tmp));
+			code = kp_sched_run_pre_filter_add_pod(x->s->handle, cy, x->pod, v[i].pod, copy,
+							       &tmp);
+			if (code != KP_STATUS_SUCCESS) {
+				*st = tmp;
+				goto out_free;
+			}
 			if (kp_sched_run_filters(x->s->handle, cy, x->pod, copy, &tmp) ==
 			    KP_STATUS_SUCCESS)
 				continue;
 			if (kp_node_info_remove_pod(copy, v[i].pod) < 0)
 				goto out_error;
+			memset(&tmp, 0, sizeof(tmp));
+			code = kp_sched_run_pre_filter_remove_pod(x->s->handle, cy, x->pod, v[i].pod,
+								  copy, &tmp);
+			if (code != KP_STATUS_SUCCESS) {
+				*st = tmp;
+				goto out_free;
+			}
 			out[nout++] = v[i];
 			if (pass == 0)
 				nviol++;
@@ -571,18 +588,25 @@ static int preempt_pod(struct self *s, const struct kp_pod_info *pod, const stru
 /* ------------------------------------------------------------------ */
 /* PostFilter                                                         */
 
-/* Start offset among potential nodes: kube draws it at random; kplane
- * derives it from the pod and the cycle so runs are reproducible. */
-static uint32_t offset_for(const struct kp_pod_info *pod, const struct kp_cycle *cy, uint32_t n)
+/* GetOffsetAndNumCandidates' random start among the potential nodes, from
+ * the scheduler's seeded generator (reproducible with --seed). */
+static uint32_t offset_for(struct self *s, uint32_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *p = pod->uid; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h ^= cy->cycle + 0x9E3779B97F4A7C15ULL;
-	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
-	h ^= h >> 31;
-	return n ? (uint32_t)(h % n) : 0;
+	return n ? (uint32_t)(kp_sched_rand(s->handle) % n) : 0;
+}
+
+struct lower_ctx {
+	int32_t priority;
+	const struct kp_pod_info *pods[64];
+	uint32_t n;
+};
+
+static int collect_lower(const struct kp_pod_info *p, void *arg)
+{
+	struct lower_ctx *c = arg;
+	if (p->priority < c->priority && c->n < 64)
+		c->pods[c->n++] = p;
+	return 0;
 }
 
 static int post_filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
@@ -633,6 +657,7 @@ static int post_filter(void *self, struct kp_cycle *cy, const struct kp_pod_info
 			pot[npot++] = snap->nodes[i];
 	if (!npot) {
 		/* nothing to try: every node is "not helpful"; clear the nomination */
+		res->nominated_node = KP_NOMINATE_CLEAR;
 		fit_message(st, nall, NULL, 0, nall);
 		code = KP_STATUS_UNSCHEDULABLE;
 		goto out_free;
@@ -652,7 +677,7 @@ static int post_filter(void *self, struct kp_cycle *cy, const struct kp_pod_info
 	viol = calloc((size_t)want, sizeof(*viol));
 	if (!allowed || !sts || !nonviol || !viol)
 		goto out_nomem;
-	uint32_t off = offset_for(pod, cy, npot), nsts = 0;
+	uint32_t off = offset_for(s, npot), nsts = 0;
 	struct ctx x = { s, cy, pod, &pdbs, allowed, kp_time_now() * 1000000000LL };
 	const char *first_error = NULL;
 	for (uint32_t i = 0; i < npot; i++) {
@@ -685,6 +710,7 @@ static int post_filter(void *self, struct kp_cycle *cy, const struct kp_pod_info
 			goto out_free;
 		}
 		/* nodes not tried (unresolvable ones) are "not helpful" */
+		res->nominated_node = KP_NOMINATE_CLEAR;
 		fit_message(st, nall, sts, nsts, nall - nsts);
 		code = KP_STATUS_UNSCHEDULABLE;
 		goto out_free;
@@ -712,6 +738,17 @@ static int post_filter(void *self, struct kp_cycle *cy, const struct kp_pod_info
 			code = KP_STATUS_ERROR;
 			goto out_free;
 		}
+	}
+	/* lower-priority pods nominated to the node lose their nomination
+	 * (collected first: clearing changes the nominator being walked) */
+	struct lower_ctx lc = { .priority = pod->priority };
+	kp_sched_each_nominated_pod(s->handle, best->node->name_id, collect_lower, &lc);
+	for (uint32_t i = 0; i < lc.n; i++) {
+		char *err = NULL;
+		if (kp_sched_clear_nominated(s->handle, lc.pods[i], &err) < 0)
+			kp_sched_log(s->handle, KP_LOG_WARN, "clearing the nomination of %s/%s: %s",
+				     lc.pods[i]->ns, lc.pods[i]->name, err ? err : "failed");
+		free(err);
 	}
 	kp_sched_log(s->handle, KP_LOG_DEBUG, "pod %s/%s nominated to node %s, %u victim(s)",
 		     pod->ns, pod->name, best->node->name, best->nvictims);

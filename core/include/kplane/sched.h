@@ -383,7 +383,9 @@ const struct kp_labels *kp_snapshot_namespace_labels(const struct kp_snapshot *s
 /*
  * Objects of other kinds the scheduler caches as JSON for the plugins that
  * need them: "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
- * "CSINode", "PriorityClass", "PodDisruptionBudget", "Namespace". ns is NULL
+ * "CSINode", "PriorityClass", "PodDisruptionBudget", "Namespace", and
+ * "Service", "ReplicationController", "ReplicaSet", "StatefulSet" (for
+ * PodTopologySpread's system default constraints). ns is NULL
  * (or "") for cluster-scoped kinds. Returns a borrowed object valid during
  * the attempt, or NULL when absent.
  */
@@ -396,6 +398,20 @@ const json_t *kp_snapshot_object(const struct kp_snapshot *s, const char *kind, 
  */
 int kp_snapshot_each_object(const struct kp_snapshot *s, const char *kind, const char *ns,
 			    int (*fn)(const json_t *obj, void *arg), void *arg);
+
+/*
+ * Incremental views for plugins that keep per-topology-domain counts in
+ * their own state across attempts (PodTopologySpread, InterPodAffinity):
+ * calls fn(name_id, arg) for every node whose labels, or whose set of pods,
+ * changed after snapshot generation `since` (a node may be reported more
+ * than once; a deleted node is reported and then absent from
+ * kp_snapshot_node()). Returns 0, fn's non-zero value when it stopped the
+ * walk, or KP_ERANGE when the change log no longer reaches back to `since`
+ * (then rescan every node). The log is kept by the cache, so the cost is
+ * O(changes), not O(nodes). Scheduling thread (PreFilter/PreScore) only.
+ */
+int kp_snapshot_each_changed_node(const struct kp_snapshot *s, uint64_t since,
+				  int (*fn)(int32_t name_id, void *arg), void *arg);
 
 /*
  * What-if copies of a node for preemption: a private, modifiable copy of
@@ -583,24 +599,91 @@ int kp_sched_host_bind(struct kp_sched_handle *h, const struct kp_pod_info *pod,
  * failure (KP_ECONFLICT when the object moved: re-read and retry).
  */
 int kp_sched_host_update(struct kp_sched_handle *h, const json_t *obj, char **errmsg);
+/*
+ * The object is written as given, status included (in `kplane server` a
+ * Pod's status.conditions, e.g. preemption's DisruptionTarget, are stored).
+ * A host without update/delete callbacks (`sched-bench simulate`, tests) has
+ * the change applied to the scheduler's own cache instead, as if its
+ * informer had delivered it: before the next attempt, never under the
+ * current one, so pods and nodes of this attempt stay valid. kp_sched_reject()
+ * may be called from PostFilter (a victim waiting in Permit); delete the
+ * victim only when it returns KP_ENOENT.
+ */
 int kp_sched_host_delete_pod(struct kp_sched_handle *h, const struct kp_pod_info *pod,
 			     const char *reason, char **errmsg);
 
 /*
- * Runs every Filter plugin of the handle's profile for pod against node
+ * kube-scheduler's RunFilterPluginsWithNominatedPods, for PostFilter
+ * plugins: runs every Filter plugin of the handle's profile (except those
+ * whose PreFilter returned SKIP in this attempt) for pod against node
  * (typically a kp_node_info_clone() with victims removed), in order, with
  * the PreFilter state of cy, stopping at the first failure, whose code is
- * returned (reasons in st). For PostFilter plugins.
+ * returned (reasons in st).
+ *
+ * When pods other than pod are nominated to node (status.nominatedNodeName,
+ * or nominated by a PostFilter earlier) with a priority >= pod's, the
+ * filters first run against a copy of node with those pods added (and
+ * every PreFilter plugin's pre_filter_add_pod applied to a clone of cy);
+ * only when that passes do they run again against node itself, as kube
+ * does (a pod that fits only thanks to nominated pods being absent fails,
+ * and so does one that fits only because of them, e.g. affinity).
+ * node and cy are not modified. Scheduling thread (PostFilter) only.
  */
 int kp_sched_run_filters(struct kp_sched_handle *h, struct kp_cycle *cy,
 			 const struct kp_pod_info *pod, const struct kp_node_info *node,
 			 struct kp_status *st);
 /*
+ * kube's RunPreFilterExtensionRemovePod / AddPod: calls pre_filter_remove_pod
+ * (pre_filter_add_pod) of every PreFilter plugin of the profile that did
+ * not SKIP in this attempt, in order, so that their state in cy reflects
+ * `other` removed from (added to) node. Call it on a kp_cycle_clone() when
+ * the original state must stay intact. Returns KP_STATUS_SUCCESS or the
+ * first failing code (reasons in st). Scheduling thread only.
+ */
+int kp_sched_run_pre_filter_remove_pod(struct kp_sched_handle *h, struct kp_cycle *cy,
+				       const struct kp_pod_info *pod,
+				       const struct kp_pod_info *other,
+				       const struct kp_node_info *node, struct kp_status *st);
+int kp_sched_run_pre_filter_add_pod(struct kp_sched_handle *h, struct kp_cycle *cy,
+				    const struct kp_pod_info *pod, const struct kp_pod_info *other,
+				    const struct kp_node_info *node, struct kp_status *st);
+/*
  * A copy of cy for what-if evaluation: slots are copied with each plugin's
- * cycle_copy (or shared when it has none). Free with kp_cycle_free().
+ * cycle_copy (or shared when it has none, then read-only), the PreFilter
+ * SKIP set is copied. The clone has its own arena and release callbacks:
+ * what a cycle_copy registers with kp_cycle_on_release(dst, ...) runs at
+ * kp_cycle_free(clone), and freeing the clone never runs the callbacks of
+ * the source. Free with kp_cycle_free(); NULL when out of memory or a
+ * cycle_copy failed. Scheduling thread only.
  */
 struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle *cy);
+/* Runs cy's release callbacks (last registered first), frees its arena and cy. */
 void kp_cycle_free(struct kp_cycle *cy);
+
+/*
+ * Calls fn(pod, arg) for each pod nominated to the node with name id
+ * node_name (status.nominatedNodeName, or a PostFilter nomination of this
+ * scheduler) that is still waiting to be scheduled, until fn returns
+ * non-zero (then returned); 0 when all were visited. Pods are borrowed for
+ * the call. Scheduling thread only.
+ */
+int kp_sched_each_nominated_pod(struct kp_sched_handle *h, int32_t node_name,
+				int (*fn)(const struct kp_pod_info *pod, void *arg), void *arg);
+/*
+ * Clears pod's nomination (prepareCandidate's lower-priority pods): in the
+ * scheduler's nominator at once, and status.nominatedNodeName through the
+ * host's update (a copy of the pod object without it). A host without
+ * update (sched-bench simulate) gets only the in-memory part. KP_ENOENT
+ * when the scheduler does not hold pod as pending. Scheduling thread only.
+ */
+int kp_sched_clear_nominated(struct kp_sched_handle *h, const struct kp_pod_info *pod,
+			     char **errmsg);
+/*
+ * A pseudo-random number from the scheduler's generator, seeded by
+ * kp_scheduler_options.seed (the same one breaks score ties): runs with the
+ * same seed and input make the same choices. Scheduling thread only.
+ */
+uint64_t kp_sched_rand(struct kp_sched_handle *h);
 
 /* ------------------------------------------------------------------ */
 /* The ops table                                                      */
@@ -631,10 +714,16 @@ struct kp_filter_results {
 				      and for nodes not evaluated */
 };
 
-/* PostFilter's result: a nominated node (name id) or KP_ID_NONE. */
+/*
+ * PostFilter's result: a nominated node (name id); KP_ID_NONE leaves the
+ * pod's nomination as it is (kube's nil result: the pod was not eligible);
+ * KP_NOMINATE_CLEAR clears it (kube's result with an empty node name: no
+ * candidate was found). Read whatever code post_filter returns.
+ */
 struct kp_post_filter_result {
 	int32_t nominated_node;
 };
+#define KP_NOMINATE_CLEAR (-2)
 
 /*
  * Scheduler extension points. Every member is optional (NULL = not

@@ -1,0 +1,100 @@
+/*
+ * t2006: the framework around preemption, with the real scheduler: pods
+ * nominated to a node count there during Filter when their priority is at
+ * least the incoming pod's (RunFilterPluginsWithNominatedPods); preemption
+ * in a host without a store deletes the victim from the scheduler's cache
+ * so the preemptor lands on its next attempt; Services are cached, so
+ * PodTopologySpread's system default constraints apply.
+ */
+#include "config.h"
+
+#include "t/sched-lib.h"
+
+#define SEC 1000000000LL
+
+#define PODY(name, prio, cpu, extra) \
+	"kind: Pod\nmetadata: {name: " name ", namespace: t, uid: uid-" name ", labels: {app: web}}\n" \
+	"spec:\n  priority: " prio "\n" extra \
+	"  containers: [{name: c, image: x, resources: {requests: {cpu: " cpu "}}}]\n"
+
+static void nominated_in_filter(void)
+{
+	struct ts *t = ts_new(NULL, 1);
+	ts_apply(t, ts_node("a", "2", "4Gi", NULL));
+	ts_apply(t, ts_node("b", "2", "4Gi", NULL));
+	/* hi (priority 100, 1500m) is nominated to a and held back by a gate:
+	 * it stays pending with its nomination */
+	ts_apply(t, PODY("hi", "100", "1500m", "  schedulingGates: [{name: wait}]\n")
+		 "status: {nominatedNodeName: a}\n");
+	ok(ts_next(t) == NULL, "the gated nominated pod is not attempted");
+	json_t *tr = ts_schedule(t, PODY("lo", "0", "1000m", ""));
+	/* on a: 1500m nominated + 1000m > 2000m */
+	is_str(tr_node(tr), "b", "a lower-priority pod does not take the nominated pod's room");
+	is_str(tr_filtered(tr, "a"), "Insufficient cpu", "a is full with the nominated pod");
+	json_decref(tr);
+	tr = ts_schedule(t, PODY("top", "200", "1500m", ""));
+	/* b has lo (1000m): 2500m > 2000m; a is empty but for the nomination of
+	 * a lower-priority pod, which does not count for top */
+	is_str(tr_node(tr), "a", "a higher-priority pod ignores lower nominations");
+	json_decref(tr);
+	ts_free(t);
+}
+
+static void preemption_completes(void)
+{
+	struct ts *t = ts_new(NULL, 1);
+	t->now = 1 * SEC;
+	ts_apply(t, ts_node("a", "2", "4Gi", NULL));
+	ts_apply(t, PODY("victim", "0", "1500m", "  nodeName: a\n"));
+	json_t *tr = ts_schedule(t, PODY("pre", "100", "1500m", ""));
+	ok(tr_node(tr) == NULL, "first attempt: no room");
+	const char *m = tr_msg(tr);
+	ok(m && strstr(m, "0/1 nodes are available: 1 Insufficient cpu."),
+	   "first attempt: Insufficient cpu (%s)", m ? m : "");
+	json_decref(tr);
+	struct kp_scheduler_stats st;
+	kp_scheduler_stats(t->s, &st);
+	is_int((int)st.pods, 1, "the victim is in the cache until the deletion is applied");
+	t->now = 10 * SEC; /* past the backoff */
+	tr = ts_next(t);
+	is_str(tr ? tr_node(tr) : NULL, "a", "second attempt: the preemptor lands on the nominated node");
+	is_int(tr ? (int)json_array_size(json_object_get(tr, "feasible")) : -1, 1,
+	       "only the nominated node was evaluated");
+	json_decref(tr);
+	kp_scheduler_stats(t->s, &st);
+	is_int((int)st.pods, 1, "the victim is gone, the preemptor counts");
+	ts_free(t);
+}
+
+static void services_cached(void)
+{
+	struct ts *t = ts_new(NULL, 1);
+	ts_apply(t, ts_node("n1", "8", "16Gi",
+			    "  labels: {kubernetes.io/hostname: n1, topology.kubernetes.io/zone: z1}"));
+	ts_apply(t, ts_node("n2", "8", "16Gi",
+			    "  labels: {kubernetes.io/hostname: n2, topology.kubernetes.io/zone: z2}"));
+	ts_apply(t, PODY("w1", "0", "100m", "  nodeName: n1\n"));
+	ts_apply(t, PODY("w2", "0", "100m", "  nodeName: n1\n"));
+	json_t *tr = ts_schedule(t, PODY("px", "0", "100m", ""));
+	ok(tr_score(tr, "n1", "PodTopologySpread") < 0, "no Service, no owner: no default spreading");
+	json_decref(tr);
+	ts_apply_change(t, KP_SCHED_DELETED, PODY("px", "0", "100m", ""));
+	ts_apply(t, "kind: Service\nmetadata: {name: web, namespace: t}\nspec: {selector: {app: web}}\n");
+	tr = ts_schedule(t, PODY("py", "0", "100m", ""));
+	/* System defaults (ScheduleAnyway): hostname maxSkew 3, zone maxSkew 5,
+	 * 2 domains each, weight ln(4). n1: 2 ln4 + 2 + 2 ln4 + 4 = 11.55 -> 12;
+	 * n2: 0 + 2 + 0 + 4 = 6. Normalised 100 (max + min - s) / max: n1 50, n2 100. */
+	is_int((int)tr_score(tr, "n1", "PodTopologySpread"), 50, "Service selector: n1 scores 50");
+	is_int((int)tr_score(tr, "n2", "PodTopologySpread"), 100, "Service selector: n2 scores 100");
+	json_decref(tr);
+	ts_free(t);
+}
+
+int main(void)
+{
+	plan(13);
+	nominated_in_filter();
+	preemption_completes();
+	services_cached();
+	return done_testing();
+}
