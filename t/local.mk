@@ -24,3 +24,4 @@ include t/kpctl.mk
 include t/sched-affinity.mk
 include t/sched-more.mk
 include t/e2e.mk
+include t/sched-bench.mk

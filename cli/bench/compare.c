@@ -41,10 +41,11 @@ static bool same_labels(const json_t *a, const json_t *b)
 
 int sb_cmd_compare(int argc, char **argv)
 {
-	if (argc != 3 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fprintf(argc == 2 ? stdout : stderr, "usage: sched-bench compare A.json B.json\n"
+	bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+	if (argc != 3 || help) {
+		fprintf(help ? stdout : stderr, "usage: sched-bench compare A.json B.json\n"
 			"  prints, for every metric in both files, A, B and B/A\n");
-		return argc == 2 ? 0 : 2;
+		return help ? 0 : 2;
 	}
 	json_t *a = load(argv[1]), *b = a ? load(argv[2]) : NULL;
 	if (!a || !b) {

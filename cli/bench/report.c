@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kplane/object.h>
 #include <kplane/quantity.h>
@@ -30,6 +31,29 @@ int64_t sb_quantity_milli(const json_t *v)
 	if (kp_quantity_parse(json_string_value(v), &q, NULL) < 0)
 		return -1;
 	return kp_quantity_milli_sat(&q);
+}
+
+int64_t sb_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void sb_result_free(struct sb_result *r)
+{
+	if (!r)
+		return;
+	free(r->bind_ns);
+	free(r->create_ns);
+	free(r->attempt_ns);
+	free(r->metrics_text);
+	json_decref(r->nodes_final);
+	json_decref(r->pods_final);
+	json_decref(r->violation_list);
+	free(r->node_cpu);
+	free(r->node_mem);
+	memset(r, 0, sizeof(*r));
 }
 
 /* upstream's util.go: samples[ceil(n*p/100)-1] of the sorted samples */

@@ -65,13 +65,6 @@ struct st {
 	int64_t last_progress;
 };
 
-int64_t sb_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The binder: runs on the scheduling thread (inline_bind). */
 static int record_bind(void *arg, const json_t *pod, const char *node, char **errmsg)
 {
@@ -415,22 +408,6 @@ static void churn_pump(struct st *st, int64_t now)
 			json_array_append_new(ch->live, o);
 		}
 	}
-}
-
-void sb_result_free(struct sb_result *r)
-{
-	if (!r)
-		return;
-	free(r->bind_ns);
-	free(r->create_ns);
-	free(r->attempt_ns);
-	free(r->metrics_text);
-	json_decref(r->nodes_final);
-	json_decref(r->pods_final);
-	json_decref(r->violation_list);
-	free(r->node_cpu);
-	free(r->node_mem);
-	memset(r, 0, sizeof(*r));
 }
 
 int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
