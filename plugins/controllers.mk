@@ -30,3 +30,15 @@ plugins_deployment_la_SOURCES = plugins/controllers/deployment.c \
 	plugins/controllers/common.h
 plugins_deployment_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/deployment.c
+
+plugins_LTLIBRARIES += plugins/garbage-collector.la
+plugins_garbage_collector_la_SOURCES = plugins/controllers/garbage-collector.c \
+	plugins/controllers/common.h plugins/controllers/kinds-all.h
+plugins_garbage_collector_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/garbage-collector.c
+
+plugins_LTLIBRARIES += plugins/namespace.la
+plugins_namespace_la_SOURCES = plugins/controllers/namespace.c \
+	plugins/controllers/common.h plugins/controllers/kinds-all.h
+plugins_namespace_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/namespace.c

@@ -125,6 +125,13 @@ static int manage(struct kp_ctl *c, const char *key, const json_t *rs, json_t *p
 			if (rc < 0) {
 				/* The creations not made will never be observed. */
 				kp_ctl_observe(c, key, (int)(n - i), 0);
+				if (rc == KP_EBUSY) {
+					/* The namespace is terminating: nothing to retry (kube
+					 * ignores NamespaceTerminatingCause the same way). */
+					free(err);
+					json_decref(pod);
+					return 0;
+				}
 				kp_ctl_event(c, rs, "Warning", "FailedCreate", "Error creating: %s",
 					     err ? err : kp_strerror(rc));
 				kp_error_set(errmsg, rc, "creating a pod: %s", err ? err : kp_strerror(rc));
