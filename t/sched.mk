@@ -45,3 +45,16 @@ SH_TESTS += t/t2005-sched-simulate.sh
 C_TESTS += t/t2006-sched-nominated
 t_t2006_sched_nominated_SOURCES = t/t2006-sched-nominated.c t/sched-lib.h t/tap.h
 t_t2006_sched_nominated_LDADD = $(SCHED_T_LDADD)
+
+# Benchmark (not a test): scheduling throughput, see docs/scheduler.md.
+HELPERS += t/helper/sched-microbench
+t_helper_sched_microbench_SOURCES = t/helper/sched-microbench.c
+t_helper_sched_microbench_LDADD = $(SCHED_T_LDADD)
+
+C_TESTS += t/t2142-podtopologyspread-incremental
+t_t2142_podtopologyspread_incremental_SOURCES = t/t2142-podtopologyspread-incremental.c t/sched-lib.h t/tap.h
+t_t2142_podtopologyspread_incremental_LDADD = $(SCHED_T_LDADD)
+
+C_TESTS += t/t2143-interpodaffinity-incremental
+t_t2143_interpodaffinity_incremental_SOURCES = t/t2143-interpodaffinity-incremental.c t/sched-lib.h t/tap.h
+t_t2143_interpodaffinity_incremental_LDADD = $(SCHED_T_LDADD)

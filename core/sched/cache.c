@@ -239,12 +239,33 @@ static void unlink_pod(struct kp__cache *c, struct kp__pod *p)
 	if (!n)
 		return;
 	kp__node_remove_pod(n, &p->info);
-	if (p->info.flags & (KP_POD_HAS_AFFINITY | KP_POD_HAS_REQ_ANTI))
+	/* a node leaving a list needs a rebuild; staying in it does not */
+	if (((p->info.flags & KP_POD_HAS_AFFINITY) && n->info.npods_with_affinity == 0) ||
+	    ((p->info.flags & KP_POD_HAS_REQ_ANTI) && n->info.npods_with_req_anti == 0))
 		c->lists_dirty = true;
 	p->node = NULL;
 	c->npods--;
 	node_changed(c, n->info.name_id);
 	drop_ghost(c, n);
+}
+
+/* A node whose first pod with (anti-)affinity arrives joins the snapshot's
+ * lists at their end (no order is promised), without a rebuild. */
+static void list_join(struct kp__cache *c, struct kp__node *n, const struct kp_pod_info *pod)
+{
+	bool aff = (pod->flags & KP_POD_HAS_AFFINITY) && n->info.npods_with_affinity == 1;
+	bool anti = (pod->flags & KP_POD_HAS_REQ_ANTI) && n->info.npods_with_req_anti == 1;
+	if (!aff && !anti)
+		return;
+	if (c->lists_dirty || n->info.index < 0 || c->snap.nnodes_with_affinity >= c->cap_lists ||
+	    c->snap.nnodes_with_req_anti >= c->cap_lists) {
+		c->lists_dirty = true;
+		return;
+	}
+	if (aff)
+		c->with_aff[c->snap.nnodes_with_affinity++] = &n->info;
+	if (anti)
+		c->with_anti[c->snap.nnodes_with_req_anti++] = &n->info;
 }
 
 static int link_pod(struct kp__cache *c, struct kp__pod *p, struct kp__node *n)
@@ -253,8 +274,7 @@ static int link_pod(struct kp__cache *c, struct kp__pod *p, struct kp__node *n)
 	if (rc < 0)
 		return rc;
 	p->node = n;
-	if (p->info.flags & (KP_POD_HAS_AFFINITY | KP_POD_HAS_REQ_ANTI))
-		c->lists_dirty = true;
+	list_join(c, n, &p->info);
 	c->npods++;
 	node_changed(c, n->info.name_id);
 	return 0;

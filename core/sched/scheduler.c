@@ -1278,13 +1278,33 @@ struct attempt {
 	uint32_t nscore;
 };
 
+/*
+ * The id of a reason. Reasons added with kp_status_add() are static strings
+ * (the API's contract), so a per-thread cache by address spares the intern
+ * table's lock on every failing node; formatted ones live in st->buf and
+ * are interned by content.
+ */
+static int32_t reason_id(const struct kp_status *st, const char *r)
+{
+	static _Thread_local struct { const char *p; int32_t id; } cache[16];
+	if (r >= st->buf && r < st->buf + sizeof(st->buf))
+		return kp_intern(r);
+	uint32_t h = (uint32_t)(((uintptr_t)r >> 3) * 0x9E3779B1u) >> 28;
+	if (cache[h].p == r)
+		return cache[h].id;
+	int32_t id = kp_intern(r);
+	cache[h].p = r;
+	cache[h].id = id;
+	return id;
+}
+
 static bool intern_status(struct node_fail *f, uint16_t plugin, int code, const struct kp_status *st)
 {
 	f->plugin = plugin;
 	f->code = (uint8_t)code;
 	f->nreasons = 0;
 	for (uint32_t r = 0; r < st->nreasons && r < KP_STATUS_MAX_REASONS; r++)
-		f->reasons[f->nreasons++] = kp_intern(st->reasons[r]);
+		f->reasons[f->nreasons++] = reason_id(st, st->reasons[r]);
 	return true;
 }
 

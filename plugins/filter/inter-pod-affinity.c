@@ -30,8 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kplane/object.h>
 #include <kplane/plugin.h>
 
+#include "plugins/filter/nodecache.h"
 #include "plugins/filter/tpcount.h"
 
 #define REASON_AFFINITY "node(s) didn't match pod affinity rules"
@@ -55,6 +57,14 @@ struct self {
 	int slot;
 	int64_t hard_weight;
 	bool ignore_preferred;
+	/* PreFilter's three count maps (existing_anti, affinity, anti) for the
+	 * last pod signature, kept up to date from the node change log */
+	struct nodecache pf_cache;
+	struct tpcount scratch[3];
+	/* PreScore's sums the same way: map 0 (key, value) -> summed weights,
+	 * map 1 key 0 -> number of contributions (kube's "touched") */
+	struct nodecache ps_cache;
+	struct ps *ps_scratch;
 };
 
 /* A growable list of distinct topology key ids. */
@@ -270,10 +280,103 @@ static bool node_has_any_key(const struct kp_pod_affinity *a, const struct kp_no
 	return false;
 }
 
+/*
+ * What PreFilter's counts depend on besides the cluster: the pod's
+ * namespace and its labels (existing pods' terms), their labels
+ * (matchLabelKeys) and the pod's own required terms. NULL when they cannot
+ * be kept: no object, or an incoming term with a namespaceSelector (its
+ * result moves with other namespaces' labels, which the change log does not
+ * track).
+ */
+static char *signature(const struct kp_pod_info *pod, const struct kp_labels *ns_labels,
+		       bool preferred)
+{
+	const struct kp_pod_affinity *a = &pod->affinity;
+	if (!pod->obj)
+		return NULL;
+	for (uint32_t i = 0; preferred && i < a->npref_affinity; i++)
+		if (a->pref_affinity[i].has_ns_selector)
+			return NULL;
+	for (uint32_t i = 0; preferred && i < a->npref_anti; i++)
+		if (a->pref_anti[i].has_ns_selector)
+			return NULL;
+	for (uint32_t i = 0; i < a->nreq_affinity; i++)
+		if (a->req_affinity[i].has_ns_selector)
+			return NULL;
+	for (uint32_t i = 0; i < a->nreq_anti; i++)
+		if (a->req_anti[i].has_ns_selector)
+			return NULL;
+	json_t *nsl = json_array();
+	for (uint32_t i = 0; nsl && i < ns_labels->n; i++)
+		json_array_append_new(nsl, json_pack("[i,i]", ns_labels->v[i].key,
+						     ns_labels->v[i].value));
+	json_t *o = json_pack("{s:s,s:o?,s:O?,s:O?,s:O?}", "ns", pod->ns, "nsl", nsl, "labels",
+			      kp_obj_get(pod->obj, "metadata.labels"), "aff",
+			      kp_obj_get(pod->obj, "spec.affinity.podAffinity"), "anti",
+			      kp_obj_get(pod->obj, "spec.affinity.podAntiAffinity"));
+	char *sig = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	return sig;
+}
+
+/* What one node contributes to the three maps (nodecache.h): pf_update
+ * into scratch maps, whose non-zero entries are then recorded. */
+static int contribute(struct nodecache *nc, struct nc_node *slot, const struct kp_node_info *node,
+		      void *arg)
+{
+	struct pf *tmp = arg; /* pod, ns_labels and the scratch maps */
+	const struct kp_pod_affinity *a = &tmp->pod->affinity;
+	struct tpcount *m[3] = { &tmp->existing_anti, &tmp->affinity, &tmp->anti };
+	for (int k = 0; k < 3; k++) {
+		if (m[k]->cap)
+			memset(m[k]->keys, 0xff, sizeof(*m[k]->keys) * m[k]->cap);
+		m[k]->n = m[k]->nonzero = 0;
+	}
+	for (uint32_t j = 0; j < node->npods_with_req_anti; j++)
+		if (pf_update(tmp, nc->snap, node->pods_with_req_anti[j], node, 1, true, false) < 0)
+			return -1;
+	if ((a->nreq_affinity || a->nreq_anti) && node_has_any_key(a, node))
+		for (uint32_t j = 0; j < node->npods; j++)
+			if (pf_update(tmp, nc->snap, node->pods[j], node, 1, false, true) < 0)
+				return -1;
+	for (uint32_t k = 0; k < 3; k++)
+		for (uint32_t i = 0; i < m[k]->cap; i++)
+			if (m[k]->keys[i] != TP_EMPTY && m[k]->vals[i] &&
+			    nc_add(nc, slot, k, m[k]->keys[i], m[k]->vals[i]) < 0)
+				return -1;
+	return 0;
+}
+
+/* PreFilter's counts from the kept ones (pf->pod and ns_labels set). */
+static int pf_from_cache(struct self *self, const struct kp_snapshot *snap, struct pf *pf,
+			 const char *sig)
+{
+	struct pf tmp = { .pod = pf->pod, .ns_labels = pf->ns_labels };
+	tmp.existing_anti = self->scratch[0];
+	tmp.affinity = self->scratch[1];
+	tmp.anti = self->scratch[2];
+	int rc = nc_sync(&self->pf_cache, snap, sig, 3, contribute, &tmp);
+	self->scratch[0] = tmp.existing_anti;
+	self->scratch[1] = tmp.affinity;
+	self->scratch[2] = tmp.anti;
+	free(tmp.existing_keys.v);
+	if (rc < 0)
+		return -1;
+	const struct tpcount *m = self->pf_cache.maps;
+	if (tp_clone(&pf->existing_anti, &m[0]) < 0 || tp_clone(&pf->affinity, &m[1]) < 0 ||
+	    tp_clone(&pf->anti, &m[2]) < 0)
+		return -1;
+	for (uint32_t i = 0; i < m[0].cap; i++)
+		if (m[0].keys[i] != TP_EMPTY && m[0].vals[i] &&
+		    keyset_add(&pf->existing_keys, (int32_t)(m[0].keys[i] >> 32)) < 0)
+			return -1;
+	return 0;
+}
+
 static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		      struct kp_node_set *nodes, struct kp_status *st)
 {
-	const struct self *self = self_;
+	struct self *self = self_;
 	const struct kp_snapshot *snap = cy->snapshot;
 	const struct kp_pod_affinity *a = &pod->affinity;
 	(void)nodes;
@@ -285,6 +388,26 @@ static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info
 	pf->ns_labels = kp_snapshot_namespace_labels(snap, pod->ns_id);
 	if (!pf->ns_labels)
 		pf->ns_labels = &no_labels;
+
+	/* Counts kept across attempts when the pod has terms or many nodes hold
+	 * anti-affinity pods; a plain pod in a cluster with few is cheaper to
+	 * count directly. */
+	bool has_terms = a->nreq_affinity || a->nreq_anti;
+	char *sig = has_terms || snap->nnodes_with_req_anti > 64 ? signature(pod, pf->ns_labels, false)
+								 : NULL;
+	if (sig) {
+		int rc = pf_from_cache(self, snap, pf, sig);
+		free(sig);
+		if (rc < 0)
+			goto out_free_pf;
+		if (!has_terms && pf->existing_anti.nonzero == 0) {
+			pf_free(pf);
+			return KP_STATUS_SKIP;
+		}
+		if (has_terms)
+			pf->self_match = matches_all(snap, pod, pod);
+		goto out_store;
+	}
 
 	/* Symmetry: existing pods' required anti-affinity against this pod. */
 	for (uint32_t i = 0; i < snap->nnodes_with_req_anti; i++) {
@@ -311,6 +434,7 @@ static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info
 		pf->self_match = matches_all(snap, pod, pod);
 	}
 
+out_store:;
 	struct state *s = state_get(self, cy, true);
 	if (!s)
 		goto out_free_pf;
@@ -521,10 +645,79 @@ static void process_existing(const struct self *self, struct score_ctx *c,
 	}
 }
 
+struct ps_arg {
+	const struct self *self;
+	struct score_ctx *c;
+	bool has_pref;
+};
+
+/* What one node adds to PreScore's sums (nodecache.h). */
+static int ps_contribute(struct nodecache *nc, struct nc_node *slot,
+			 const struct kp_node_info *node, void *arg)
+{
+	struct ps_arg *pa = arg;
+	struct score_ctx *c = pa->c;
+	struct tpcount *m = &c->ps->score;
+	if (m->cap)
+		memset(m->keys, 0xff, sizeof(*m->keys) * m->cap);
+	m->n = m->nonzero = 0;
+	c->touched = false;
+	uint32_t np = pa->has_pref ? node->npods : node->npods_with_affinity;
+	const struct kp_pod_info *const *pods = pa->has_pref ? node->pods : node->pods_with_affinity;
+	uint32_t touched = 0;
+	for (uint32_t j = 0; j < np; j++) {
+		c->touched = false;
+		process_existing(pa->self, c, pods[j], node);
+		touched += c->touched;
+	}
+	if (c->nomem)
+		return -1;
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->keys[i] != TP_EMPTY && m->vals[i] &&
+		    nc_add(nc, slot, 0, m->keys[i], m->vals[i]) < 0)
+			return -1;
+	if (touched && nc_add(nc, slot, 1, 0, touched) < 0)
+		return -1;
+	return 0;
+}
+
+/* PreScore's sums from the kept ones; *touched as kube's. */
+static int ps_from_cache(struct self *self, const struct kp_snapshot *snap, struct score_ctx *c,
+			 bool has_pref, const char *sig)
+{
+	if (!self->ps_scratch && !(self->ps_scratch = calloc(1, sizeof(*self->ps_scratch))))
+		return -1;
+	struct score_ctx tmp = { .snap = snap, .pod = c->pod, .pod_ns_labels = c->pod_ns_labels,
+				 .ps = self->ps_scratch };
+	struct ps_arg pa = { self, &tmp, has_pref };
+	char full[32];
+	snprintf(full, sizeof(full), "%d:", has_pref);
+	size_t len = strlen(full) + strlen(sig) + 1;
+	char *s2 = malloc(len);
+	if (!s2)
+		return -1;
+	snprintf(s2, len, "%s%s", full, sig);
+	int rc = nc_sync(&self->ps_cache, snap, s2, 2, ps_contribute, &pa);
+	free(s2);
+	free(self->ps_scratch->keys.v);
+	memset(&self->ps_scratch->keys, 0, sizeof(self->ps_scratch->keys));
+	if (rc < 0)
+		return -1;
+	const struct tpcount *m = &self->ps_cache.maps[0];
+	if (tp_clone(&c->ps->score, m) < 0)
+		return -1;
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->keys[i] != TP_EMPTY && m->vals[i] &&
+		    keyset_add(&c->ps->keys, (int32_t)(m->keys[i] >> 32)) < 0)
+			return -1;
+	c->touched = tp_get(&self->ps_cache.maps[1], 0) > 0;
+	return 0;
+}
+
 static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		     const struct kp_node_info *const *nodes, size_t n, struct kp_status *st)
 {
-	const struct self *self = self_;
+	struct self *self = self_;
 	const struct kp_snapshot *snap = cy->snapshot;
 	const struct kp_pod_affinity *a = &pod->affinity;
 	bool has_pref = a->npref_affinity > 0 || a->npref_anti > 0;
@@ -542,6 +735,18 @@ static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info 
 	if (!c.ps)
 		goto out_nomem;
 
+	/* kept sums: when the pod has preferred terms (all pods count) or many
+	 * nodes hold pods with affinity */
+	char *sig = has_pref || snap->nnodes_with_affinity > 64
+			    ? signature(pod, c.pod_ns_labels, true) : NULL;
+	if (sig) {
+		int rc = ps_from_cache(self, snap, &c, has_pref, sig);
+		free(sig);
+		if (rc < 0)
+			goto out_free_ps;
+		goto scored;
+	}
+
 	/* Without preferred terms of its own, only pods with affinity can
 	 * contribute (through their terms). */
 	uint32_t nn = has_pref ? snap->nnodes : snap->nnodes_with_affinity;
@@ -556,6 +761,7 @@ static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info 
 	}
 	if (c.nomem)
 		goto out_free_ps;
+scored:
 	if (!c.touched) {
 		ps_free(c.ps);
 		return KP_STATUS_SKIP;
@@ -649,8 +855,14 @@ static int init(const struct kp_sched_init *in, void **out, char **errmsg)
 	return 0;
 }
 
-static void fini(void *self)
+static void fini(void *self_)
 {
+	struct self *self = self_;
+	nc_release(&self->pf_cache);
+	nc_release(&self->ps_cache);
+	for (int k = 0; k < 3; k++)
+		tp_release(&self->scratch[k]);
+	ps_free(self->ps_scratch);
 	free(self);
 }
 

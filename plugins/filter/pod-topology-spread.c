@@ -32,6 +32,7 @@
 #include <kplane/object.h>
 #include <kplane/plugin.h>
 
+#include "plugins/filter/nodecache.h"
 #include "plugins/filter/tpcount.h"
 
 #define REASON_SKEW "node(s) didn't match pod topology spread constraints"
@@ -71,6 +72,10 @@ struct self {
 	struct con defaults[MAX_DEFAULTS]; /* sel unset: deduced per pod */
 	int32_t hostname_key;
 	int32_t empty_id;                  /* "" : kube-scheduler's value for a missing label */
+	/* PreFilter's counts for the last pod signature, kept up to date from
+	 * the node change log: maps 2i (domain -> matching pods) and 2i + 1
+	 * (domain -> eligible nodes) for DoNotSchedule constraint i */
+	struct nodecache pf_cache;
 };
 
 /* The constraints of one pod for one action, and the deduced default selector. */
@@ -394,10 +399,51 @@ static void recompute_min(struct pf *pf, uint32_t i)
 
 /* ---- filter */
 
+/* What one node contributes to PreFilter's counts (nodecache.h). */
+static int contribute(struct nodecache *nc, struct nc_node *slot, const struct kp_node_info *node,
+		      void *arg)
+{
+	const struct pf *pf = arg;
+	if (!has_all_keys(&pf->k, node))
+		return 0;
+	for (uint32_t i = 0; i < pf->k.n; i++) {
+		const struct con *c = &pf->k.c[i];
+		if (!node_included(c, pf->pod, node))
+			continue;
+		uint64_t v = (uint64_t)(uint32_t)kp_labels_get(&node->labels, c->key);
+		if (nc_add(nc, slot, 2 * i, v, count_matching(node, c->sel, pf->pod->ns_id)) < 0 ||
+		    nc_add(nc, slot, 2 * i + 1, v, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * What PreFilter's counts depend on besides the cluster: the namespace,
+ * labels (matchLabelKeys), the constraints and, through the inclusion
+ * policies, node affinity and tolerations. NULL when the pod has no object
+ * (then counts are not kept).
+ */
+static char *signature(const struct kp_pod_info *pod)
+{
+	if (!pod->obj)
+		return NULL;
+	const json_t *spec = json_object_get(pod->obj, "spec");
+	json_t *o = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:O?}", "ns", pod->ns, "labels",
+			      kp_obj_get(pod->obj, "metadata.labels"), "tsc",
+			      json_object_get(spec, "topologySpreadConstraints"), "sel",
+			      json_object_get(spec, "nodeSelector"), "aff",
+			      kp_obj_get(pod->obj, "spec.affinity.nodeAffinity"), "tol",
+			      json_object_get(spec, "tolerations"));
+	char *sig = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	return sig;
+}
+
 static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		      struct kp_node_set *nodes, struct kp_status *st)
 {
-	const struct self *self = self_;
+	struct self *self = self_;
 	const struct kp_snapshot *snap = cy->snapshot;
 	(void)nodes;
 
@@ -418,19 +464,42 @@ static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info
 	if (!pf->dom || !pf->min || !pf->self_match)
 		goto out_free_pf;
 
-	for (uint32_t j = 0; j < snap->nnodes; j++) {
-		const struct kp_node_info *node = snap->nodes[j];
-		if (!has_all_keys(&pf->k, node))
-			continue;
+	char *sig = pod->nspread ? signature(pod) : NULL;
+	if (sig) {
+		/* the pod's own constraints: counts kept across attempts */
+		int rc = nc_sync(&self->pf_cache, snap, sig, 2 * n, contribute, pf);
+		free(sig);
+		if (rc < 0)
+			goto out_free_pf;
 		for (uint32_t i = 0; i < n; i++) {
-			const struct con *c = &pf->k.c[i];
-			if (!node_included(c, pod, node))
-				continue;
-			int32_t v = kp_labels_get(&node->labels, c->key);
-			int64_t *cnt = tp_ref(&pf->dom[i], (uint64_t)(uint32_t)v);
-			if (!cnt)
+			const struct tpcount *nodes_in = &self->pf_cache.maps[2 * i + 1];
+			const struct tpcount *counts = &self->pf_cache.maps[2 * i];
+			if (tp_reserve(&pf->dom[i], nodes_in->nonzero) < 0)
 				goto out_free_pf;
-			*cnt += count_matching(node, c->sel, pod->ns_id);
+			for (uint32_t j = 0; j < nodes_in->cap; j++) {
+				if (nodes_in->keys[j] == TP_EMPTY || nodes_in->vals[j] <= 0)
+					continue;
+				int64_t *cnt = tp_ref(&pf->dom[i], nodes_in->keys[j]);
+				if (!cnt)
+					goto out_free_pf;
+				*cnt = tp_get(counts, nodes_in->keys[j]);
+			}
+		}
+	} else {
+		for (uint32_t j = 0; j < snap->nnodes; j++) {
+			const struct kp_node_info *node = snap->nodes[j];
+			if (!has_all_keys(&pf->k, node))
+				continue;
+			for (uint32_t i = 0; i < n; i++) {
+				const struct con *c = &pf->k.c[i];
+				if (!node_included(c, pod, node))
+					continue;
+				int32_t v = kp_labels_get(&node->labels, c->key);
+				int64_t *cnt = tp_ref(&pf->dom[i], (uint64_t)(uint32_t)v);
+				if (!cnt)
+					goto out_free_pf;
+				*cnt += count_matching(node, c->sel, pod->ns_id);
+			}
 		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -862,8 +931,10 @@ out_free_s:
 	return rc;
 }
 
-static void fini(void *self)
+static void fini(void *self_)
 {
+	struct self *self = self_;
+	nc_release(&self->pf_cache);
 	free(self);
 }
 

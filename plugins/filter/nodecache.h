@@ -1,0 +1,177 @@
+/*
+ * nodecache.h - per-node contributions to topology-domain counts, kept
+ * across scheduling attempts in a plugin's own state and brought up to date
+ * from the snapshot's node change log (kp_snapshot_each_changed_node), so
+ * that PreFilter costs O(changed nodes + domains) instead of O(pods in the
+ * cluster). Header-only (static inline), shared by InterPodAffinity and
+ * PodTopologySpread like tpcount.h.
+ *
+ * A cache holds nmaps count maps (struct tpcount). The plugin says what one
+ * node contributes (nc_add for each (map, key, count)); the cache keeps each
+ * node's list so that a changed node's old contribution can be subtracted
+ * before its new one is added. A cache serves one "signature" (what the
+ * counts depend on, e.g. a pod's constraints and labels); a pod with another
+ * signature resets it. Single-threaded: PreFilter/PreScore only.
+ */
+#ifndef KPLANE_PLUGINS_NODECACHE_H
+#define KPLANE_PLUGINS_NODECACHE_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kplane/error.h>
+#include <kplane/sched.h>
+
+#include "plugins/filter/tpcount.h"
+
+struct nc_entry {
+	uint32_t map;
+	uint64_t key;
+	int64_t cnt;
+};
+
+struct nc_node {
+	uint32_t n, cap;
+	struct nc_entry *v;
+};
+
+struct nodecache {
+	char *sig;                     /* owned; NULL: empty cache */
+	const struct kp_snapshot *snap;
+	uint64_t gen;                  /* snapshot generation the counts reflect */
+	uint32_t nmaps;
+	struct tpcount *maps;          /* [nmaps] totals */
+	struct tpcount idx;            /* node name id -> index + 1 into nodes */
+	struct nc_node *nodes;
+	uint32_t nnodes, cap_nodes;
+};
+
+/* Calls nc_add() for everything node contributes; -1 when out of memory. */
+typedef int (*nc_contribute_fn)(struct nodecache *nc, struct nc_node *slot,
+				const struct kp_node_info *node, void *arg);
+
+static inline void nc_release(struct nodecache *nc)
+{
+	for (uint32_t i = 0; i < nc->nmaps; i++)
+		tp_release(&nc->maps[i]);
+	free(nc->maps);
+	for (uint32_t i = 0; i < nc->nnodes; i++)
+		free(nc->nodes[i].v);
+	free(nc->nodes);
+	tp_release(&nc->idx);
+	free(nc->sig);
+	memset(nc, 0, sizeof(*nc));
+}
+
+static inline int nc_add(struct nodecache *nc, struct nc_node *slot, uint32_t map, uint64_t key,
+			 int64_t cnt)
+{
+	if (slot->n == slot->cap) {
+		uint32_t ncap = slot->cap ? slot->cap * 2 : 4;
+		void *v = realloc(slot->v, ncap * sizeof(*slot->v));
+		if (!v)
+			return -1;
+		slot->v = v;
+		slot->cap = ncap;
+	}
+	slot->v[slot->n++] = (struct nc_entry){ map, key, cnt };
+	return tp_add(&nc->maps[map], key, cnt);
+}
+
+/* The node's slot with its old contribution subtracted; NULL on ENOMEM. */
+static inline struct nc_node *nc_begin_node(struct nodecache *nc, int32_t name_id)
+{
+	int64_t *ix = tp_ref(&nc->idx, (uint64_t)(uint32_t)name_id);
+	if (!ix)
+		return NULL;
+	if (*ix == 0) {
+		if (nc->nnodes == nc->cap_nodes) {
+			uint32_t ncap = nc->cap_nodes ? nc->cap_nodes * 2 : 64;
+			void *v = realloc(nc->nodes, ncap * sizeof(*nc->nodes));
+			if (!v)
+				return NULL;
+			nc->nodes = v;
+			nc->cap_nodes = ncap;
+		}
+		memset(&nc->nodes[nc->nnodes], 0, sizeof(*nc->nodes));
+		*ix = ++nc->nnodes;
+	}
+	struct nc_node *slot = &nc->nodes[*ix - 1];
+	for (uint32_t i = 0; i < slot->n; i++)
+		if (tp_add(&nc->maps[slot->v[i].map], slot->v[i].key, -slot->v[i].cnt) < 0)
+			return NULL;
+	slot->n = 0;
+	return slot;
+}
+
+static inline int nc_reset(struct nodecache *nc, uint32_t nmaps, const char *sig)
+{
+	nc_release(nc);
+	nc->maps = calloc(nmaps, sizeof(*nc->maps));
+	nc->sig = strdup(sig);
+	if (!nc->maps || !nc->sig) {
+		nc_release(nc);
+		return -1;
+	}
+	nc->nmaps = nmaps;
+	return 0;
+}
+
+struct nc_sync_arg {
+	struct nodecache *nc;
+	const struct kp_snapshot *snap;
+	nc_contribute_fn fn;
+	void *arg;
+};
+
+static inline int nc_sync_one(int32_t name_id, void *arg_)
+{
+	struct nc_sync_arg *a = arg_;
+	struct nc_node *slot = nc_begin_node(a->nc, name_id);
+	if (!slot)
+		return -1;
+	const struct kp_node_info *node = kp_snapshot_node(a->snap, name_id);
+	if (node && a->fn(a->nc, slot, node, a->arg) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Brings nc to the snapshot for signature sig: keeps the counts and applies
+ * the changed nodes when sig and snapshot are those of the last call and the
+ * change log reaches back, else recounts every node. 0, or -1 when out of
+ * memory (nc is then empty).
+ */
+static inline int nc_sync(struct nodecache *nc, const struct kp_snapshot *snap, const char *sig,
+			  uint32_t nmaps, nc_contribute_fn fn, void *arg)
+{
+	struct nc_sync_arg a = { nc, snap, fn, arg };
+	bool same = nc->sig && nc->snap == snap && nc->nmaps == nmaps && !strcmp(nc->sig, sig);
+	if (same) {
+		int rc = kp_snapshot_each_changed_node(snap, nc->gen, nc_sync_one, &a);
+		if (rc == 0) {
+			nc->gen = snap->generation;
+			return 0;
+		}
+		if (rc != KP_ERANGE) {
+			nc_release(nc);
+			return -1;
+		}
+	}
+	if (nc_reset(nc, nmaps, sig) < 0)
+		return -1;
+	nc->snap = snap;
+	for (uint32_t i = 0; i < snap->nnodes; i++) {
+		const struct kp_node_info *node = snap->nodes[i];
+		struct nc_node *slot = nc_begin_node(nc, node->name_id);
+		if (!slot || fn(nc, slot, node, arg) < 0) {
+			nc_release(nc);
+			return -1;
+		}
+	}
+	nc->gen = snap->generation;
+	return 0;
+}
+
+#endif
