@@ -10,3 +10,4 @@ SH_TESTS += t/t5006-api-leveldb.sh
 HELPERS += t/helper/api-load
 t_helper_api_load_SOURCES = t/helper/api-load.c
 t_helper_api_load_LDADD =
+SH_TESTS += t/t5007-api-openapi.sh

@@ -63,8 +63,8 @@ test_expect_success 'kubectl get pods -A on an empty cluster' '
 	grep "No resources found" out
 '
 
-test_expect_success 'kubectl create -f (validation off) and get' '
-	k create -f pod.yaml --validate=false >out 2>&1 &&
+test_expect_success 'kubectl create -f (with kubectl'\''s default validation) and get' '
+	k create -f pod.yaml >out 2>&1 &&
 	grep "^pod/web created$" out &&
 	k get pods >out &&
 	head -1 out | tr -s " " >hdr &&
@@ -103,10 +103,10 @@ test_expect_success 'kubectl label patches the pod' '
 '
 
 test_expect_success 'kubectl apply creates, leaves unchanged, then configures' '
-	k apply -f deploy.yaml --validate=false >out && grep "deployment.apps/d1 created" out &&
-	k apply -f deploy.yaml --validate=false >out && grep "deployment.apps/d1 unchanged" out &&
+	k apply -f deploy.yaml >out && grep "deployment.apps/d1 created" out &&
+	k apply -f deploy.yaml >out && grep "deployment.apps/d1 unchanged" out &&
 	sed "s/replicas: 2/replicas: 4/" deploy.yaml >deploy4.yaml &&
-	k apply -f deploy4.yaml --validate=false >out && grep "deployment.apps/d1 configured" out &&
+	k apply -f deploy4.yaml >out && grep "deployment.apps/d1 configured" out &&
 	k get deploy d1 -o jsonpath="{.spec.replicas}{\"\\n\"}" >out &&
 	echo 4 >expect && test_cmp expect out
 '
@@ -141,6 +141,33 @@ test_expect_success 'kubectl get with a label selector and -A' '
 	echo pod/web >expect && test_cmp expect out &&
 	k get pods -A -l app=none >out 2>&1 &&
 	grep "No resources found" out
+'
+
+test_expect_success 'kubectl explain walks the OpenAPI v3 schema' '
+	k explain pods.spec >out &&
+	grep "^KIND: *Pod$" out &&
+	grep "^FIELD: spec <PodSpec>$" out &&
+	grep -E "^  containers	<\[\]Container> -required-$" out &&
+	k explain deployments.spec.template.spec.containers.resources >out &&
+	grep "^GROUP: *apps$" out &&
+	grep -E "^  limits	<map\[string\]Quantity>$" out &&
+	! k explain pods.spec.nosuchfield >out 2>&1 &&
+	grep "field \"nosuchfield\" does not exist" out
+'
+
+test_expect_success 'kubectl explain with the OpenAPI v2 (protobuf) document' '
+	k explain pods.spec.tolerations --output plaintext-openapiv2 >out &&
+	grep "^KIND: *Pod$" out &&
+	grep -E "^   tolerationSeconds	<integer>$" out
+'
+
+test_expect_success 'kubectl apply --server-side creates and updates' '
+	sed "s/name: d1/name: d2/; s/app: d1/app: d2/g" deploy.yaml >d2.yaml &&
+	k apply --server-side -f d2.yaml >out && grep "deployment.apps/d2 serverside-applied" out &&
+	sed "s/replicas: 2/replicas: 3/" d2.yaml >d2b.yaml &&
+	k apply --server-side -f d2b.yaml >out && grep "deployment.apps/d2 serverside-applied" out &&
+	k get deploy d2 -o jsonpath="{.spec.replicas}{\"\\n\"}" >out &&
+	echo 3 >expect && test_cmp expect out
 '
 
 test_expect_success 'kubectl delete waits for the pod to be gone' '

@@ -254,6 +254,11 @@ json_t *kp__table(const struct kp_resource *res, json_t *items, const char *incl
 /* True when an Accept header asks for as=Table. */
 bool kp__wants_table(const char *accept);
 
+/* OpenAPI (openapi.c): builds the documents (idempotent, thread-safe). */
+void kp__openapi_init(void);
+/* Serves /openapi/v2 and /openapi/v3[/...]; seg[0] is "openapi", n >= 1. */
+void kp__openapi_handle(struct kp_req *r, char **seg, size_t n);
+
 /* Metrics (server.c) */
 void kp__metrics_render(struct kp_api_server *srv, struct kp_buf *out);
 

@@ -493,6 +493,10 @@ static void dispatch(struct kp_req *r)
 		reply_version(r);
 		goto out;
 	}
+	if (n >= 2 && !strcmp(seg[0], "openapi")) {
+		kp__openapi_handle(r, seg, n);
+		goto out;
+	}
 	if (n >= 1 && !strcmp(seg[0], "api")) {
 		if (n == 1) {
 			kp__reply_json(r, 200, kp__discovery_api_versions());
@@ -908,6 +912,7 @@ int kp_api_server_start(struct kp_store *st, const struct kp_api_options *opts,
 			struct kp_api_server **out, char **errmsg)
 {
 	kp__registry_init();
+	kp__openapi_init();
 	struct kp_api_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
