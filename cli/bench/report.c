@@ -360,7 +360,9 @@ static void check_pod_terms(struct check *c, size_t pi, bool anti)
 			if (!kp_label_selector_matches(sel, c->p[q].labels))
 				continue;
 			matches++;
-			if (anti) {
+			if (!anti)
+				break; /* one co-located match is all affinity needs */
+			{
 				violation(c, "pod %s/%s on %s: required anti-affinity (%s) matches pod %s/%s on %s",
 					  p->ns, kp_obj_name(p->obj), c->n[p->node].name, key, c->p[q].ns,
 					  kp_obj_name(c->p[q].obj), c->n[c->p[q].node].name);
