@@ -11,3 +11,5 @@ HELPERS += t/helper/api-load
 t_helper_api_load_SOURCES = t/helper/api-load.c
 t_helper_api_load_LDADD =
 SH_TESTS += t/t5007-api-openapi.sh
+SH_TESTS += t/t5009-api-kubectl-more.sh
+SH_TESTS += t/t5010-api-python.sh
