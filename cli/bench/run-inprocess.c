@@ -410,6 +410,34 @@ static void churn_pump(struct st *st, int64_t now)
 	}
 }
 
+/* VmHWM, reset at the start of each run (clear_refs 5) so that a run's peak
+ * is its own, not the largest of the workloads run before in this process;
+ * getrusage's high-water mark when /proc says nothing. */
+static void reset_peak_rss(void)
+{
+	malloc_trim(0); /* give back what earlier runs freed */
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+}
+
+static int64_t peak_rss(void)
+{
+	char *buf = NULL;
+	if (sb_read_file("/proc/self/status", &buf, NULL) == 0) {
+		char *h = strstr(buf, "VmHWM:");
+		int64_t kb = h ? strtoll(h + 6, NULL, 10) : 0;
+		free(buf);
+		if (kb > 0)
+			return kb * 1024;
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (int64_t)ru.ru_maxrss * 1024;
+}
+
 int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 		     struct sb_result *r, char **errmsg)
 {
@@ -419,6 +447,7 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	int rc;
 	r->name = w->full;
 	r->bytes_per_node = r->bytes_per_pod = -1;
+	reset_peak_rss();
 	st.nodes = json_array();
 	st.node_index = json_object();
 	st.namespaces = json_object();
@@ -514,9 +543,7 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	struct kp_scheduler_stats ss;
 	kp_scheduler_stats(st.s, &ss);
 	r->metrics_text = kp_scheduler_metrics_text(st.s);
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	r->peak_rss = (int64_t)ru.ru_maxrss * 1024;
+	r->peak_rss = peak_rss();
 	r->nodes_final = json_incref(st.nodes);
 	r->pods_final = json_array();
 	for (int64_t i = 0; i < st.nrecs; i++) {
