@@ -13,3 +13,4 @@ t_helper_api_load_LDADD =
 SH_TESTS += t/t5007-api-openapi.sh
 SH_TESTS += t/t5009-api-kubectl-more.sh
 SH_TESTS += t/t5010-api-python.sh
+SH_TESTS += t/t5008-api-crash.sh
