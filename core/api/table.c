@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,10 +517,13 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		json_array_append_new(cells, age_of(o, last));
 		json_array_append_new(cells, str_or(o, "type", ""));
 		json_array_append_new(cells, str_or(o, "reason", ""));
+		/* kubectl's printer: strings.ToLower(kind) + "/" + name. */
 		char obj[320];
 		const char *kind = kp_obj_str(o, "involvedObject.kind") ?: "";
-		snprintf(obj, sizeof(obj), "%c%s/%s", kind[0] ? kind[0] | 0x20 : ' ',
-			 kind[0] ? kind + 1 : "", kp_obj_str(o, "involvedObject.name") ?: "");
+		int n = snprintf(obj, sizeof(obj), "%s/%s", kind,
+				 kp_obj_str(o, "involvedObject.name") ?: "");
+		for (int i = 0; i < n && i < (int)sizeof(obj) && obj[i] != '/'; i++)
+			obj[i] = (char)tolower((unsigned char)obj[i]);
 		json_array_append_new(cells, json_string(obj));
 		json_array_append_new(cells, str_or(o, "message", ""));
 		break;
