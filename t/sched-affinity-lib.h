@@ -1,16 +1,20 @@
 /*
- * sched-affinity-lib.h - hand-built pods, nodes, snapshots and cycles for
- * the InterPodAffinity / PodTopologySpread unit tests (t2140, t2141,
- * t3140, t3141), calling the plugins through their static descriptors
- * (kp_plugin_<Name>, built with -DKP_PLUGIN_STATIC: no dlopen).
+ * sched-affinity-lib.h - hand-built pods and nodes for the InterPodAffinity
+ * / PodTopologySpread unit tests (t2140, t2141, t3140, t3141), calling the
+ * plugins through their static descriptors (kp_plugin_<Name>, built with
+ * -DKP_PLUGIN_STATIC: no dlopen).
  *
- * The snapshot is a struct tsnap whose first member is the kp_snapshot, so
- * the test doubles below of the snapshot and cycle functions the plugins
- * call (namespace labels, cached objects, cycle release) answer from it.
- * They are defined in the test program, so they take precedence over
- * libkplane's versions, which need the framework's own cache and cycle.
+ * The snapshot is the framework's real cache (struct kp__cache, whose first
+ * member is the kp_snapshot plugins see): namespaces and other objects go
+ * in through kp__cache_set_object(), so kp_snapshot_namespace_labels(),
+ * kp_snapshot_object() and kp_snapshot_each_object() are libkplane's own.
+ * Cycles are real cycle states (kp__cycle_init: arena, release callbacks).
+ * Only the node list is the test's: nodes and pods are compiled by hand so
+ * that each test states exactly the fields it exercises.
  *
- * Everything allocated here lives until the program exits (then t_free_all).
+ * Everything allocated here lives until the program exits, then it is
+ * released (caches, compiled selectors, args) and freed (t_free_all), so
+ * that LeakSanitizer reports only leaks of the code under test.
  */
 #ifndef KPLANE_T_SCHED_AFFINITY_LIB_H
 #define KPLANE_T_SCHED_AFFINITY_LIB_H
@@ -23,9 +27,50 @@
 #include <kplane/plugin.h>
 #include <kplane/selector.h>
 
+#include "core/sched/internal.h"
 #include "t/tap.h"
 
 #define T_MAX 64
+
+/* Release functions run at exit, before the blocks are freed. */
+struct t_defer {
+	void (*fn)(void *);
+	void *arg;
+};
+static struct t_defer t_defers[1024];
+static int t_ndefers;
+
+static void t_run_defers(void)
+{
+	while (t_ndefers > 0) {
+		t_ndefers--;
+		t_defers[t_ndefers].fn(t_defers[t_ndefers].arg);
+	}
+}
+
+static inline void t_defer(void (*fn)(void *), void *arg)
+{
+	static bool registered;
+	if (!registered) {
+		atexit(t_run_defers);
+		registered = true;
+	}
+	if (t_ndefers == 1024) {
+		fprintf(stderr, "too many deferred releases\n");
+		exit(99);
+	}
+	t_defers[t_ndefers++] = (struct t_defer){ fn, arg };
+}
+
+static inline void t_isel_release(void *arg)
+{
+	kp_isel_release(arg);
+}
+
+static inline void t_json_release(void *arg)
+{
+	json_decref(arg);
+}
 
 /* Every block t_alloc hands out is chained here and freed at exit, so that
  * LeakSanitizer reports only leaks of the code under test. */
@@ -100,6 +145,10 @@ static inline struct kp_isel t_sel(const char *s)
 		exit(99);
 	}
 	kp_label_selector_free(ls);
+	/* the returned struct is copied into the pod: release that copy's block */
+	struct kp_isel *keep = t_alloc(sizeof(*keep));
+	*keep = out;
+	t_defer(t_isel_release, keep);
 	return out;
 }
 
@@ -245,22 +294,27 @@ static inline void t_bind(struct tnode *n, struct tpod *p)
 }
 
 struct tsnap {
-	struct kp_snapshot snap; /* first: the doubles cast back */
+	union {
+		struct kp__cache cache;   /* the framework's cache ... */
+		struct kp_snapshot snap;  /* ... whose first member plugins see */
+	};
 	const struct kp_node_info *nodes[T_MAX], *aff[T_MAX], *anti[T_MAX];
-	int32_t ns_ids[8];
-	struct kp_labels ns_labels[8];
-	uint32_t nns;
-	json_t *objects; /* kind -> {"ns/name": obj} */
 };
+
+static inline void t_snap_release(void *arg)
+{
+	struct tsnap *s = arg;
+	kp__cache_release(&s->cache);
+}
 
 static inline struct tsnap *t_snap(void)
 {
 	struct tsnap *s = t_alloc(sizeof(*s));
+	kp__cache_init(&s->cache);
+	t_defer(t_snap_release, s);
 	s->snap.nodes = s->nodes;
 	s->snap.nodes_with_affinity = s->aff;
 	s->snap.nodes_with_req_anti = s->anti;
-	s->snap.generation = 1;
-	s->objects = json_object();
 	return s;
 }
 
@@ -281,15 +335,7 @@ static inline void t_snap_nodes(struct tsnap *s, ...)
 	va_end(ap);
 }
 
-static inline void t_namespace(struct tsnap *s, const char *name, const char *labels)
-{
-	s->ns_ids[s->nns] = kp_intern(name);
-	s->ns_labels[s->nns] = t_labels(labels);
-	s->nns++;
-}
-
-/* Caches an object (JSON text) of kind for kp_snapshot_object/_each_object. */
-static inline void t_object(struct tsnap *s, const char *kind, const char *json_text)
+static inline json_t *t_json(const char *json_text)
 {
 	json_error_t e;
 	json_t *o = json_loads(json_text, 0, &e);
@@ -297,98 +343,75 @@ static inline void t_object(struct tsnap *s, const char *kind, const char *json_
 		fprintf(stderr, "bad JSON: %s\n", e.text);
 		exit(99);
 	}
-	json_t *m = json_object_get(s->objects, kind);
-	if (!m) {
-		m = json_object();
-		json_object_set_new(s->objects, kind, m);
+	return o;
+}
+
+/* A Namespace object with labels "k=v,k2=v2" into the cache. */
+static inline void t_namespace(struct tsnap *s, const char *name, const char *labels)
+{
+	json_t *l = json_object();
+	char *copy = strdup(labels), *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		*eq = 0;
+		json_object_set_new(l, tok, json_string(eq + 1));
 	}
-	char key[256];
-	snprintf(key, sizeof(key), "%s/%s", kp_obj_str(o, "metadata.namespace"),
-		 kp_obj_str(o, "metadata.name"));
-	json_object_set_new(m, key, o);
+	free(copy);
+	json_t *ns = json_pack("{s:s,s:{s:s,s:o}}", "kind", "Namespace", "metadata", "name", name,
+			       "labels", l);
+	kp__cache_set_object(&s->cache, "Namespace", NULL, name, ns);
+	json_decref(ns);
 }
 
-/* ---- test doubles of the snapshot and cycle API */
-
-const struct kp_labels *kp_snapshot_namespace_labels(const struct kp_snapshot *snap, int32_t ns_id)
+/* Caches an object (JSON text) of kind for kp_snapshot_object/_each_object. */
+static inline void t_object(struct tsnap *s, const char *kind, const char *json_text)
 {
-	const struct tsnap *s = (const struct tsnap *)snap;
-	for (uint32_t i = 0; i < s->nns; i++)
-		if (s->ns_ids[i] == ns_id)
-			return &s->ns_labels[i];
-	return NULL;
-}
-
-const json_t *kp_snapshot_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
-				 const char *name)
-{
-	const struct tsnap *s = (const struct tsnap *)snap;
-	char key[256];
-	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
-	return json_object_get(json_object_get(s->objects, kind), key);
-}
-
-int kp_snapshot_each_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
-			    int (*fn)(const json_t *obj, void *arg), void *arg)
-{
-	const struct tsnap *s = (const struct tsnap *)snap;
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(s->objects, kind), k, v) {
-		if (ns && strcmp(kp_obj_str(v, "metadata.namespace"), ns))
-			continue;
-		int rc = fn(v, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-struct t_release {
-	void (*fn)(void *);
-	void *arg;
-};
-static struct t_release t_releases[256];
-static int t_nreleases;
-
-int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
-{
-	(void)cy;
-	if (t_nreleases == 256)
-		return KP_ENOMEM;
-	t_releases[t_nreleases].fn = fn;
-	t_releases[t_nreleases].arg = arg;
-	t_nreleases++;
-	return 0;
+	json_t *o = t_json(json_text);
+	kp__cache_set_object(&s->cache, kind, kp_obj_str(o, "metadata.namespace"),
+			     kp_obj_str(o, "metadata.name"), o);
+	json_decref(o);
 }
 
 /* ---- running a plugin */
 
 struct tcycle {
 	struct kp_cycle cy;
-	void *slots[2];
 };
 
-/* Ends the attempt: runs the release callbacks (frees plugin state). */
+/* Ends the attempt: runs its release callbacks (frees plugin state). */
 static inline void t_cycle_end(struct tcycle *c)
 {
-	for (int i = t_nreleases - 1; i >= 0; i--)
-		t_releases[i].fn(t_releases[i].arg);
-	t_nreleases = 0;
 	if (c)
-		memset(c->slots, 0, sizeof(c->slots));
+		kp__cycle_release(&c->cy);
 }
 
+/* A fresh real cycle state over s in c (ending what c held). */
+static inline void t_cycle_init(struct tcycle *c, struct tsnap *s)
+{
+	kp__cycle_release(&c->cy);
+	if (kp__cycle_init(&c->cy, &s->snap, 2) < 0) {
+		fprintf(stderr, "out of memory\n");
+		exit(99);
+	}
+}
+
+static struct tcycle t_the_cycle;
+
+static inline void t_cycle_atexit(void *arg)
+{
+	t_cycle_end(arg);
+}
+
+/* The test's current cycle, fresh over s (the previous attempt ends). */
 static inline struct tcycle *t_cycle(struct tsnap *s)
 {
-	static struct tcycle c;
-	t_cycle_end(&c);
-	memset(&c, 0, sizeof(c));
-	c.cy.snapshot = &s->snap;
-	c.cy.slots = c.slots;
-	c.cy.nslots = 2;
-	c.cy.attempt = 1;
-	return &c;
+	static bool registered;
+	if (!registered) {
+		t_defer(t_cycle_atexit, &t_the_cycle);
+		registered = true;
+	}
+	t_cycle_init(&t_the_cycle, s);
+	return &t_the_cycle;
 }
 
 /*
@@ -400,6 +423,8 @@ static inline void *t_args(const struct kp_plugin *pl, const char *args_json)
 {
 	char *a = t_alloc(pl->args_size);
 	json_t *given = args_json ? json_loads(args_json, 0, NULL) : NULL;
+	if (given)
+		t_defer(t_json_release, given);
 	for (const struct kp_arg_spec *sp = pl->args; sp && sp->name; sp++) {
 		json_t *v = given ? json_object_get(given, sp->name) : NULL;
 		json_t *def = sp->def ? json_loads(sp->def, JSON_DECODE_ANY, NULL) : NULL;
@@ -413,11 +438,15 @@ static inline void *t_args(const struct kp_plugin *pl, const char *args_json)
 			case KP_ARG_INT:
 				*(int64_t *)(a + sp->offset) = json_integer_value(v);
 				break;
-			case KP_ARG_STRING:
-				*(const char **)(a + sp->offset) = strdup(json_string_value(v));
+			case KP_ARG_STRING: {
+				char *str = strdup(json_string_value(v));
+				t_defer(free, str);
+				*(const char **)(a + sp->offset) = str;
 				break;
+			}
 			case KP_ARG_JSON:
-				*(const json_t **)(a + sp->offset) = json_incref(v);
+				t_defer(t_json_release, json_incref(v));
+				*(const json_t **)(a + sp->offset) = v;
 				break;
 			}
 		}

@@ -4,18 +4,23 @@
  * through their static descriptors (kp_plugin_<Name>, -DKP_PLUGIN_STATIC:
  * no dlopen).
  *
- * The test program defines the snapshot, cycle, node-copy and host
- * functions the plugins call (test doubles that take precedence over
- * libkplane's, which need the framework's cache and cycle):
- *  - objects (PV, PVC, StorageClass, PDB) are JSON kept per kind in
- *    insertion order, as the framework's cache keeps them;
+ * The snapshot is the framework's real cache (struct kp__cache, first
+ * member the kp_snapshot): objects (PV, PVC, StorageClass, PDB) go in
+ * through kp__cache_set_object(), so kp_snapshot_object() and
+ * kp_snapshot_each_object() are libkplane's own; cycles are real cycle
+ * states (kp__cycle_init). The nodes are hand-built (kp_node_info only), so
+ * kp_snapshot_node() and the node-copy functions are defined here, and the
+ * test program plays the scheduler host: these functions, defined in the
+ * program, take precedence over libkplane's (which need a running
+ * scheduler with a profile):
  *  - kp_sched_run_filters() is a stand-in for the profile's filters: pod
  *    count, cpu and memory against allocatable, with NodeResourcesFit's
  *    reasons ("Too many pods", "Insufficient cpu", "Insufficient memory");
  *  - host writes, deletions, rejections and events are recorded in `t_host`
  *    for the tests to inspect.
  *
- * Everything allocated here lives until the program exits.
+ * Everything allocated here lives until the program exits, then is
+ * released, so that LeakSanitizer reports only leaks of the plugins.
  */
 #ifndef KPLANE_T_SCHED_MORE_LIB_H
 #define KPLANE_T_SCHED_MORE_LIB_H
@@ -27,23 +32,51 @@
 #include <kplane/object.h>
 #include <kplane/plugin.h>
 
+#include "core/sched/internal.h"
 #include "t/tap.h"
 
 #define T_MAX 64
 
-/* Test objects live until exit; kept reachable here so that LeakSanitizer
- * reports only what the plugins leak. */
-static void *t_kept[4096];
-static size_t t_nkept;
+/* Releases run at exit, last registered first. */
+struct t_defer {
+	void (*fn)(void *);
+	void *arg;
+};
+static struct t_defer t_defers[4096];
+static int t_ndefers;
+
+static void t_run_defers(void)
+{
+	while (t_ndefers > 0) {
+		t_ndefers--;
+		t_defers[t_ndefers].fn(t_defers[t_ndefers].arg);
+	}
+}
+
+static void t_defer(void (*fn)(void *), void *arg)
+{
+	if (t_ndefers == 0)
+		atexit(t_run_defers);
+	if (t_ndefers == (int)(sizeof(t_defers) / sizeof(t_defers[0]))) {
+		fprintf(stderr, "too many deferred releases\n");
+		exit(99);
+	}
+	t_defers[t_ndefers++] = (struct t_defer){ fn, arg };
+}
+
+static void t_json_release(void *arg)
+{
+	json_decref(arg);
+}
 
 static void *t_alloc(size_t n)
 {
 	void *p = calloc(1, n ? n : 1);
-	if (!p || t_nkept == sizeof(t_kept) / sizeof(t_kept[0])) {
+	if (!p) {
 		fprintf(stderr, "out of memory\n");
 		exit(99);
 	}
-	t_kept[t_nkept++] = p;
+	t_defer(free, p);
 	return p;
 }
 
@@ -116,6 +149,7 @@ static struct tpod *t_pod(const char *name, int32_t prio, int64_t cpu, int64_t m
 		 "\"spec\":{\"priority\":%d%s%s},\"status\":{%s}}",
 		 name, name, (int)prio, *extra_spec ? "," : "", extra_spec, extra_status);
 	p->info.obj = t_json(buf);
+	t_defer(t_json_release, (void *)p->info.obj);
 	p->info.ns = "default";
 	p->info.name = name;
 	p->info.uid = kp_obj_uid(p->info.obj);
@@ -163,17 +197,24 @@ __attribute__((unused)) static void t_bind(struct tnode *n, struct tpod *p)
 }
 
 struct tsnap {
-	struct kp_snapshot snap; /* first: the doubles cast back */
+	union {
+		struct kp__cache cache;   /* the framework's cache ... */
+		struct kp_snapshot snap;  /* ... whose first member plugins see */
+	};
 	const struct kp_node_info *nodes[T_MAX];
-	json_t *objects; /* kind -> {"ns/name": obj}, insertion order */
 };
+
+static void t_snap_release(void *arg)
+{
+	kp__cache_release(&((struct tsnap *)arg)->cache);
+}
 
 static struct tsnap *t_snap(void)
 {
 	struct tsnap *s = t_alloc(sizeof(*s));
+	kp__cache_init(&s->cache);
+	t_defer(t_snap_release, s);
 	s->snap.nodes = s->nodes;
-	s->snap.generation = 1;
-	s->objects = json_object();
 	return s;
 }
 
@@ -189,19 +230,13 @@ static void t_snap_nodes(struct tsnap *s, ...)
 	va_end(ap);
 }
 
-/* Caches an object (JSON text) of kind; replaces one with the same name. */
+/* Caches an object (JSON text) of kind, replacing one with the same name;
+ * returns it (borrowed from the cache). */
 static json_t *t_object(struct tsnap *s, const char *kind, const char *json_text)
 {
 	json_t *o = t_json(json_text);
-	json_t *m = json_object_get(s->objects, kind);
-	if (!m) {
-		m = json_object();
-		json_object_set_new(s->objects, kind, m);
-	}
-	const char *ns = kp_obj_namespace(o);
-	char key[256];
-	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", kp_obj_name(o));
-	json_object_set_new(m, key, o);
+	kp__cache_set_object(&s->cache, kind, kp_obj_namespace(o), kp_obj_name(o), o);
+	json_decref(o);
 	return o;
 }
 
@@ -241,56 +276,12 @@ static void t_host_reset(void)
 
 /* ---- test doubles */
 
-const json_t *kp_snapshot_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
-				 const char *name)
-{
-	const struct tsnap *s = (const struct tsnap *)snap;
-	char key[256];
-	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
-	return json_object_get(json_object_get(s->objects, kind), key);
-}
-
-int kp_snapshot_each_object(const struct kp_snapshot *snap, const char *kind, const char *ns,
-			    int (*fn)(const json_t *obj, void *arg), void *arg)
-{
-	const struct tsnap *s = (const struct tsnap *)snap;
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(s->objects, kind), k, v) {
-		const char *ons = kp_obj_namespace(v);
-		if (ns && strcmp(ons ? ons : "", ns))
-			continue;
-		int rc = fn(v, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 const struct kp_node_info *kp_snapshot_node(const struct kp_snapshot *snap, int32_t name_id)
 {
 	for (uint32_t i = 0; i < snap->nnodes; i++)
 		if (snap->nodes[i]->name_id == name_id)
 			return snap->nodes[i];
 	return NULL;
-}
-
-struct t_release {
-	void (*fn)(void *);
-	void *arg;
-};
-static struct t_release t_releases[256];
-static int t_nreleases;
-
-int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
-{
-	(void)cy;
-	if (t_nreleases == 256)
-		return KP_ENOMEM;
-	t_releases[t_nreleases].fn = fn;
-	t_releases[t_nreleases].arg = arg;
-	t_nreleases++;
-	return 0;
 }
 
 int kp_node_set_restrict(struct kp_node_set *set, const int32_t *names, size_t n)
@@ -483,33 +474,38 @@ void kp_node_info_free(struct kp_node_info *node)
 
 struct tcycle {
 	struct kp_cycle cy;
-	void *slots[2];
 };
+
+static struct tcycle t_the_cycle;
 
 /* Ends the attempt: runs the release callbacks (frees plugin state). */
 static void t_cycle_end(void)
 {
-	for (int i = t_nreleases - 1; i >= 0; i--)
-		t_releases[i].fn(t_releases[i].arg);
-	t_nreleases = 0;
+	kp__cycle_release(&t_the_cycle.cy);
 }
 
+static void t_cycle_atexit(void *arg)
+{
+	(void)arg;
+	t_cycle_end();
+}
+
+/* A fresh real cycle state over s (the previous attempt ends). */
 static struct tcycle *t_cycle(struct tsnap *s)
 {
-	static struct tcycle c;
+	static bool registered;
+	if (!registered) {
+		t_defer(t_cycle_atexit, NULL);
+		registered = true;
+	}
 	t_cycle_end();
-	memset(&c, 0, sizeof(c));
-	c.cy.snapshot = &s->snap;
-	c.cy.slots = c.slots;
-	c.cy.nslots = 2;
-	c.cy.attempt = 1;
-	c.cy.cycle = 1;
-	return &c;
+	if (kp__cycle_init(&t_the_cycle.cy, &s->snap, 2) < 0) {
+		fprintf(stderr, "out of memory\n");
+		exit(99);
+	}
+	return &t_the_cycle;
 }
 
-/* args JSON the filled args borrow from, kept until exit */
-static json_t *t_args_kept[32];
-static int t_nargs_kept;
 
 /*
  * The plugin's args struct from its spec's defaults, then from args_json
@@ -520,8 +516,8 @@ static void *t_args(const struct kp_plugin *pl, const char *args_json)
 {
 	char *a = t_alloc(pl->args_size);
 	json_t *given = args_json ? t_json(args_json) : NULL;
-	if (given && t_nargs_kept < 32)
-		t_args_kept[t_nargs_kept++] = given;
+	if (given)
+		t_defer(t_json_release, given);
 	for (const struct kp_arg_spec *sp = pl->args; sp && sp->name; sp++) {
 		json_t *v = given ? json_object_get(given, sp->name) : NULL;
 		json_t *def = sp->def ? json_loads(sp->def, JSON_DECODE_ANY, NULL) : NULL;
@@ -529,8 +525,10 @@ static void *t_args(const struct kp_plugin *pl, const char *args_json)
 			v = def;
 		if (v && sp->type == KP_ARG_INT)
 			*(int64_t *)(a + sp->offset) = json_integer_value(v);
-		else if (v && sp->type == KP_ARG_JSON)
-			*(const json_t **)(a + sp->offset) = json_incref(v);
+		else if (v && sp->type == KP_ARG_JSON) {
+			t_defer(t_json_release, json_incref(v));
+			*(const json_t **)(a + sp->offset) = v;
+		}
 		json_decref(def);
 	}
 	return a;

@@ -181,11 +181,12 @@ int main(void)
 	/* A cycle copy is independent: removing on the copy leaves the original. */
 	struct tcycle copy;
 	memset(&copy, 0, sizeof(copy));
-	copy.cy = c->cy;
-	copy.cy.slots = copy.slots;
+	t_cycle_init(&copy, s);
 	is_int(PL->sched->cycle_copy(self, &c->cy, &copy.cy), 0, "cycle_copy");
 	PL->sched->pre_filter_remove_pod(self, &copy.cy, &p->info, &q->info, &n3->info, &st);
 	is_str(t_filter(PL, self, &copy, p, n3), "OK", "copy: guard removed");
+	/* the copy's state is released with the copy, the original's stays */
+	t_cycle_end(&copy);
 	is_str(t_filter(PL, self, c, p, n3), EXIST, "original unchanged");
 
 	/* An existing guard in another namespace only selects its own

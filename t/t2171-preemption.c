@@ -253,16 +253,16 @@ int main(void)
 	is_str(deleted(), "free", "pick by PDB: victim on v2");
 	/* the same with the PDB allowing one disruption: now the lowest
 	 * highest-priority victim wins (10 < 50) -> v1 */
-	json_object_set_new(json_object_get(json_object_get(json_object_get(s9->objects,
-			    "PodDisruptionBudget"), "default/db"), "status"), "disruptionsAllowed",
+	json_object_set_new(json_object_get((json_t *)kp_snapshot_object(&s9->snap,
+			    "PodDisruptionBudget", "default", "db"), "status"), "disruptionsAllowed",
 			    json_integer(1));
 	t_host_reset();
 	is_int(post_filter(self, s9, P, "UU"), KP_STATUS_SUCCESS, "pick by priority: preempts");
 	is_int(RES.nominated_node, v1->info.name_id, "pick by priority: v1 (victim priority 10)");
 	/* a pod listed in status.disruptedPods does not use up the budget: with
 	 * allowed 0 again but "prot" already disrupted, v1 violates nothing */
-	json_t *pdbst = json_object_get(json_object_get(json_object_get(s9->objects,
-					"PodDisruptionBudget"), "default/db"), "status");
+	json_t *pdbst = json_object_get((json_t *)kp_snapshot_object(&s9->snap,
+					"PodDisruptionBudget", "default", "db"), "status");
 	json_object_set_new(pdbst, "disruptionsAllowed", json_integer(0));
 	json_object_set_new(pdbst, "disruptedPods", t_json("{\"prot\":\"2024-01-01T00:00:00Z\"}"));
 	t_host_reset();

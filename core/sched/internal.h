@@ -174,6 +174,12 @@ void kp__cache_snapshot(struct kp__cache *c);
 /* Resolves a pod's priority from PriorityClass objects when spec.priority is absent. */
 void kp__cache_resolve_priority(struct kp__cache *c, struct kp__pod *p);
 
+/* ---- cycles for plugin unit tests (t/sched-*-lib.h): a real cycle state
+ * (arena, release callbacks) in caller-provided storage, outside any
+ * profile (kp_cycle_clone() needs a scheduler). Release runs the callbacks. */
+int kp__cycle_init(struct kp_cycle *cy, const struct kp_snapshot *snap, uint32_t nslots);
+void kp__cycle_release(struct kp_cycle *cy);
+
 /* ---- queue */
 struct kp__queue {
 	struct kp__pod **heap;          /* active, ordered by less */

@@ -416,6 +416,36 @@ static struct kp_cycle *cycle_new(struct kp__profile *pr, uint32_t nslots)
 	return cy;
 }
 
+int kp__cycle_init(struct kp_cycle *cy, const struct kp_snapshot *snap, uint32_t nslots)
+{
+	memset(cy, 0, sizeof(*cy));
+	struct cycle_priv *cp = calloc(1, sizeof(*cp));
+	void **slots = calloc(nslots ? nslots : 1, sizeof(void *));
+	if (!cp || !slots) {
+		free(cp);
+		free(slots);
+		return KP_ENOMEM;
+	}
+	cy->priv = cp;
+	cy->slots = slots;
+	cy->nslots = nslots;
+	cy->snapshot = snap;
+	cy->attempt = 1;
+	cy->cycle = 1;
+	return 0;
+}
+
+void kp__cycle_release(struct kp_cycle *cy)
+{
+	if (!cy->priv)
+		return;
+	cycle_reset(cy);
+	free(((struct cycle_priv *)cy->priv)->rel);
+	free(cy->priv);
+	free(cy->slots);
+	memset(cy, 0, sizeof(*cy));
+}
+
 void kp_cycle_free(struct kp_cycle *cy)
 {
 	if (!cy)

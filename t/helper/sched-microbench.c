@@ -47,7 +47,7 @@ static json_t *node_obj(int i, int zones)
 
 static json_t *pod_obj(const char *workload, int i, const char *node)
 {
-	char name[48], uid[48];
+	char name[48], uid[64];
 	snprintf(name, sizeof(name), "%s-%d", node ? "existing" : "pod", i);
 	snprintf(uid, sizeof(uid), "uid-%s", name);
 	json_t *spec = json_pack("{s:[{s:s,s:s,s:{s:{s:s,s:s}}}]}", "containers", "name", "c",
