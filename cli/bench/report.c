@@ -667,6 +667,27 @@ void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_su
 	if (r->bytes_per_pod >= 0)
 		json_object_set_new(mem, "PerPod", json_real(r->bytes_per_pod));
 	json_array_append_new(items, item(r->name, "Memory", "bytes", mem));
+	/* the scheduler's own counters (plugin counters, attempts by result):
+	 * every sample line of its Prometheus text, name{labels} -> value */
+	json_t *ctr = json_object();
+	for (const char *l = r->metrics_text; l && *l;) {
+		const char *eol = strchr(l, '\n');
+		size_t len = eol ? (size_t)(eol - l) : strlen(l);
+		const char *sp = memrchr(l, ' ', len);
+		if (len && l[0] != '#' && sp && !strncmp(l, "kplane_scheduler", 16)) {
+			char *k = strndup(l, (size_t)(sp - l));
+			char *end;
+			double v = strtod(sp + 1, &end);
+			if (k && end == l + len)
+				json_object_set_new(ctr, k, json_real(v));
+			free(k);
+		}
+		l = eol ? eol + 1 : l + len;
+	}
+	if (json_object_size(ctr))
+		json_array_append_new(items, item(r->name, "SchedulerCounters", "count", ctr));
+	else
+		json_decref(ctr);
 }
 
 void sb_print_table(FILE *f, const struct sb_result *rs, const struct sb_summary *ss, size_t n,

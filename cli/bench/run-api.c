@@ -159,7 +159,8 @@ static int start_server(struct api *a, char **errmsg)
 		snprintf(bcopy, sizeof(bcopy), "%s", bin);
 		snprintf(pd, sizeof(pd), "%s/../plugins/.libs", dirname(bcopy));
 		struct stat pst;
-		if (!getenv("KPLANE_PLUGIN_PATH") && strchr(bin, '/') && stat(pd, &pst) == 0)
+		const char *kpp = getenv("KPLANE_PLUGIN_PATH");
+		if ((!kpp || !*kpp) && strchr(bin, '/') && stat(pd, &pst) == 0)
 			setenv("KPLANE_PLUGIN_PATH", pd, 1);
 		int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
