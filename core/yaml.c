@@ -430,7 +430,14 @@ static int scalar_key(struct loader *ld, const yaml_event_t *ev, char **key)
 		*key = strdup(buf);
 		break;
 	case SK_FLOAT:
-		/* Go's FormatFloat(f, 'g', -1, 32): shortest float32 digits. */
+		/* Go's FormatFloat(f, 'g', -1, 32): shortest float32 digits. A value
+		 * beyond float32's range is an infinity there ("+Inf"), and %e
+		 * prints no exponent for it. */
+		if (isinf((float)sc.f)) {
+			snprintf(buf, sizeof(buf), "%s", sc.f > 0 ? "+Inf" : "-Inf");
+			*key = strdup(buf);
+			break;
+		}
 		for (int prec = 1; prec <= 9; prec++) {
 			int exp;
 			char e[64];

@@ -14,3 +14,43 @@ SH_TESTS += t/t5007-api-openapi.sh
 SH_TESTS += t/t5009-api-kubectl-more.sh
 SH_TESTS += t/t5010-api-python.sh
 SH_TESTS += t/t5008-api-crash.sh
+# Fuzzing (t/fuzz/): `make fuzz` builds the libFuzzer harnesses with clang
+# and runs each for FUZZ_SECONDS (not part of make check). make check
+# replays the seed corpora and the regression inputs with the ordinary build.
+HELPERS += t/helper/api-fuzz-body t/helper/api-fuzz-patch t/helper/api-fuzz-selector
+t_helper_api_fuzz_body_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-body.c t/fuzz/fuzz-common.h
+t_helper_api_fuzz_body_LDADD = core/api/libkpapi.la
+t_helper_api_fuzz_patch_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-patch.c t/fuzz/fuzz-common.h
+t_helper_api_fuzz_patch_LDADD = core/api/libkpapi.la
+t_helper_api_fuzz_selector_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-selector.c t/fuzz/fuzz-common.h
+t_helper_api_fuzz_selector_LDADD = core/api/libkpapi.la
+SH_TESTS += t/t5011-api-fuzz-regress.sh
+EXTRA_DIST += t/fuzz/fuzz-nostore.c t/fuzz/corpus t/fuzz/regress
+
+FUZZ_TARGETS = body patch selector
+FUZZ_SECONDS = 60
+FUZZ_CC = clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I$(top_srcdir)/core/include \
+	-I$(top_srcdir) -I$(top_builddir)
+FUZZ_SRCS = $(top_srcdir)/core/api/buf.c $(top_srcdir)/core/api/registry.c \
+	$(top_srcdir)/core/api/kinds.c $(top_srcdir)/core/api/patch.c \
+	$(top_srcdir)/core/yaml.c $(top_srcdir)/core/selector.c $(top_srcdir)/core/validate.c \
+	$(top_srcdir)/core/object.c $(top_srcdir)/core/quantity.c $(top_srcdir)/core/error.c \
+	$(top_srcdir)/t/fuzz/fuzz-nostore.c
+fuzz:
+	@mkdir -p t/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz-$$t: building"; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) $(top_srcdir)/t/fuzz/fuzz-$$t.c $(FUZZ_SRCS) \
+			$(JANSSON_LIBS) $(YAML_LIBS) -lm -o t/fuzz/fuzz-$$t || exit 1; \
+		mkdir -p t/fuzz/corpus-$$t; \
+		echo "fuzz-$$t: running $(FUZZ_SECONDS) s"; \
+		t/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+			-artifact_prefix=t/fuzz/crash-$$t- t/fuzz/corpus-$$t \
+			$(top_srcdir)/t/fuzz/corpus/$$t $(top_srcdir)/t/fuzz/regress/$$t \
+			>t/fuzz/fuzz-$$t.log 2>&1 || { tail -40 t/fuzz/fuzz-$$t.log; \
+			echo "fuzz-$$t: crash input in t/fuzz/crash-$$t-*: fix it, then copy it to t/fuzz/regress/$$t/"; \
+			exit 1; }; \
+		tail -1 t/fuzz/fuzz-$$t.log; \
+	done
+.PHONY: fuzz
