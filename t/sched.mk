@@ -58,3 +58,7 @@ t_t2142_podtopologyspread_incremental_LDADD = $(SCHED_T_LDADD)
 C_TESTS += t/t2143-interpodaffinity-incremental
 t_t2143_interpodaffinity_incremental_SOURCES = t/t2143-interpodaffinity-incremental.c t/sched-lib.h t/tap.h
 t_t2143_interpodaffinity_incremental_LDADD = $(SCHED_T_LDADD)
+
+C_TESTS += t/t2007-sched-permit
+t_t2007_sched_permit_SOURCES = t/t2007-sched-permit.c t/sched-lib.h t/tap.h
+t_t2007_sched_permit_LDADD = $(SCHED_T_LDADD)

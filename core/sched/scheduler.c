@@ -41,6 +41,7 @@ struct item {
 	json_t *obj;
 	char *name, *ns, *objkind;
 	int rc;
+	int code;      /* IT_BIND_DONE: KP_STATUS_UNSCHEDULABLE when Permit rejected */
 	char *msg;
 };
 
@@ -73,6 +74,20 @@ struct counter {
 	_Atomic uint64_t value;
 };
 
+struct bind_job {
+	struct bind_job *next;
+	struct kp__pod *pod;
+	struct kp_cycle *cy;
+	struct kp__node *node;
+	/* Permit WAIT */
+	uint64_t pending;            /* instance bits still to allow */
+	int64_t deadline[64];        /* per pending instance, now_ns() clock */
+	int64_t wait_start;
+	bool waited;                 /* went through Permit WAIT */
+	bool rejected;
+	char *msg;                   /* rejection message */
+};
+
 struct pool;
 
 struct kp_scheduler {
@@ -102,6 +117,10 @@ struct kp_scheduler {
 	bool bind_running;
 	struct bind_job *bq_head, *bq_tail;
 	pthread_cond_t bind_cond;
+	/* Permit WAIT (kube's waitingPods): pods waiting for kp_sched_allow(),
+	 * under lock; `ready` holds resolved ones for inline binding */
+	struct bind_job *waiting;
+	struct bind_job *ready_head, *ready_tail;
 
 	struct pool *pool;
 
@@ -573,22 +592,6 @@ int kp_sched_parallelism(const struct kp_sched_handle *h)
 	return h->sched->parallelism;
 }
 
-/* Permit waiting is not implemented beyond immediate answers: a plugin that
- * returns WAIT gets its pod rejected after the timeout (see docs). */
-int kp_sched_allow(struct kp_sched_handle *h, const char *uid)
-{
-	(void)h;
-	(void)uid;
-	return KP_ENOENT;
-}
-
-int kp_sched_reject(struct kp_sched_handle *h, const char *uid, const char *msg)
-{
-	(void)h;
-	(void)uid;
-	(void)msg;
-	return KP_ENOENT;
-}
 
 int kp_sched_host_bind(struct kp_sched_handle *h, const struct kp_pod_info *pod,
 		       const struct kp_node_info *node, char **errmsg)
@@ -849,11 +852,27 @@ static void item_free(struct item *it)
 	free(it);
 }
 
+static void resolve_waiting_locked(struct kp_scheduler *s, struct bind_job *j);
+static void bind_ready(struct kp_scheduler *s);
+
 void kp_scheduler_free(struct kp_scheduler *s)
 {
 	if (!s)
 		return;
 	kp_scheduler_stop(s);
+	/* pods still waiting in Permit are rejected (kube does the same when a
+	 * profile's framework stops) */
+	pthread_mutex_lock(&s->lock);
+	while (s->waiting) {
+		struct bind_job *j = s->waiting;
+		j->rejected = true;
+		if (!j->msg)
+			j->msg = strdup("the scheduler stopped while the pod waited in Permit");
+		resolve_waiting_locked(s, j);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (s->opts.inline_bind)
+		bind_ready(s);
 	kp_scheduler_wait_bindings(s);
 	if (s->bind_running) {
 		pthread_mutex_lock(&s->lock);
@@ -1069,7 +1088,8 @@ static uint32_t pod_update_bits(const struct kp__pod *old, const struct kp__pod 
 	return bits ? bits : KP_EV_UPDATE_OTHER;
 }
 
-static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg);
+static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg,
+			   int code);
 
 static void handle_item(struct kp_scheduler *s, struct item *it)
 {
@@ -1193,7 +1213,7 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 	case IT_BIND_DONE: {
 		struct kp__pod *p = it->pod;
 		it->pod = NULL;
-		finish_binding(s, p, it->rc, it->msg);
+		finish_binding(s, p, it->rc, it->msg, it->code);
 		break;
 	}
 	}
@@ -1447,12 +1467,6 @@ static uint32_t num_feasible_to_find(int32_t percentage, uint32_t n)
 	return (uint32_t)num;
 }
 
-struct bind_job {
-	struct bind_job *next;
-	struct kp__pod *pod;
-	struct kp_cycle *cy;
-	struct kp__node *node;
-};
 
 static char *status_text(const struct kp_status *st)
 {
@@ -1533,8 +1547,10 @@ static int run_binding(struct kp_scheduler *s, struct kp__pod *p, struct kp_cycl
 
 static void handle_failure(struct kp_scheduler *s, struct kp__pod *p, int code, const char *msg);
 
-/* Runs on the scheduling thread once the binding cycle ended. */
-static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg)
+/* Runs on the scheduling thread once the binding cycle ended (or Permit
+ * rejected the pod: code UNSCHEDULABLE). */
+static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg,
+			   int code)
 {
 	p->binding = false;
 	pending_del(s, p);
@@ -1544,12 +1560,14 @@ static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, co
 		/* stays in the cache as assumed until the informer confirms it */
 		return;
 	}
-	atomic_fetch_add(&s->st_bind_fail, 1);
-	struct kp_cycle *tmp = NULL;
-	(void)tmp;
+	if (code != KP_STATUS_UNSCHEDULABLE)
+		atomic_fetch_add(&s->st_bind_fail, 1);
 	kp__cache_forget(&s->cache, p);
 	pending_put(s, p);
-	handle_failure(s, p, KP_STATUS_ERROR, msg ? msg : "binding failed");
+	handle_failure(s, p, code == KP_STATUS_UNSCHEDULABLE ? code : KP_STATUS_ERROR,
+		       msg ? msg : "binding failed");
+	/* its node has room again (kube's AssignedPodDelete on forgetting) */
+	on_event(s, KP_EV_POD, KP_EV_DELETE);
 }
 
 static void *bind_main(void *arg)
@@ -1567,16 +1585,32 @@ static void *bind_main(void *arg)
 			s->bq_tail = NULL;
 		pthread_mutex_unlock(&s->lock);
 		char *msg = NULL;
-		int rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
+		int rc, code = KP_STATUS_ERROR;
+		if (j->rejected) {
+			rc = KP_ECLOSED; /* Permit rejected: no binding */
+			code = KP_STATUS_UNSCHEDULABLE;
+			msg = j->msg;
+			j->msg = NULL;
+		} else {
+			if (j->waited && s->host.event) {
+				char ev[600];
+				snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s",
+					 j->pod->info.ns, j->pod->info.name, j->node->info.name);
+				s->host.event(s->host.arg, j->pod->obj, "Normal", "Scheduled", ev);
+			}
+			rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
+		}
 		if (rc < 0)
 			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
 		kp_cycle_free(j->cy);
+		free(j->msg);
 		struct item *it = calloc(1, sizeof(*it));
 		pthread_mutex_lock(&s->lock);
 		if (it) {
 			it->kind = IT_BIND_DONE;
 			it->pod = j->pod;
 			it->rc = rc;
+			it->code = code;
 			it->msg = msg;
 			if (s->in_tail)
 				s->in_tail->next = it;
@@ -1592,6 +1626,107 @@ static void *bind_main(void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+/* ---- Permit WAIT */
+
+/* A waiting job got its answer (all allowed, or rejected): hand it to the
+ * binding thread, or to the ready list for inline binding. Under s->lock. */
+static void resolve_waiting_locked(struct kp_scheduler *s, struct bind_job *j)
+{
+	struct bind_job **pp = &s->waiting;
+	while (*pp && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = j->next;
+	j->next = NULL;
+	if (s->opts.inline_bind) {
+		if (s->ready_tail)
+			s->ready_tail->next = j;
+		else
+			s->ready_head = j;
+		s->ready_tail = j;
+		pthread_cond_broadcast(&s->cond);
+		return;
+	}
+	if (!s->bind_running && pthread_create(&s->bind_thread, NULL, bind_main, s) == 0)
+		s->bind_running = true;
+	if (s->bq_tail)
+		s->bq_tail->next = j;
+	else
+		s->bq_head = j;
+	s->bq_tail = j;
+	s->bindings_inflight++;
+	pthread_cond_signal(&s->bind_cond);
+}
+
+static struct bind_job *waiting_find_locked(struct kp_scheduler *s, const char *uid)
+{
+	for (struct bind_job *j = s->waiting; j; j = j->next)
+		if (!strcmp(j->pod->info.uid, uid))
+			return j;
+	return NULL;
+}
+
+int kp_sched_allow(struct kp_sched_handle *h, const char *uid)
+{
+	struct kp_scheduler *s = h->sched;
+	pthread_mutex_lock(&s->lock);
+	struct bind_job *j = waiting_find_locked(s, uid);
+	if (j) {
+		j->pending &= ~(1ull << h->inst->slot);
+		if (!j->pending)
+			resolve_waiting_locked(s, j);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return j ? 0 : KP_ENOENT;
+}
+
+int kp_sched_reject(struct kp_sched_handle *h, const char *uid, const char *msg)
+{
+	struct kp_scheduler *s = h->sched;
+	pthread_mutex_lock(&s->lock);
+	struct bind_job *j = waiting_find_locked(s, uid);
+	if (j) {
+		j->rejected = true;
+		j->pod->rejectors |= 1ull << h->inst->slot;
+		if (asprintf(&j->msg, "%s", msg ? msg : "rejected by Permit") < 0)
+			j->msg = NULL;
+		resolve_waiting_locked(s, j);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return j ? 0 : KP_ENOENT;
+}
+
+/* Rejects waiting pods whose wait at some plugin expired (kube's
+ * "rejected due to timeout after waiting %v at plugin %v"). */
+static void expire_waiting(struct kp_scheduler *s)
+{
+	int64_t now = now_ns(s);
+	pthread_mutex_lock(&s->lock);
+	for (struct bind_job *j = s->waiting, *next; j; j = next) {
+		next = j->next;
+		struct kp__profile *pr = j->pod->profile;
+		for (uint32_t i = 0; i < pr->ninsts && i < 64; i++) {
+			if (!(j->pending & (1ull << i)) || j->deadline[i] > now)
+				continue;
+			j->rejected = true;
+			j->pod->rejectors |= 1ull << i;
+			/* the plugin's timeout, as Go prints a time.Duration */
+			int64_t ms = (j->deadline[i] - j->wait_start) / 1000000;
+			char dur[32];
+			if (ms % 1000 == 0)
+				snprintf(dur, sizeof(dur), "%llds", (long long)(ms / 1000));
+			else
+				snprintf(dur, sizeof(dur), "%lldms", (long long)ms);
+			if (asprintf(&j->msg, "rejected due to timeout after waiting %s at plugin %s",
+				     dur, pr->insts[i].plugin->name) < 0)
+				j->msg = NULL;
+			resolve_waiting_locked(s, j);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void handle_failure(struct kp_scheduler *s, struct kp__pod *p, int code, const char *msg)
@@ -1945,6 +2080,12 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			goto fail_nofree;
 		}
 	}
+	/* Permit: every plugin runs; a rejection wins, else WAITs make the pod
+	 * wait (kube's waitingPods) for kp_sched_allow() of each waiting plugin
+	 * or its timeout (at most 15 min, as kube caps it) */
+	uint64_t waiting = 0;
+	int64_t deadlines[64];
+	int64_t wait_start = now_ns(s);
 	for (uint32_t i = 0; i < pr->npt[KP__PT_PERMIT]; i++) {
 		struct kp__inst *in = pr->pt[KP__PT_PERMIT][i].inst;
 		st.nreasons = 0;
@@ -1953,22 +2094,49 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		int rc = in->ops.permit(in->self, cy, &p->info, chosen, &timeout, &st);
 		if (rc == KP_STATUS_SUCCESS)
 			continue;
+		if (rc == KP_STATUS_WAIT && in->slot < 64) {
+			if (timeout > 15u * 60 * 1000)
+				timeout = 15u * 60 * 1000;
+			waiting |= 1ull << in->slot;
+			deadlines[in->slot] = wait_start + (int64_t)timeout * 1000000LL;
+			continue;
+		}
 		unreserve_all(pr, cy, p, chosen);
 		kp__cache_forget(c, p);
 		char *t = status_text(&st);
-		if (rc == KP_STATUS_WAIT) {
-			if (asprintf(&msg, "rejected due to timeout after waiting %ums at plugin %s",
-				     timeout, in->plugin->name) < 0)
-				msg = NULL;
-			code = KP_STATUS_UNSCHEDULABLE;
-		} else {
-			if (asprintf(&msg, "%s", t ? t : "rejected by Permit") < 0)
-				msg = NULL;
-			code = rc == KP_STATUS_UNSCHEDULABLE || rc == KP_STATUS_UNRESOLVABLE ? rc : KP_STATUS_ERROR;
-		}
+		if (asprintf(&msg, "%s", t ? t : "rejected by Permit") < 0)
+			msg = NULL;
+		code = rc == KP_STATUS_UNSCHEDULABLE || rc == KP_STATUS_UNRESOLVABLE ? rc : KP_STATUS_ERROR;
 		free(t);
 		p->rejectors |= 1ull << in->slot;
 		goto fail_nofree;
+	}
+	if (waiting) {
+		struct bind_job *w = calloc(1, sizeof(*w));
+		if (!w) {
+			unreserve_all(pr, cy, p, chosen);
+			kp__cache_forget(c, p);
+			msg = strdup("out of memory");
+			code = KP_STATUS_ERROR;
+			goto fail_nofree;
+		}
+		w->pod = p;
+		w->cy = cy;
+		w->node = node;
+		w->pending = waiting;
+		w->waited = true;
+		w->wait_start = wait_start;
+		memcpy(w->deadline, deadlines, sizeof(deadlines));
+		p->binding = true; /* assumed, not to be taken from the queue */
+		p->qstate = KP__Q_NONE;
+		if (trace)
+			json_object_set_new(trace, "message",
+					    json_string("waiting on Permit"));
+		pthread_mutex_lock(&s->lock);
+		w->next = s->waiting;
+		s->waiting = w;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
 	}
 	if (trace)
 		json_object_set_new(trace, "node", json_string(chosen->name));
@@ -1990,7 +2158,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			json_object_set_new(trace, "node", json_null());
 			json_object_set_new(trace, "message", json_string(bmsg ? bmsg : "binding failed"));
 		}
-		finish_binding(s, p, rc, bmsg);
+		finish_binding(s, p, rc, bmsg, KP_STATUS_ERROR);
 		free(bmsg);
 		return 0;
 	}
@@ -2072,6 +2240,42 @@ fail_nofree:
 	return 0;
 }
 
+/* Inline binding of pods whose Permit wait ended (scheduling thread). */
+static void bind_ready(struct kp_scheduler *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct bind_job *j = s->ready_head;
+	s->ready_head = s->ready_tail = NULL;
+	pthread_mutex_unlock(&s->lock);
+	while (j) {
+		struct bind_job *next = j->next;
+		char *msg = NULL;
+		int rc, code = KP_STATUS_ERROR;
+		if (j->rejected) {
+			rc = KP_ECLOSED; /* Permit rejected: no binding */
+			code = KP_STATUS_UNSCHEDULABLE;
+			msg = j->msg;
+			j->msg = NULL;
+		} else {
+			rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
+		}
+		if (rc < 0)
+			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
+		else if (s->host.event) {
+			char ev[600];
+			snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s", j->pod->info.ns,
+				 j->pod->info.name, j->node->info.name);
+			s->host.event(s->host.arg, j->pod->obj, "Normal", "Scheduled", ev);
+		}
+		kp_cycle_free(j->cy);
+		finish_binding(s, j->pod, rc, msg, code);
+		free(msg);
+		free(j->msg);
+		free(j);
+		j = next;
+	}
+}
+
 int kp_scheduler_schedule_one(struct kp_scheduler *s, int timeout_ms, json_t **trace)
 {
 	if (trace)
@@ -2080,6 +2284,9 @@ int kp_scheduler_schedule_one(struct kp_scheduler *s, int timeout_ms, json_t **t
 	struct kp__pod *p;
 	for (;;) {
 		drain(s);
+		expire_waiting(s);
+		if (s->opts.inline_bind)
+			bind_ready(s);
 		kp__queue_flush(&s->queue, now_ns(s));
 		p = kp__queue_pop(&s->queue);
 		if (p)
