@@ -25,3 +25,4 @@ include t/sched-affinity.mk
 include t/sched-more.mk
 include t/e2e.mk
 include t/sched-bench.mk
+include t/controllers.mk

@@ -212,6 +212,11 @@ int kp__resolve_fenceposts(const json_t *max_surge, const json_t *max_unavailabl
 {
 	static const char *def = "25%";
 	json_t *d = json_string(def);
+	/* Absent or null: the API default, 25%. */
+	if (json_is_null(max_surge))
+		max_surge = NULL;
+	if (json_is_null(max_unavailable))
+		max_unavailable = NULL;
 	int rc = kp__int_or_percent(max_surge ? max_surge : d, 0, replicas, true,
 				    "spec.strategy.rollingUpdate.maxSurge", surge, errmsg);
 	if (!rc)

@@ -1,0 +1,16 @@
+# Controller runtime and controller tests (owned by the controllers work).
+C_TESTS += t/t4001-ctl-workqueue
+t_t4001_ctl_workqueue_SOURCES = t/t4001-ctl-workqueue.c t/tap.h \
+	core/controller/workqueue.c core/controller/workqueue.h
+t_t4001_ctl_workqueue_LDADD = $(T_LDADD) -lpthread
+
+C_TESTS += t/t4002-ctl-workload
+t_t4002_ctl_workload_SOURCES = t/t4002-ctl-workload.c t/tap.h \
+	plugins/controllers/workload.c plugins/controllers/workload.h
+t_t4002_ctl_workload_LDADD = $(T_LDADD)
+# Per-target flags give the test its own copy of workload.o (the modules
+# build it with libtool).
+t_t4002_ctl_workload_CFLAGS = $(AM_CFLAGS)
+
+EXTRA_DIST += t/t4lib-ctl.sh
+SH_TESTS += t/t4101-ctl-deployment.sh
