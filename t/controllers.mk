@@ -14,3 +14,4 @@ t_t4002_ctl_workload_CFLAGS = $(AM_CFLAGS)
 
 EXTRA_DIST += t/t4lib-ctl.sh
 SH_TESTS += t/t4101-ctl-deployment.sh
+SH_TESTS += t/t4102-ctl-replicaset-gc.sh
