@@ -26,6 +26,8 @@
 #define MIN_FEASIBLE_NODES 100
 #define MIN_FEASIBLE_PERCENT 5
 #define CHUNK 64
+#define PAR_MIN_NODES 2048   /* Filter: nodes to evaluate before going parallel */
+#define PAR_MIN_SCORES 16384 /* Score: node x plugin calls before going parallel */
 #define MAX_COUNTERS 256
 
 /* ------------------------------------------------------------------ */
@@ -62,6 +64,7 @@ struct kp_node_set {
 
 struct cycle_priv {
 	struct kp__profile *profile;
+	uint32_t cap_slots;
 	uint64_t skip_filter;     /* instance bits whose PreFilter returned SKIP */
 	struct kp__arena arena;
 	struct release { void (*fn)(void *); void *arg; } *rel;
@@ -123,8 +126,14 @@ struct kp_scheduler {
 	struct bind_job *ready_head, *ready_tail;
 
 	struct pool *pool;
+	uint32_t last_processed;      /* nodes the last Filter pass evaluated */
+
+	/* cycle states kept for reuse (kp_cycle_free), under lock */
+	struct kp_cycle *free_cycles[32];
+	uint32_t nfree_cycles;
 
 	/* per-attempt buffers, grown as needed */
+	uint32_t *failed_idx;         /* by failed node, node indexes */
 	uint32_t cap_nodes;
 	struct node_fail *fails;      /* by node index */
 	uint8_t *evaluated;           /* by position in the rotated order: 0 no, 1 feasible, 2 failed */
@@ -353,12 +362,14 @@ static void pool_free(struct pool *p)
 	free(p);
 }
 
-/* Runs fn over [0, n); serially when the work is small or there are no helpers. */
-static void parallel_for(struct pool *p, uint32_t n, uint32_t chunk, work_fn fn, void *arg)
+/* Runs fn over [0, n); serially when !par (too little work to pay for
+ * waking the helpers), the work fits one chunk, or there are no helpers. */
+static void parallel_for(struct pool *p, uint32_t n, uint32_t chunk, work_fn fn, void *arg,
+			 bool par)
 {
 	if (p)
 		atomic_store(&p->stop_early, false); /* a previous run may have stopped early */
-	if (!p || p->nthreads == 0 || n <= chunk) {
+	if (!par || !p || p->nthreads == 0 || n <= chunk) {
 		for (uint32_t b = 0; b < n; b += chunk) {
 			fn(arg, b, b + chunk < n ? b + chunk : n, 0);
 			if (p && atomic_load(&p->stop_early))
@@ -419,6 +430,36 @@ int kp_cycle_on_release(struct kp_cycle *cy, void (*fn)(void *arg), void *arg)
 
 static struct kp_cycle *cycle_new(struct kp__profile *pr, uint32_t nslots)
 {
+	/* a cycle freed earlier is reused: the per-attempt allocations were a
+	 * measurable part of scheduling a simple pod */
+	struct kp_scheduler *sch = pr ? pr->sched : NULL;
+	if (sch) {
+		struct kp_cycle *cy = NULL;
+		pthread_mutex_lock(&sch->lock);
+		if (sch->nfree_cycles)
+			cy = sch->free_cycles[--sch->nfree_cycles];
+		pthread_mutex_unlock(&sch->lock);
+		if (cy) {
+			struct cycle_priv *cp = cy->priv;
+			if (cp->cap_slots < nslots) {
+				void *v = realloc(cy->slots, nslots * sizeof(void *));
+				if (!v) {
+					kp_cycle_free(cy);
+					return NULL;
+				}
+				cy->slots = v;
+				cp->cap_slots = nslots;
+			}
+			memset(cy->slots, 0, nslots * sizeof(void *));
+			cp->profile = pr;
+			cp->skip_filter = 0;
+			cy->nslots = nslots;
+			cy->snapshot = NULL;
+			cy->attempt = 0;
+			cy->cycle = 0;
+			return cy;
+		}
+	}
 	struct kp_cycle *cy = calloc(1, sizeof(*cy));
 	struct cycle_priv *cp = calloc(1, sizeof(*cp));
 	void **slots = calloc(nslots ? nslots : 1, sizeof(void *));
@@ -429,6 +470,7 @@ static struct kp_cycle *cycle_new(struct kp__profile *pr, uint32_t nslots)
 		return NULL;
 	}
 	cp->profile = pr;
+	cp->cap_slots = nslots;
 	cy->priv = cp;
 	cy->slots = slots;
 	cy->nslots = nslots;
@@ -470,6 +512,19 @@ void kp_cycle_free(struct kp_cycle *cy)
 	if (!cy)
 		return;
 	cycle_reset(cy);
+	struct cycle_priv *cp = cy->priv;
+	struct kp_scheduler *sch = cp->profile ? cp->profile->sched : NULL;
+	if (sch) {
+		bool kept = false;
+		pthread_mutex_lock(&sch->lock);
+		if (sch->nfree_cycles < sizeof(sch->free_cycles) / sizeof(sch->free_cycles[0])) {
+			sch->free_cycles[sch->nfree_cycles++] = cy;
+			kept = true;
+		}
+		pthread_mutex_unlock(&sch->lock);
+		if (kept)
+			return;
+	}
 	free(((struct cycle_priv *)cy->priv)->rel);
 	free(cy->priv);
 	free(cy->slots);
@@ -906,6 +961,12 @@ void kp_scheduler_free(struct kp_scheduler *s)
 	kp__imap_release(&s->nominated);
 	kp__queue_release(&s->queue);
 	kp__cache_release(&s->cache);
+	for (uint32_t i = 0; i < s->nfree_cycles; i++) {
+		struct kp_cycle *cy = s->free_cycles[i];
+		((struct cycle_priv *)cy->priv)->profile = NULL;
+		kp_cycle_free(cy);
+	}
+	s->nfree_cycles = 0;
 	for (uint32_t i = 0; i < s->nprofiles; i++)
 		kp__profile_release(&s->profiles[i]);
 	free(s->profiles);
@@ -914,6 +975,7 @@ void kp_scheduler_free(struct kp_scheduler *s)
 		free(s->counters[i].help);
 	}
 	free(s->fails);
+	free(s->failed_idx);
 	free(s->evaluated);
 	free(s->feasible);
 	free(s->scores);
@@ -1430,6 +1492,10 @@ static int grow_buffers(struct kp_scheduler *s, uint32_t nnodes, uint32_t nscore
 		if (!d)
 			return KP_ENOMEM;
 		s->totals = d;
+		void *f = realloc(s->failed_idx, nc * sizeof(*s->failed_idx));
+		if (!f)
+			return KP_ENOMEM;
+		s->failed_idx = f;
 		s->cap_nodes = nc;
 	}
 	size_t need = (size_t)s->cap_nodes * (nscore ? nscore : 1);
@@ -1912,8 +1978,12 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			for (uint32_t i = 0; i < a.want; i++)
 				s->feasible[nfeas++] = a.nodes[(a.start + i) % a.nnodes];
 		} else {
-			parallel_for(s->pool, a.nnodes, CHUNK, filter_chunk, &a);
-			failed_idx = malloc((a.nnodes ? a.nnodes : 1) * sizeof(*failed_idx));
+			/* parallel only for a pass expected to be long: handing chunks
+			 * to other threads costs more than filtering a few hundred
+			 * nodes (measured with t/helper/sched-microbench) */
+			bool par = a.want >= PAR_MIN_NODES || s->last_processed >= PAR_MIN_NODES;
+			parallel_for(s->pool, a.nnodes, CHUNK, filter_chunk, &a, par);
+			failed_idx = s->failed_idx;
 			uint32_t processed = 0;
 			for (uint32_t pos = 0; pos < a.nnodes && nfeas < a.want; pos++) {
 				const struct kp_node_info *n = a.nodes[(a.start + pos) % a.nnodes];
@@ -1929,6 +1999,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 				}
 			}
 			s->next_start = a.nnodes ? (s->next_start + processed) % a.nnodes : 0;
+			s->last_processed = processed;
 			if (trace) {
 				for (uint32_t i = 0; i < nfeas; i++)
 					json_array_append_new(json_object_get(trace, "feasible"),
@@ -1992,7 +2063,8 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		}
 		uint32_t nsc = pr->npt[KP__PT_SCORE];
 		if (nsc) {
-			parallel_for(s->pool, nfeas, CHUNK * 4, score_chunk, &a);
+			parallel_for(s->pool, nfeas, CHUNK * 4, score_chunk, &a,
+				     (uint64_t)nfeas * nsc >= PAR_MIN_SCORES);
 			for (uint32_t k = 0; k < nsc; k++) {
 				struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
 				int64_t *row = s->scores + (size_t)k * nfeas;
@@ -2047,7 +2119,6 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			}
 		}
 	}
-	free(failed_idx);
 	failed_idx = NULL;
 	free(set.ids);
 	free(prefilter_buf);
@@ -2227,7 +2298,6 @@ unschedulable: {
 		free(post_msg);
 	}
 fail:
-	free(failed_idx);
 	free(set.ids);
 	free(prefilter_buf);
 fail_nofree:
