@@ -546,11 +546,16 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	r->peak_rss = peak_rss();
 	r->nodes_final = json_incref(st.nodes);
 	r->pods_final = json_array();
+	/* the scheduler holds references to our pod objects: once it is gone
+	 * they are ours to edit, which saves a copy of every pod (a million
+	 * pods are several GiB of JSON) */
+	kp_scheduler_free(st.s);
+	st.s = NULL;
 	for (int64_t i = 0; i < st.nrecs; i++) {
 		struct rec *x = &st.recs[i];
 		if (x->deleted)
 			continue;
-		json_t *p = json_deep_copy(x->pod);
+		json_t *p = json_incref(x->pod);
 		if (x->node >= 0)
 			kp_obj_set_str(p, "spec.nodeName",
 				       kp_obj_name(json_array_get(st.nodes, (size_t)x->node)));
