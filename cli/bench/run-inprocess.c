@@ -291,10 +291,6 @@ static int op_create_pods(struct st *st, const struct sb_op *op, size_t opi, cha
 		if (threaded)
 			pthread_join(th, NULL);
 	} else {
-		int64_t bound0 = 0;
-		for (int64_t i = first; i < first + op->count; i++)
-			bound0 += st->recs[i].node >= 0;
-		(void)bound0;
 		bool fed = !threaded;
 		int64_t done = 0;
 		for (;;) {
@@ -401,8 +397,20 @@ static void churn_pump(struct st *st, int64_t now)
 			snprintf(name, sizeof(name), "%schurn-%lld", gn ? gn : "", (long long)st->seq++);
 			kp_obj_set_str(o, "metadata.name", name);
 			kp_obj_set_str(o, "metadata.uid", name);
-			if (!strcmp(kp_obj_kind(o), "Pod"))
+			if (!strcmp(kp_obj_kind(o), "Pod")) {
 				kp_obj_set_str(o, "metadata.namespace", ch->op->ns ? ch->op->ns : "default");
+			} else {
+				/* measured pods may land on a churn node: the binder must know
+				 * it (a deleted one stays in the checked node list) */
+				if (!kp_obj_label(o, "kubernetes.io/hostname"))
+					kp_obj_set_label(o, "kubernetes.io/hostname", name);
+				json_t *cap = kp_obj_get(o, "status.capacity");
+				if (!kp_obj_get(o, "status.allocatable") && cap)
+					kp_obj_set(o, "status.allocatable", json_deep_copy(cap));
+				json_object_set_new(st->node_index, name,
+						    json_integer((json_int_t)json_array_size(st->nodes)));
+				json_array_append(st->nodes, o);
+			}
 			/* churn pods are bound but not recorded (uid not "sb-") */
 			kp_scheduler_apply(st->s, KP_SCHED_ADDED, o, NULL);
 			json_array_append_new(ch->live, o);
@@ -540,8 +548,6 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	if (rc < 0)
 		goto out;
 	/* the final state, for the placement check */
-	struct kp_scheduler_stats ss;
-	kp_scheduler_stats(st.s, &ss);
 	r->metrics_text = kp_scheduler_metrics_text(st.s);
 	r->peak_rss = peak_rss();
 	r->nodes_final = json_incref(st.nodes);
