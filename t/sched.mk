@@ -62,3 +62,8 @@ t_t2143_interpodaffinity_incremental_LDADD = $(SCHED_T_LDADD)
 C_TESTS += t/t2007-sched-permit
 t_t2007_sched_permit_SOURCES = t/t2007-sched-permit.c t/sched-lib.h t/tap.h
 t_t2007_sched_permit_LDADD = $(SCHED_T_LDADD)
+
+# The out-of-tree plugin example, built against a staged install.
+SH_TESTS += t/t2900-example-plugin.sh
+EXTRA_DIST += examples/node-draining/node-draining.c examples/node-draining/Makefile \
+	examples/node-draining/README.md
