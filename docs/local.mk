@@ -8,4 +8,5 @@ EXTRA_DIST += \
 	docs/scheduler.md \
 	docs/plugins.md \
 	docs/plugins-reference.md \
-	docs/plugins-reference-volumes-preemption.md
+	docs/plugins-reference-volumes-preemption.md \
+	docs/controllers.md
