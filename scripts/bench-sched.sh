@@ -14,6 +14,10 @@ runs=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 cfg=$here/../bench/performance-config.yaml
 sb=$build/cli/sched-bench
+if ! command -v jq >/dev/null 2>&1; then
+	echo "$0: needs jq to summarise the DataItems" >&2
+	exit 1
+fi
 if [ ! -x "$sb" ]; then
 	echo "$0: $sb is not built; run make in $build" >&2
 	exit 1
