@@ -29,9 +29,44 @@ static const char *feasible(const json_t *tr)
 	return buf;
 }
 
+#define ANYWAY(name, extra) \
+	"kind: Pod\nmetadata: {name: " name ", namespace: t, uid: uid-" name ", labels: {app: p}}\n" \
+	"spec:\n" extra \
+	"  topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway,\n" \
+	"    labelSelector: {matchLabels: {app: p}}}]\n" \
+	"  containers: [{name: c, image: x, resources: {requests: {cpu: 100m}}}]\n"
+
+/* ScheduleAnyway: PreScore's per-domain counts are kept the same way.
+ * score(node) = round(count(domain) * ln(domains + 2) + maxSkew - 1),
+ * normalised to 100 (max + min - s) / max. */
+static void scoring(void)
+{
+	struct ts *t = ts_new(NULL, 1);
+	ts_apply(t, ts_node("z1", "8", "8Gi", "  labels: {zone: a}"));
+	ts_apply(t, ts_node("z2", "8", "8Gi", "  labels: {zone: b}"));
+	ts_apply(t, ANYWAY("b1", "  nodeName: z1\n"));
+	ts_apply(t, ANYWAY("b2", "  nodeName: z1\n"));
+	/* a=2 b=0: z1 round(2 ln 4) = 3, z2 0; normalised z1 0, z2 100 */
+	json_t *tr = ts_schedule(t, ANYWAY("s1", ""));
+	is_int((int)tr_score(tr, "z1", "PodTopologySpread"), 0, "a=2 b=0: z1 scores 0");
+	is_int((int)tr_score(tr, "z2", "PodTopologySpread"), 100, "a=2 b=0: z2 scores 100");
+	is_str(tr_node(tr), "z2", "s1 to z2");
+	json_decref(tr);
+	/* b1, b2 deleted, s1 assumed on z2: a=0 b=1: z1 0, z2 round(ln 4) = 1;
+	 * normalised z1 100, z2 0 */
+	ts_apply_change(t, KP_SCHED_DELETED, ANYWAY("b1", "  nodeName: z1\n"));
+	ts_apply_change(t, KP_SCHED_DELETED, ANYWAY("b2", "  nodeName: z1\n"));
+	tr = ts_schedule(t, ANYWAY("s2", ""));
+	is_int((int)tr_score(tr, "z1", "PodTopologySpread"), 100, "a=0 b=1: z1 scores 100");
+	is_int((int)tr_score(tr, "z2", "PodTopologySpread"), 0, "a=0 b=1: z2 scores 0");
+	json_decref(tr);
+	ts_free(t);
+}
+
 int main(void)
 {
-	plan(11);
+	plan(16);
+	scoring();
 	struct ts *t = ts_new(NULL, 1);
 	ts_apply(t, ts_node("a1", "8", "8Gi", "  labels: {zone: a}"));
 	ts_apply(t, ts_node("b1", "8", "8Gi", "  labels: {zone: b}"));

@@ -76,6 +76,9 @@ struct self {
 	 * the node change log: maps 2i (domain -> matching pods) and 2i + 1
 	 * (domain -> eligible nodes) for DoNotSchedule constraint i */
 	struct nodecache pf_cache;
+	/* PreScore's the same way: map i (domain -> matching pods on eligible
+	 * nodes) for each ScheduleAnyway constraint i */
+	struct nodecache ps_cache;
 };
 
 /* The constraints of one pod for one action, and the deduced default selector. */
@@ -633,11 +636,39 @@ out_free_pf:
 
 /* ---- score */
 
+struct ps_ctx {
+	const struct self *self;
+	const struct kp_pod_info *pod;
+	const struct cons *k;
+	bool require_all;
+};
+
+/* What one node adds to PreScore's per-domain counts (nodecache.h). */
+static int ps_contribute(struct nodecache *nc, struct nc_node *slot,
+			 const struct kp_node_info *node, void *arg)
+{
+	const struct ps_ctx *x = arg;
+	if (x->require_all && !has_all_keys(x->k, node))
+		return 0;
+	for (uint32_t i = 0; i < x->k->n; i++) {
+		const struct con *c = &x->k->c[i];
+		if (c->hostname || !node_included(c, x->pod, node))
+			continue;
+		int32_t v = kp_labels_get(&node->labels, c->key);
+		if (v == KP_ID_NONE)
+			v = x->self->empty_id;
+		int64_t cnt = count_matching(node, c->sel, x->pod->ns_id);
+		if (cnt && nc_add(nc, slot, i, (uint64_t)(uint32_t)v, cnt) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		     const struct kp_node_info *const *nodes, size_t nfiltered,
 		     struct kp_status *st)
 {
-	const struct self *self = self_;
+	struct self *self = self_;
 	const struct kp_snapshot *snap = cy->snapshot;
 	if (snap->nnodes == 0)
 		return KP_STATUS_SKIP;
@@ -687,6 +718,22 @@ static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info 
 		ps->weight[i] = log((double)size + 2);
 	}
 
+	/* the pod's own constraints: per-domain counts kept across attempts */
+	char *sig = pod->nspread ? signature(pod) : NULL;
+	if (sig) {
+		struct ps_ctx x = { self, pod, &ps->k, require_all };
+		int rc = nc_sync(&self->ps_cache, snap, sig, n, ps_contribute, &x);
+		free(sig);
+		if (rc < 0)
+			goto out_free_ps;
+		for (uint32_t i = 0; i < n; i++) {
+			struct tpcount *d = &ps->dom[i];
+			for (uint32_t j = 0; j < d->cap; j++)
+				if (d->keys[j] != TP_EMPTY)
+					d->vals[j] = tp_get(&self->ps_cache.maps[i], d->keys[j]);
+		}
+		goto counted;
+	}
 	for (uint32_t j = 0; j < snap->nnodes; j++) {
 		const struct kp_node_info *node = snap->nodes[j];
 		if (require_all && !has_all_keys(&ps->k, node))
@@ -705,6 +752,7 @@ static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info 
 		}
 	}
 
+counted:;
 	struct state *s = state_get(self, cy);
 	if (!s)
 		goto out_free_ps;
@@ -935,6 +983,7 @@ static void fini(void *self_)
 {
 	struct self *self = self_;
 	nc_release(&self->pf_cache);
+	nc_release(&self->ps_cache);
 	free(self);
 }
 

@@ -7,14 +7,15 @@
  * A benchmark, not a test; docs/scheduler.md records its figures.
  *
  *   sched-microbench [--nodes 5000] [--pods 10000] [--existing 0]
- *                    [--workload basic|spread|anti|affinity] [--parallelism 16]
+ *                    [--workload basic|spread|pspread|anti|affinity] [--parallelism 16]
  *                    [--percentage 0]
  *
  * Workloads (after kube-scheduler's scheduler_perf): basic = cpu/memory
  * requests only; spread = a zone DoNotSchedule constraint (maxSkew 1) over
- * the pods' own label; anti = required anti-affinity to each other over
- * hostname; affinity = required affinity to pods of the same group over
- * zone. --existing bound pods are spread over the nodes first.
+ * the pods' own label; pspread = the same, ScheduleAnyway; anti = required
+ * anti-affinity to each other over hostname; affinity = required affinity
+ * to pods of the same group over zone. --existing bound pods are spread
+ * over the nodes first.
  */
 #include "config.h"
 
@@ -64,11 +65,13 @@ static json_t *pod_obj(const char *workload, int i, const char *node)
 	if (node)
 		json_object_set_new(spec, "nodeName", json_string(node));
 	json_t *sel = json_pack("{s:{s:s}}", "matchLabels", "app", workload);
-	if (!strcmp(workload, "spread")) {
+	if (!strcmp(workload, "spread") || !strcmp(workload, "pspread")) {
 		json_object_set_new(spec, "topologySpreadConstraints",
 				    json_pack("[{s:i,s:s,s:s,s:O}]", "maxSkew", 1, "topologyKey",
 					      "topology.kubernetes.io/zone", "whenUnsatisfiable",
-					      "DoNotSchedule", "labelSelector", sel));
+					      !strcmp(workload, "spread") ? "DoNotSchedule"
+									  : "ScheduleAnyway",
+					      "labelSelector", sel));
 	} else if (!strcmp(workload, "anti")) {
 		json_object_set_new(spec, "affinity",
 				    json_pack("{s:{s:[{s:O,s:s}]}}", "podAntiAffinity",
@@ -121,7 +124,7 @@ int main(int argc, char **argv)
 		case 'c': percentage = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: sched-microbench [--nodes N] [--pods P] [--existing E] "
-				"[--workload basic|spread|anti|affinity] [--parallelism J] [--percentage P]\n");
+				"[--workload basic|spread|pspread|anti|affinity] [--parallelism J] [--percentage P]\n");
 			return 2;
 		}
 	}
