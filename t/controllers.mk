@@ -15,3 +15,10 @@ t_t4002_ctl_workload_CFLAGS = $(AM_CFLAGS)
 EXTRA_DIST += t/t4lib-ctl.sh
 SH_TESTS += t/t4101-ctl-deployment.sh
 SH_TESTS += t/t4102-ctl-replicaset-gc.sh
+
+# The manager and the static controller table over a memory store (no HTTP,
+# no dlopen).
+C_TESTS += t/t4003-ctl-manager
+t_t4003_ctl_manager_SOURCES = t/t4003-ctl-manager.c t/tap.h
+t_t4003_ctl_manager_LDADD = plugins/libkpctl-static.la core/runtime/libkpruntime.la \
+	core/api/libkpapi.la $(T_LDADD) $(MHD_LIBS) $(YAML_LIBS) -lpthread

@@ -709,11 +709,12 @@ static int c_delete(struct kp_ctl *pc, unsigned kind, const char *ns, const char
 					    kp_strerror(rc));
 		const char *ouid = kp_obj_uid(obj);
 		if (uid && (!ouid || strcmp(uid, ouid))) {
+			rc = kp_error_set(errmsg, KP_ECONFLICT,
+					  "Precondition failed: UID in precondition: %s, UID in "
+					  "object meta: %s",
+					  uid, ouid ? ouid : "");
 			json_decref(obj);
-			return kp_error_set(errmsg, KP_ECONFLICT,
-					    "Precondition failed: UID in precondition: %s, UID in "
-					    "object meta: %s",
-					    uid, ouid ? ouid : "");
+			return rc;
 		}
 		bool graceful = false;
 		if (propagation == KP_CTL_FOREGROUND) {
