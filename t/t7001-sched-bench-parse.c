@@ -53,6 +53,7 @@ static void test_parse(void)
 			     "spec: {containers: [{name: c, image: i}]}\n");
 	put("tmpl/indexed.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: 'ix-{{.Index}}'}\n"
 				 "spec: {containers: [{name: c, image: i}]}\n");
+	put("tmpl/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {labels: {team: devops}}\n");
 	put("tmpl/gotmpl.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
 				"spec: {priority: {{if .p}}1{{end}}}\n");
 	put("conf/perf.yaml",
@@ -118,6 +119,24 @@ static void test_parse(void)
 	    "    podTemplatePath: ../tmpl/nope.yaml\n"
 	    "  workloads:\n"
 	    "  - name: a\n"
+	    "- name: Sets\n"
+	    "  workloadTemplate:\n"
+	    "  - opcode: createNamespaces\n"
+	    "    prefix: team\n"
+	    "    count: 3\n"
+	    "    namespaceTemplatePath: ../tmpl/ns.yaml\n"
+	    "  - opcode: createPodSets\n"
+	    "    countParam: $sets\n"
+	    "    namespacePrefix: team\n"
+	    "    createPodsOp: {opcode: createPods, countParam: $per}\n"
+	    "  - opcode: barrier\n"
+	    "    stageRequirement: Attempted\n"
+	    "  - opcode: deletePods\n"
+	    "    namespace: team-1\n"
+	    "    skipWaitToCompletion: true\n"
+	    "  workloads:\n"
+	    "  - name: a\n"
+	    "    params: {sets: 3, per: 4}\n"
 	    "- name: BadCase\n"
 	    "  schedulerConfigPath: x.yaml\n"
 	    "  workloadTemplate:\n"
@@ -132,7 +151,7 @@ static void test_parse(void)
 		free(e);
 		return;
 	}
-	is_uint(c->n, 7, "7 workloads over 6 test cases");
+	is_uint(c->n, 8, "8 workloads over 7 test cases");
 	struct sb_workload *w = find(c, "Basic/small");
 	ok(w && !w->skip_reason, "Basic/small runs (%s)", w && w->skip_reason ? w->skip_reason : "");
 	if (w && !w->skip_reason) {
@@ -174,6 +193,24 @@ static void test_parse(void)
 		json_t *ix = sb_render_pod(&w->ops[3], "namespace-3", 7, 21, &e);
 		is_str(kp_obj_name(ix), "ix-7", "{{.Index}} rendered per object, explicit name kept");
 		json_decref(ix);
+	}
+	w = find(c, "Sets/a");
+	ok(w && !w->skip_reason, "Sets/a runs (%s)", w && w->skip_reason ? w->skip_reason : "");
+	if (w && !w->skip_reason) {
+		/* createNamespaces, 3 createPods from createPodSets, barrier, deletePods */
+		is_uint(w->nops, 6, "createPodSets expands into one createPods per namespace");
+		ok(w->ops[1].code == SB_OP_CREATE_PODS && w->ops[3].code == SB_OP_CREATE_PODS,
+		   "expanded ops are createPods");
+		is_str(w->ops[1].ns, "team-0", "first set in team-0");
+		is_str(w->ops[3].ns, "team-2", "third set in team-2");
+		is_int(w->ops[2].count, 4, "createPodsOp countParam substituted");
+		ok(w->ops[4].code == SB_OP_BARRIER && w->ops[4].attempted, "barrier stageRequirement Attempted");
+		ok(w->ops[5].code == SB_OP_DELETE_PODS && w->ops[5].skip_wait, "deletePods skipWaitToCompletion");
+		json_t *ns = sb_render_namespace(w->ops[0].tmpl, "team-2");
+		is_str(kp_obj_name(ns), "team-2", "namespace named");
+		is_str(kp_obj_label(ns, "team"), "devops", "namespace template labels kept");
+		is_str(kp_obj_label(ns, "kubernetes.io/metadata.name"), "team-2", "metadata.name label");
+		json_decref(ns);
 	}
 	w = find(c, "Basic/noparam");
 	ok(w && w->skip_reason && strstr(w->skip_reason, "$pods") &&
@@ -407,6 +444,31 @@ static void test_placement(void)
 	json_decref(pods);
 	json_decref(tsc);
 	json_decref(tol);
+
+	/* namespaceSelector: g1 in ns a (team=devops), g2 in ns b (no labels), both
+	 * on node a with a hostname anti-affinity term over team=devops namespaces:
+	 * only g2's term covers g1 -> one violation; label b too -> both clash */
+	json_t *nsanti = json_pack("{s:{s:[{s:{s:{s:s}},s:{s:{s:s}},s:s}]}}", "podAntiAffinity",
+				   "requiredDuringSchedulingIgnoredDuringExecution", "labelSelector",
+				   "matchLabels", "color", "green", "namespaceSelector", "matchLabels",
+				   "team", "devops", "topologyKey", "kubernetes.io/hostname");
+	pods = json_pack("[o,o]", pod("g1", "a", "0", "green"), pod("g2", "a", "0", "green"));
+	kp_obj_set_str(json_array_get(pods, 0), "metadata.namespace", "a");
+	kp_obj_set_str(json_array_get(pods, 1), "metadata.namespace", "b");
+	for (size_t i = 0; i < 2; i++)
+		kp_obj_set(json_array_get(pods, i), "spec.affinity", json_deep_copy(nsanti));
+	memset(&r, 0, sizeof(r));
+	r.nodes_final = json_incref(nodes);
+	r.pods_final = json_incref(pods);
+	r.ns_labels = json_pack("{s:{s:s},s:{}}", "a", "team", "devops", "b");
+	sb_check_placement(&r);
+	is_int(r.violations, 1, "namespaceSelector: only the term covering namespace a matches");
+	json_object_set_new(r.ns_labels, "b", json_pack("{s:s}", "team", "devops"));
+	sb_check_placement(&r);
+	is_int(r.violations, 2, "both namespaces selected: both terms match");
+	sb_result_free(&r);
+	json_decref(pods);
+	json_decref(nsanti);
 
 	/* bound to a node that does not exist */
 	pods = json_pack("[o]", pod("x", "ghost", "0", NULL));

@@ -91,6 +91,74 @@ test_expect_success 'unsupported ops are reported by name and the workload is sk
 	grep "Odd/a: skipped: workloadTemplate\[1\]: op createAny is not supported" err
 '
 
+# upstream's newer ops on a small scale: gated pods and an Attempted barrier,
+# createPodSets into labelled namespaces, namespaceSelector anti-affinity,
+# background deletion; 4 nodes, so at most 4 green pods in devops namespaces
+cat >ops.yaml <<-\EOC
+- name: Ops
+  workloadTemplate:
+  - opcode: createNodes
+    count: 4
+  - opcode: createNamespaces
+    prefix: team
+    count: 2
+    namespaceTemplatePath: ns.yaml
+  - opcode: createPods
+    count: 3
+    podTemplatePath: gated.yaml
+    skipWaitToCompletion: true
+  - opcode: barrier
+    stageRequirement: Attempted
+  - opcode: createPodSets
+    count: 2
+    namespacePrefix: team
+    createPodsOp: {opcode: createPods, count: 2, podTemplatePath: green.yaml}
+  - opcode: deletePods
+    namespace: team-0
+    deletePodsPerSecond: 1000
+    skipWaitToCompletion: true
+  - opcode: createPods
+    count: 6
+    namespace: other
+    collectMetrics: true
+  workloads:
+  - name: a
+EOC
+cat >ns.yaml <<-\EOC
+apiVersion: v1
+kind: Namespace
+metadata: {labels: {team: devops}}
+EOC
+cat >gated.yaml <<-\EOC
+apiVersion: v1
+kind: Pod
+metadata: {generateName: gated-}
+spec:
+  schedulingGates: [{name: example.com/wait}]
+  containers: [{name: c, image: pause}]
+EOC
+cat >green.yaml <<-\EOC
+apiVersion: v1
+kind: Pod
+metadata: {generateName: green-, labels: {color: green}}
+spec:
+  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {color: green}}
+        namespaceSelector: {matchLabels: {team: devops}}
+        topologyKey: kubernetes.io/hostname
+  containers: [{name: c, image: pause, resources: {requests: {cpu: 100m}}}]
+EOC
+
+for mode in inprocess api; do
+	test_expect_success "$mode: gated pods, createPodSets, namespaceSelector, background deletePods" "
+		sched-bench run ops.yaml --mode $mode --timeout 30 >ops-$mode.out &&
+		grep '6 measured, 6 scheduled, 0 unschedulable; 4 nodes' ops-$mode.out &&
+		grep ' 0 violations' ops-$mode.out
+	"
+done
+
 test_expect_success 'bad arguments' '
 	test_expect_code() { want=$1; shift; "$@"; test $? -eq $want; } &&
 	test_expect_code 2 sched-bench run "$cfg" --mode nope &&

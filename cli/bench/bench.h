@@ -45,9 +45,10 @@ struct sb_op {
 	char *tmpl_text;
 	char *tmpl_path;    /* resolved path, for messages (NULL for defaults) */
 	char *ns;           /* createPods/deletePods: namespace (NULL = per-op default) */
-	char *prefix;       /* createNamespaces */
+	char *prefix;       /* createNamespaces (tmpl: namespaceTemplatePath, may be NULL) */
 	bool collect_metrics;
-	bool skip_wait;     /* createPods.skipWaitToCompletion */
+	bool skip_wait;     /* createPods/deletePods.skipWaitToCompletion: run on in the background */
+	bool attempted;     /* barrier.stageRequirement: Attempted */
 	/* createNodes strategies */
 	char *label_key;            /* labelNodePrepareStrategy */
 	char **label_values;
@@ -110,6 +111,9 @@ bool sb_workload_match(const struct sb_workload *w, const char *pattern);
 json_t *sb_render_node(const struct sb_op *op, int64_t i, int64_t seq, char **errmsg);
 json_t *sb_render_pod(const struct sb_op *op, const char *ns, int64_t i, int64_t seq,
 		      char **errmsg);
+/* A Namespace named ns from tmpl (borrowed, NULL = bare) with the
+ * kubernetes.io/metadata.name label; new reference or NULL. */
+json_t *sb_render_namespace(const json_t *tmpl, const char *ns);
 /* The namespace of a createPods op at index opi without one (upstream's). */
 char *sb_default_namespace(size_t opi);
 
@@ -147,6 +151,7 @@ struct sb_result {
 	char *metrics_text;         /* scheduler /metrics text, may be NULL */
 	json_t *nodes_final;        /* array of Node objects */
 	json_t *pods_final;         /* array of Pod objects with spec.nodeName */
+	json_t *ns_labels;          /* namespace name -> labels object (for namespaceSelector) */
 	/* Filled by sb_check_placement. */
 	int64_t violations;
 	json_t *violation_list;     /* array of strings (first ones) */

@@ -50,6 +50,7 @@ void sb_result_free(struct sb_result *r)
 	free(r->metrics_text);
 	json_decref(r->nodes_final);
 	json_decref(r->pods_final);
+	json_decref(r->ns_labels);
 	json_decref(r->violation_list);
 	free(r->node_cpu);
 	free(r->node_mem);
@@ -303,27 +304,37 @@ static json_t *domain_index(struct check *c, const char *key)
 	return d;
 }
 
-/* Namespaces a pod-affinity term covers; NULL = all (namespaceSelector {}). */
-static bool term_ns_match(const json_t *term, const char *pod_ns, const char *other_ns, bool *unknown)
+/*
+ * Does a pod-affinity term of a pod in pod_ns cover other_ns? Kubernetes:
+ * the namespaces listed plus those namespaceSelector matches ({} = all);
+ * neither = the pod's own. A selector over namespaces whose labels we do not
+ * know sets *unknown.
+ */
+static bool term_ns_match(const struct check *c, const json_t *term, const char *pod_ns,
+			  const char *other_ns, bool *unknown)
 {
 	json_t *nss = json_object_get(term, "namespaces");
 	json_t *sel = json_object_get(term, "namespaceSelector");
-	if (sel) {
-		if (json_object_size(sel) == 0 ||
-		    (json_object_size(json_object_get(sel, "matchLabels")) == 0 &&
-		     json_array_size(json_object_get(sel, "matchExpressions")) == 0))
+	size_t i;
+	json_t *x;
+	json_array_foreach(nss, i, x)
+		if (json_is_string(x) && !strcmp(json_string_value(x), other_ns))
 			return true;
-		*unknown = true; /* namespace labels are not in the final state */
+	if (sel) {
+		struct kp_label_selector *ls = NULL;
+		json_t *labels = json_object_get(c->r->ns_labels, other_ns);
+		if (kp_label_selector_from_json(sel, &ls, NULL) < 0) {
+			*unknown = true;
+			return false;
+		}
+		bool everything = kp_label_selector_is_everything(ls);
+		bool m = everything || (labels && kp_label_selector_matches(ls, labels));
+		if (!everything && !labels)
+			*unknown = true;
+		kp_label_selector_free(ls);
+		return m;
 	}
-	if (json_array_size(nss)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(nss, i, x)
-			if (json_is_string(x) && !strcmp(json_string_value(x), other_ns))
-				return true;
-		return false;
-	}
-	return !sel && !strcmp(pod_ns, other_ns);
+	return !json_array_size(nss) && !strcmp(pod_ns, other_ns);
 }
 
 static void check_pod_terms(struct check *c, size_t pi, bool anti)
@@ -355,7 +366,7 @@ static void check_pod_terms(struct check *c, size_t pi, bool anti)
 			size_t q = (size_t)json_integer_value(m);
 			if (q == pi)
 				continue;
-			if (!term_ns_match(term, p->ns, c->p[q].ns, &unknown))
+			if (!term_ns_match(c, term, p->ns, c->p[q].ns, &unknown))
 				continue;
 			if (!kp_label_selector_matches(sel, c->p[q].labels))
 				continue;
@@ -375,7 +386,7 @@ static void check_pod_terms(struct check *c, size_t pi, bool anti)
 			bool earlier = false;
 			for (size_t q = 0; q < pi && !earlier; q++)
 				earlier = c->p[q].node >= 0 &&
-					  term_ns_match(term, p->ns, c->p[q].ns, &unknown) &&
+					  term_ns_match(c, term, p->ns, c->p[q].ns, &unknown) &&
 					  kp_label_selector_matches(sel, c->p[q].labels);
 			if (earlier || !kp_label_selector_matches(sel, p->labels))
 				violation(c, "pod %s/%s on %s: required pod affinity (%s=%s) has no matching pod in its domain",
@@ -490,6 +501,9 @@ void sb_check_placement(struct sb_result *r)
 {
 	struct check c = { .r = r };
 	r->violations = 0;
+	free(r->node_cpu);
+	free(r->node_mem);
+	r->node_cpu = r->node_mem = NULL;
 	json_decref(r->violation_list);
 	r->violation_list = json_array();
 	c.nn = json_array_size(r->nodes_final);

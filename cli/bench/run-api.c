@@ -41,7 +41,20 @@ struct prec {
 	atomic_bool unsched;
 	int32_t midx;
 	int32_t op;
+	bool gated;                /* created with spec.schedulingGates */
+	atomic_bool deleted;
 	char *node;                /* set by the watch thread before bind_ns */
+};
+
+struct api;
+
+/* deletePods with skipWaitToCompletion: deletes in the background. */
+struct bg_delete {
+	struct api *a;
+	const struct sb_op *op;
+	pthread_t thread;
+	int rc;
+	char *err;
 };
 
 struct api {
@@ -70,6 +83,8 @@ struct api {
 	char *wbuf;
 	size_t wlen, wcap;
 	int64_t last_progress;
+	struct bg_delete **bg;
+	size_t nbg;
 };
 
 /* ------------------------------------------------------------------ */
@@ -525,13 +540,13 @@ static void free_posts(struct post *p, size_t n)
 	free(p);
 }
 
-static int ensure_namespace(struct api *a, const char *ns, char **errmsg)
+static int ensure_namespace(struct api *a, const char *ns, const json_t *tmpl, char **errmsg)
 {
 	if (json_object_get(a->namespaces, ns))
 		return 0;
-	json_t *o = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
-			      "name", ns);
-	struct post p = { NULL, dump(o), NULL };
+	json_t *o = sb_render_namespace(tmpl, ns);
+	struct post p = { NULL, o ? dump(o) : NULL, NULL };
+	json_object_set_new(a->namespaces, ns, o ? json_incref(kp_obj_labels(o)) : json_object());
 	json_decref(o);
 	if (asprintf(&p.url, "%s/api/v1/namespaces", a->url) < 0)
 		p.url = NULL;
@@ -539,7 +554,6 @@ static int ensure_namespace(struct api *a, const char *ns, char **errmsg)
 				 : kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	free(p.url);
 	free(p.body);
-	json_object_set_new(a->namespaces, ns, json_true());
 	return rc;
 }
 
@@ -580,7 +594,9 @@ static int op_nodes(struct api *a, const struct sb_op *op, char **errmsg)
 	return rc;
 }
 
-static int wait_pods(struct api *a, int64_t first, int64_t n)
+/* Until every pod of [first, first+n) is bound, unschedulable or deleted
+ * (with attempted, gated pods count as done: they are never attempted). */
+static int wait_pods(struct api *a, int64_t first, int64_t n, bool attempted)
 {
 	int64_t deadline = sb_now_ns() + (int64_t)(a->o->timeout_s * 1e9);
 	for (;;) {
@@ -588,7 +604,8 @@ static int wait_pods(struct api *a, int64_t first, int64_t n)
 		for (int64_t i = first; i < first + n; i++) {
 			if (atomic_load(&a->recs[i].bind_ns))
 				bound++;
-			else if (atomic_load(&a->recs[i].unsched))
+			else if (atomic_load(&a->recs[i].unsched) || atomic_load(&a->recs[i].deleted) ||
+				 (attempted && a->recs[i].gated))
 				uns++;
 		}
 		if (bound + uns >= n)
@@ -611,7 +628,7 @@ static int op_pods(struct api *a, const struct sb_op *op, size_t opi, char **err
 {
 	char *defns = op->ns ? NULL : sb_default_namespace(opi);
 	const char *ns = op->ns ? op->ns : defns;
-	int rc = ensure_namespace(a, ns, errmsg);
+	int rc = ensure_namespace(a, ns, NULL, errmsg);
 	struct post *p = calloc((size_t)op->count + 1, sizeof(*p));
 	if (rc < 0 || !p) {
 		free(defns);
@@ -652,7 +669,10 @@ static int op_pods(struct api *a, const struct sb_op *op, size_t opi, char **err
 		if (asprintf(&p[i].url, "%s/api/v1/namespaces/%s/pods", a->url, ns) < 0)
 			p[i].url = NULL;
 		p[i].sent_ns = &r->create_ns;
+		r->gated = json_array_size(kp_obj_get(pod, "spec.schedulingGates")) > 0;
+		pthread_mutex_lock(&a->lock);
 		json_array_append_new(a->pods, pod);
+		pthread_mutex_unlock(&a->lock);
 	}
 	if (rc == 0) {
 		if (op->collect_metrics && !a->r->t0_ns)
@@ -661,7 +681,7 @@ static int op_pods(struct api *a, const struct sb_op *op, size_t opi, char **err
 			      "pods", errmsg);
 	}
 	if (rc == 0 && !op->skip_wait) {
-		rc = wait_pods(a, first, op->count);
+		rc = wait_pods(a, first, op->count, false);
 		if (rc == KP_ETIMEDOUT)
 			rc = kp_error_set(errmsg, rc, "%s",
 					  atomic_load(&a->watch_failed)
@@ -682,36 +702,43 @@ static int op_pods(struct api *a, const struct sb_op *op, size_t opi, char **err
 	return rc;
 }
 
-static int op_delete(struct api *a, const struct sb_op *op, char **errmsg)
+/* Deletes the pods of op's namespace (and labels) at op's rate. Pods are
+ * looked up under the lock: the main thread may be appending. */
+static int delete_pods(struct api *a, const struct sb_op *op, char **errmsg)
 {
-	char *url = NULL;
 	struct buf b = { 0 };
-	if (asprintf(&url, "%s/api/v1/namespaces/%s/pods", a->url, op->ns) < 0)
-		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	CURL *c = easy(NULL);
+	if (!c)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	int64_t gap = op->delete_per_second > 0 ? (int64_t)(1e9 / op->delete_per_second) : 0;
 	int64_t next = sb_now_ns();
 	int rc = 0;
-	size_t i;
-	json_t *pod;
-	json_array_foreach(a->pods, i, pod) {
-		if (strcmp(kp_obj_namespace(pod), op->ns))
-			continue;
-		bool ok = true;
+	for (size_t i = 0;; i++) {
+		char name[300];
+		pthread_mutex_lock(&a->lock);
+		json_t *pod = json_array_get(a->pods, i);
+		bool ok = pod && !strcmp(kp_obj_namespace(pod), op->ns);
 		const char *k;
 		json_t *v;
 		json_object_foreach(op->label_selector, k, v) {
-			const char *have = kp_obj_label(pod, k);
+			const char *have = pod ? kp_obj_label(pod, k) : NULL;
 			if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
 				ok = false;
 		}
-		if (!ok || json_is_true(json_object_get(pod, "deleted")))
+		if (ok)
+			snprintf(name, sizeof(name), "%s", kp_obj_name(pod));
+		pthread_mutex_unlock(&a->lock);
+		if (!pod)
+			break;
+		if (!ok || atomic_load(&a->recs[i].deleted))
 			continue;
-		while (gap && sb_now_ns() < next)
+		while (gap && sb_now_ns() < next && !atomic_load(&a->stop))
 			usleep(1000);
+		if (atomic_load(&a->stop))
+			break;
 		next += gap;
 		char *u = NULL;
-		if (asprintf(&u, "%s/%s", url, kp_obj_name(pod)) < 0)
+		if (asprintf(&u, "%s/api/v1/namespaces/%s/pods/%s", a->url, op->ns, name) < 0)
 			break;
 		curl_easy_setopt(c, CURLOPT_URL, u);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
@@ -722,15 +749,67 @@ static int op_delete(struct api *a, const struct sb_op *op, char **errmsg)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 		free(u);
 		if (code != 200 && code != 202 && code != 404) {
-			rc = kp_error_set(errmsg, KP_EIO, "deletePods: DELETE %s: HTTP %ld", kp_obj_name(pod), code);
+			rc = kp_error_set(errmsg, KP_EIO, "deletePods: DELETE %s/%s: HTTP %ld %s", op->ns,
+					  name, code, b.p ? b.p : "");
 			break;
 		}
-		/* marked in our copy so that the final check leaves it out */
-		json_object_set_new(pod, "deleted", json_true());
+		atomic_store(&a->recs[i].deleted, true);
+		free(b.p);
+		b.p = NULL;
+		b.n = 0;
 	}
 	free(b.p);
 	curl_easy_cleanup(c);
-	free(url);
+	return rc;
+}
+
+static void *bg_delete_main(void *arg)
+{
+	struct bg_delete *d = arg;
+	d->rc = delete_pods(d->a, d->op, &d->err);
+	return NULL;
+}
+
+static int op_delete(struct api *a, const struct sb_op *op, char **errmsg)
+{
+	if (!op->skip_wait)
+		return delete_pods(a, op, errmsg);
+	struct bg_delete *d = calloc(1, sizeof(*d));
+	struct bg_delete **n = d ? realloc(a->bg, (a->nbg + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(d);
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	}
+	a->bg = n;
+	d->a = a;
+	d->op = op;
+	if (pthread_create(&d->thread, NULL, bg_delete_main, d) != 0) {
+		free(d);
+		return kp_error_set(errmsg, KP_ENOMEM, "cannot start a deletePods thread");
+	}
+	a->bg[a->nbg++] = d;
+	return 0;
+}
+
+/* Joins the background deletions (stop: cut them short); first error wins. */
+static int join_bg(struct api *a, char **errmsg)
+{
+	int rc = 0;
+	for (size_t i = 0; i < a->nbg; i++) {
+		pthread_join(a->bg[i]->thread, NULL);
+		if (a->bg[i]->rc < 0 && rc == 0) {
+			rc = a->bg[i]->rc;
+			if (errmsg) {
+				*errmsg = a->bg[i]->err;
+				a->bg[i]->err = NULL;
+			}
+		}
+		free(a->bg[i]->err);
+		free(a->bg[i]);
+	}
+	free(a->bg);
+	a->bg = NULL;
+	a->nbg = 0;
 	return rc;
 }
 
@@ -817,7 +896,7 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 			for (int64_t k = 0; k < op->count && rc == 0; k++) {
 				char ns[300];
 				snprintf(ns, sizeof(ns), "%s-%lld", op->prefix, (long long)k);
-				rc = ensure_namespace(a, ns, errmsg);
+				rc = ensure_namespace(a, ns, op->tmpl, errmsg);
 			}
 			break;
 		case SB_OP_CREATE_PODS:
@@ -825,7 +904,7 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 			r->pods_total += op->count;
 			break;
 		case SB_OP_BARRIER:
-			rc = wait_pods(a, 0, a->nrecs);
+			rc = wait_pods(a, 0, a->nrecs, op->attempted);
 			if (rc == KP_ETIMEDOUT)
 				rc = kp_error_set(errmsg, rc, "barrier: pods not bound within --timeout");
 			break;
@@ -840,6 +919,10 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 		}
 	}
 	sb_progress_done(o);
+	/* background deletions end with the workload, as upstream cancels them */
+	atomic_store(&a->stop, true);
+	if (rc == 0)
+		rc = join_bg(a, errmsg);
 	if (rc < 0)
 		goto out;
 	/* the final state as the server holds it */
@@ -851,6 +934,7 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 		goto out;
 	}
 	r->nodes_final = nodes;
+	r->ns_labels = json_incref(a->namespaces);
 	r->pods_final = json_array();
 	size_t i;
 	json_t *p;
@@ -882,10 +966,10 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 	if (a->pid > 0)
 		r->peak_rss = server_peak_rss(a->pid);
 out:
-	if (a->watching) {
-		atomic_store(&a->stop, true);
+	atomic_store(&a->stop, true);
+	join_bg(a, NULL);
+	if (a->watching)
 		pthread_join(a->watch_thread, NULL);
-	}
 	stop_server(a);
 	for (int64_t k = 0; k < a->nrecs; k++)
 		free(a->recs[k].node);

@@ -37,6 +37,12 @@ struct rec {
 	bool deleted;
 };
 
+struct deleter {
+	const struct sb_op *op;
+	int64_t next_ns, gap, cursor;
+	bool done;
+};
+
 struct churn {
 	const struct sb_op *op;
 	int64_t next_ns;
@@ -61,6 +67,8 @@ struct st {
 	size_t natt, capatt;
 	struct churn *churns;
 	size_t nchurns;
+	struct deleter *deleters;
+	size_t ndeleters;
 	json_t *namespaces;   /* names applied */
 	int64_t last_progress;
 };
@@ -114,6 +122,7 @@ static void progress(struct st *st, const char *what, int64_t done, int64_t tota
 }
 
 static void churn_pump(struct st *st, int64_t now);
+static void delete_pump(struct st *st, int64_t now);
 
 /* One attempt, timed when measuring. Returns schedule_one's code. */
 static int attempt(struct st *st, int timeout_ms)
@@ -121,6 +130,8 @@ static int attempt(struct st *st, int timeout_ms)
 	int64_t a = sb_now_ns();
 	if (st->nchurns)
 		churn_pump(st, a);
+	if (st->ndeleters)
+		delete_pump(st, a);
 	int rc = kp_scheduler_schedule_one(st->s, timeout_ms, NULL);
 	if (rc == 0 && st->measuring) {
 		int64_t b = sb_now_ns();
@@ -157,15 +168,16 @@ static int apply(struct st *st, int change, json_t *obj, char **errmsg)
 	return kp_scheduler_apply(st->s, change, obj, errmsg);
 }
 
-static int ensure_namespace(struct st *st, const char *ns, char **errmsg)
+/* A namespace is created once per name (its template's labels matter to
+ * namespaceSelector terms). */
+static int ensure_namespace(struct st *st, const char *ns, const json_t *tmpl, char **errmsg)
 {
 	if (json_object_get(st->namespaces, ns))
 		return 0;
-	json_t *o = json_pack("{s:s,s:s,s:{s:s,s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",
-			      "metadata", "name", ns, "labels", "kubernetes.io/metadata.name", ns);
-	int rc = apply(st, KP_SCHED_ADDED, o, errmsg);
+	json_t *o = sb_render_namespace(tmpl, ns);
+	int rc = o ? apply(st, KP_SCHED_ADDED, o, errmsg) : KP_ENOMEM;
+	json_object_set_new(st->namespaces, ns, o ? json_incref(kp_obj_labels(o)) : json_object());
 	json_decref(o);
-	json_object_set_new(st->namespaces, ns, json_true());
 	return rc;
 }
 
@@ -242,7 +254,7 @@ static int op_create_pods(struct st *st, const struct sb_op *op, size_t opi, cha
 {
 	char *defns = op->ns ? NULL : sb_default_namespace(opi);
 	const char *ns = op->ns ? op->ns : defns;
-	int rc = ensure_namespace(st, ns, errmsg);
+	int rc = ensure_namespace(st, ns, NULL, errmsg);
 	if (rc < 0 || (rc = grow_recs(st, op->count)) < 0)
 		goto out;
 	int64_t first = st->nrecs;
@@ -338,35 +350,65 @@ out:
 	return rc;
 }
 
-static int op_delete_pods(struct st *st, const struct sb_op *op, char **errmsg)
+/* Deletes the next pod of d's namespace (and labels) from d->cursor on;
+ * false when there is none left. */
+static bool delete_next(struct st *st, struct deleter *d)
 {
-	int64_t gap = op->delete_per_second > 0 ? (int64_t)(1e9 / op->delete_per_second) : 0;
-	int64_t next = sb_now_ns();
-	for (int64_t i = 0; i < st->nrecs; i++) {
-		struct rec *r = &st->recs[i];
+	const struct sb_op *op = d->op;
+	for (; d->cursor < st->nrecs; d->cursor++) {
+		struct rec *r = &st->recs[d->cursor];
 		if (r->deleted || strcmp(kp_obj_namespace(r->pod), op->ns))
 			continue;
-		if (op->label_selector) {
-			const char *k;
-			json_t *v;
-			bool ok = true;
-			json_object_foreach(op->label_selector, k, v) {
-				const char *have = kp_obj_label(r->pod, k);
-				if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
-					ok = false;
-			}
-			if (!ok)
-				continue;
+		bool ok = true;
+		const char *k;
+		json_t *v;
+		json_object_foreach(op->label_selector, k, v) {
+			const char *have = kp_obj_label(r->pod, k);
+			if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
+				ok = false;
 		}
-		while (gap && sb_now_ns() < next)
-			attempt(st, 1);
-		next += gap;
-		int rc = apply(st, KP_SCHED_DELETED, r->pod, errmsg);
-		if (rc < 0)
-			return rc;
+		if (!ok)
+			continue;
+		kp_scheduler_apply(st->s, KP_SCHED_DELETED, r->pod, NULL);
 		r->deleted = true;
+		d->cursor++;
+		return true;
 	}
-	return 0;
+	return false;
+}
+
+static int op_delete_pods(struct st *st, const struct sb_op *op, char **errmsg)
+{
+	struct deleter d = { .op = op, .next_ns = sb_now_ns(),
+			     .gap = op->delete_per_second > 0 ? (int64_t)(1e9 / op->delete_per_second) : 0 };
+	if (op->skip_wait) {
+		/* upstream deletes in the background while the next ops run */
+		struct deleter *n = realloc(st->deleters, (st->ndeleters + 1) * sizeof(*n));
+		if (!n)
+			return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+		st->deleters = n;
+		st->deleters[st->ndeleters++] = d;
+		return 0;
+	}
+	for (;;) {
+		while (d.gap && sb_now_ns() < d.next_ns)
+			attempt(st, 1);
+		d.next_ns += d.gap;
+		if (!delete_next(st, &d))
+			return 0;
+	}
+}
+
+static void delete_pump(struct st *st, int64_t now)
+{
+	for (size_t i = 0; i < st->ndeleters; i++) {
+		struct deleter *d = &st->deleters[i];
+		while (!d->done && now >= d->next_ns) {
+			d->next_ns += d->gap;
+			if (!delete_next(st, d))
+				d->done = true;
+		}
+	}
 }
 
 static void churn_pump(struct st *st, int64_t now)
@@ -512,7 +554,7 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 			for (int64_t k = 0; k < op->count && rc == 0; k++) {
 				char ns[300];
 				snprintf(ns, sizeof(ns), "%s-%lld", op->prefix, (long long)k);
-				rc = ensure_namespace(&st, ns, errmsg);
+				rc = ensure_namespace(&st, ns, op->tmpl, errmsg);
 			}
 			break;
 		case SB_OP_CREATE_PODS:
@@ -551,6 +593,7 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	r->metrics_text = kp_scheduler_metrics_text(st.s);
 	r->peak_rss = peak_rss();
 	r->nodes_final = json_incref(st.nodes);
+	r->ns_labels = json_incref(st.namespaces);
 	r->pods_final = json_array();
 	/* the scheduler holds references to our pod objects: once it is gone
 	 * they are ours to edit, which saves a copy of every pod (a million
@@ -587,6 +630,7 @@ out:
 	for (size_t c = 0; c < st.nchurns; c++)
 		json_decref(st.churns[c].live);
 	free(st.churns);
+	free(st.deleters);
 	json_decref(st.nodes);
 	json_decref(st.node_index);
 	json_decref(st.namespaces);

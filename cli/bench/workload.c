@@ -290,12 +290,12 @@ static void parse_op(struct sb_workload *w, size_t opi, const json_t *op, const 
 					    NULL };
 	static const char *const f_pods[] = { "count", "countParam", "podTemplatePath", "namespace",
 					      "collectMetrics", "skipWaitToCompletion", NULL };
-	static const char *const f_barrier[] = { "namespaces", NULL };
+	static const char *const f_barrier[] = { "namespaces", "stageRequirement", NULL };
 	static const char *const f_sleep[] = { "duration", "durationParam", NULL };
 	static const char *const f_churn[] = { "mode", "templatePaths", "intervalMilliseconds",
 					       "number", "namespace", NULL };
 	static const char *const f_delete[] = { "namespace", "labelSelector", "deletePodsPerSecond",
-						"skipWaitForPodsStarted", NULL };
+						"skipWaitToCompletion", NULL };
 	const char *const *allowed;
 	if (!code) {
 		skipf(w, "workloadTemplate[%zu].opcode: Required value", opi);
@@ -406,8 +406,15 @@ static void parse_op(struct sb_workload *w, size_t opi, const json_t *op, const 
 		o->skip_wait = json_is_true(json_object_get(op, "skipWaitToCompletion"));
 		break;
 	}
-	case SB_OP_BARRIER:
+	case SB_OP_BARRIER: {
+		/* Attempted: every pod went through a scheduling attempt (gated
+		 * pods never do); Scheduled (the default): every pod bound */
+		const char *sr = json_string_value(json_object_get(op, "stageRequirement"));
+		if (sr && strcmp(sr, "Attempted") && strcmp(sr, "Scheduled"))
+			skipf(w, "workloadTemplate[%zu].stageRequirement: %s is not Attempted or Scheduled", opi, sr);
+		o->attempted = sr && !strcmp(sr, "Attempted");
 		break;
+	}
 	case SB_OP_SLEEP: {
 		json_t *d = field(w, opi, op, params, "duration");
 		int64_t ms = -1;
@@ -476,6 +483,7 @@ static void parse_op(struct sb_workload *w, size_t opi, const json_t *op, const 
 		if (r && !json_is_number(r))
 			skipf(w, "workloadTemplate[%zu].deletePodsPerSecond: not a number", opi);
 		o->delete_per_second = r ? json_number_value(r) : 0;
+		o->skip_wait = json_is_true(json_object_get(op, "skipWaitToCompletion"));
 		break;
 	}
 	}
@@ -529,7 +537,8 @@ static void parse_case(struct sb_config *c, const json_t *tc, size_t tci, const 
 			skipf(w, "%s.workloadTemplate: Required value", tname);
 			continue;
 		}
-		w->ops = calloc(json_array_size(tmpl), sizeof(*w->ops));
+		size_t cap = json_array_size(tmpl);
+		w->ops = calloc(cap, sizeof(*w->ops));
 		size_t j;
 		json_t *op;
 		json_array_foreach(tmpl, j, op) {
@@ -537,7 +546,46 @@ static void parse_case(struct sb_config *c, const json_t *tc, size_t tci, const 
 				skipf(w, "workloadTemplate[%zu]: not a mapping", j);
 				continue;
 			}
-			parse_op(w, j, op, params, dir, dpt, &w->ops[w->nops++]);
+			const char *code = json_string_value(json_object_get(op, "opcode"));
+			if (!code || strcmp(code, "createPodSets")) {
+				if (w->nops == cap)
+					continue; /* only after an allocation failure below */
+				parse_op(w, j, op, params, dir, dpt, &w->ops[w->nops++]);
+				continue;
+			}
+			/* createPodSets: createPodsOp once per namespace <prefix>-<i>,
+			 * expanded here into that many createPods ops */
+			json_object_foreach(op, k, v) {
+				if (strcmp(k, "opcode") && strcmp(k, "count") && strcmp(k, "countParam") &&
+				    strcmp(k, "namespacePrefix") && strcmp(k, "createPodsOp"))
+					skipf(w, "workloadTemplate[%zu]: createPodSets.%s is not supported", j, k);
+			}
+			int64_t n = int_field(w, j, op, params, "count", -1);
+			const char *prefix = json_string_value(json_object_get(op, "namespacePrefix"));
+			json_t *inner = json_object_get(op, "createPodsOp");
+			const char *icode = json_string_value(json_object_get(inner, "opcode"));
+			if (n < 0 || !prefix || !icode || strcmp(icode, "createPods")) {
+				skipf(w, "workloadTemplate[%zu]: createPodSets needs count, namespacePrefix and a createPods createPodsOp", j);
+				continue;
+			}
+			if (json_object_get(inner, "namespace"))
+				skipf(w, "workloadTemplate[%zu].createPodsOp.namespace: not allowed in createPodSets", j);
+			struct sb_op *grown = realloc(w->ops, (cap + (size_t)n) * sizeof(*w->ops));
+			if (!grown) {
+				skipf(w, "workloadTemplate[%zu]: out of memory", j);
+				continue;
+			}
+			w->ops = grown;
+			memset(w->ops + cap, 0, (size_t)n * sizeof(*w->ops));
+			cap += (size_t)n;
+			for (int64_t x = 0; x < n; x++) {
+				json_t *one = json_deep_copy(inner);
+				char ns[300];
+				snprintf(ns, sizeof(ns), "%s-%lld", prefix, (long long)x);
+				json_object_set_new(one, "namespace", json_string(ns));
+				parse_op(w, j, one, params, dir, dpt, &w->ops[w->nops++]);
+				json_decref(one);
+			}
 		}
 	}
 	free(tc_problem);
@@ -703,4 +751,16 @@ json_t *sb_render_pod(const struct sb_op *op, const char *ns, int64_t i, int64_t
 	set_name(p, seq, "pod-");
 	kp_obj_set_str(p, "metadata.namespace", ns);
 	return p;
+}
+
+json_t *sb_render_namespace(const json_t *tmpl, const char *ns)
+{
+	json_t *o = tmpl ? json_deep_copy(tmpl) : json_pack("{s:s,s:s}", "apiVersion", "v1", "kind", "Namespace");
+	if (!o)
+		return NULL;
+	kp_obj_set_str(o, "kind", "Namespace");
+	kp_obj_set_str(o, "metadata.name", ns);
+	kp_obj_del(o, "metadata.generateName");
+	kp_obj_set_label(o, "kubernetes.io/metadata.name", ns);
+	return o;
 }
