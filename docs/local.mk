@@ -8,5 +8,4 @@ EXTRA_DIST += \
 	docs/scheduler.md \
 	docs/plugins.md \
 	docs/plugins-reference.md \
-	docs/plugins-reference-volumes-preemption.md \
 	docs/controllers.md

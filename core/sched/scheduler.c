@@ -676,7 +676,7 @@ int kp_sched_host_delete_pod(struct kp_sched_handle *h, const struct kp_pod_info
 
 /* The Filter plugins of pr in order, minus those SKIPped in cy; the failing
  * instance's slot + 1 in *failed. */
-static int run_filter_plugins(struct kp__profile *pr, struct kp_cycle *cy,
+static inline int run_filter_plugins(struct kp__profile *pr, struct kp_cycle *cy,
 			      const struct kp_pod_info *pod, const struct kp_node_info *n,
 			      struct kp_status *st, uint16_t *failed)
 {
@@ -1424,7 +1424,10 @@ static bool intern_status(struct node_fail *f, uint16_t plugin, int code, const 
 static int filter_node(struct attempt *a, const struct kp_node_info *n, struct kp_status *st)
 {
 	uint16_t failed = 0;
-	int code = filter_with_nominated(a->s, a->pr, a->cy, &a->pod->info, n, st, &failed);
+	/* the common case (no nominated pods anywhere) without the detour */
+	int code = a->s->nnominated
+			   ? filter_with_nominated(a->s, a->pr, a->cy, &a->pod->info, n, st, &failed)
+			   : run_filter_plugins(a->pr, a->cy, &a->pod->info, n, st, &failed);
 	if (code != KP_STATUS_SUCCESS)
 		intern_status(&a->s->fails[n->index], failed, code, st);
 	return code;
