@@ -137,6 +137,18 @@ test_expect_success 'Recreate scales the old ReplicaSet to 0 before the new one 
 	grep -qx "Scaled up replica set $new to 2" msgs
 '
 
+test_expect_success 'a paused Deployment does not roll out; resuming it does' '
+	K patch deploy web -p "{\"spec\":{\"paused\":true}}" &&
+	wait_for 10 "test \"\$(deploy_status \"[.status.conditions[] | select(.type==\\\"Progressing\\\")][0].reason\")\" = DeploymentPaused" &&
+	K patch deploy web -p "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:4\"}]}}}}" &&
+	K scale deploy web --replicas 3 &&
+	wait_for 20 "pods_running 3 nginx:3" &&
+	test "$(K get rs -l app=web -o json | jq ".items | length")" = 3 &&
+	K patch deploy web -p "{\"spec\":{\"paused\":false}}" &&
+	wait_for 30 "pods_running 3 nginx:4" &&
+	test "$(K get rs -l app=web -o json | jq ".items | length")" = 4
+'
+
 test_expect_success 'deleting the Deployment removes its ReplicaSets and pods' '
 	K delete deploy web &&
 	wait_for 20 "test \"\$(K get rs -o json | jq \".items | length\")\" = 0" &&
