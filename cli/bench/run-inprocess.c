@@ -97,6 +97,30 @@ static int record_bind(void *arg, const json_t *pod, const char *node, char **er
 	return 0;
 }
 
+/* Preemption's victims: gone from the cluster as the store would make them. */
+static int record_delete(void *arg, const json_t *pod, const char *reason, char **errmsg)
+{
+	struct st *st = arg;
+	(void)reason;
+	const char *uid = kp_obj_uid(pod);
+	char *end;
+	long long i = uid && !strncmp(uid, "sb-", 3) ? strtoll(uid + 3, &end, 10) : -1;
+	if (i < 0 || i >= st->nrecs || st->recs[i].deleted)
+		return kp_scheduler_apply(st->s, KP_SCHED_DELETED, (json_t *)pod, errmsg);
+	st->recs[i].deleted = true;
+	return kp_scheduler_apply(st->s, KP_SCHED_DELETED, st->recs[i].pod, errmsg);
+}
+
+/* Object updates (preemption's nominatedNodeName, volume binding): the
+ * scheduler keeps its own view; nothing else reads them here. */
+static int record_update(void *arg, const json_t *obj, char **errmsg)
+{
+	(void)arg;
+	(void)obj;
+	(void)errmsg;
+	return 0;
+}
+
 static void quiet_log(void *arg, int level, const char *line)
 {
 	(void)arg;
@@ -157,8 +181,9 @@ static void run_until_idle(struct st *st)
 		if (rc == KP_ETIMEDOUT) {
 			struct kp_scheduler_stats ss;
 			kp_scheduler_stats(st->s, &ss);
-			if (ss.active == 0)
+			if (ss.active == 0 && ss.backoff == 0)
 				return;
+			attempt(st, 1);
 		}
 	}
 }
@@ -318,10 +343,13 @@ static int op_create_pods(struct st *st, const struct sb_op *op, size_t opi, cha
 					fed = true;
 				continue;
 			}
+			/* done when nothing is runnable or waiting out a backoff: the
+			 * rest sit in the unschedulable queue until a cluster event */
 			struct kp_scheduler_stats ss;
 			kp_scheduler_stats(st->s, &ss);
-			if (ss.active == 0)
+			if (ss.active == 0 && ss.backoff == 0)
 				break;
+			attempt(st, 1);
 		}
 		if (!fed)
 			pthread_join(th, NULL);
@@ -517,7 +545,8 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	    (rc = kp_registry_add_table(reg, kp_sched_static_plugins, errmsg)) < 0 ||
 	    (rc = kp_registry_load_path(reg, kp_sched_config_plugin_dirs(cfg), false, errmsg)) < 0)
 		goto out;
-	struct kp_sched_host host = { .arg = &st, .bind = record_bind, .log = quiet_log };
+	struct kp_sched_host host = { .arg = &st, .bind = record_bind, .update = record_update,
+				      .delete_pod = record_delete, .log = quiet_log };
 	struct kp_scheduler_options so = { .seed = o->seed, .inline_bind = true };
 	if ((rc = kp_scheduler_new(cfg, reg, &host, &so, &st.s, errmsg)) < 0)
 		goto out;
