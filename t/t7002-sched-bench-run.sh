@@ -55,6 +55,12 @@ else
 	test_skip 'compare (needs jq)'
 fi
 
+test_expect_success 'inprocess with the .so plugin modules instead of the static table' '
+	sched-bench run "$cfg" --workload "*/check" --plugins so >so.out &&
+	test $(grep -c " 0 violations" so.out) -eq 7 &&
+	grep "100 scheduled, 10 unschedulable" so.out
+'
+
 test_expect_success 'the report has an SVG chart section per workload' '
 	test -f report/index.html &&
 	test $(grep -c "<svg" report/index.html) -ge 21 &&
@@ -164,6 +170,7 @@ test_expect_success 'bad arguments' '
 	test_expect_code 2 sched-bench run "$cfg" --mode nope &&
 	test_expect_code 2 sched-bench run "$cfg" --runs 0 &&
 	test_expect_code 2 sched-bench run "$cfg" -o yaml &&
+	test_expect_code 2 sched-bench run "$cfg" --plugins dlopen &&
 	test_expect_code 1 sched-bench run nonexistent.yaml &&
 	test_expect_code 1 sched-bench run "$cfg" --workload NoSuch &&
 	test_expect_code 2 sched-bench compare in.json

@@ -129,6 +129,7 @@ struct sb_options {
 	const char *sched_config;  /* KubeSchedulerConfiguration file, NULL = default */
 	int threads;               /* inprocess: scheduler parallelism; api: clients */
 	bool preload;              /* inprocess: hand all pods before the clock starts */
+	bool plugins_so;           /* inprocess: plugins from .so modules only (else static table) */
 	bool progress;             /* progress line on stderr */
 	double timeout_s;          /* give up waiting for pods after this long */
 	uint64_t seed;
@@ -166,6 +167,10 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 		     struct sb_result *r, char **errmsg);
 int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct sb_result *r,
 	       char **errmsg);
+
+/* Sets $KPLANE_PLUGIN_PATH to the build tree's plugins/.libs when it is
+ * unset and this program runs from a build tree (cli/ or cli/.libs/). */
+void sb_build_tree_plugin_path(void);
 
 /* Progress line on stderr (no-op unless o->progress). */
 void sb_progress(const struct sb_options *o, const char *fmt, ...)

@@ -117,6 +117,27 @@ static char *find_kplane(const struct sb_options *o)
 	return strdup("kplane"); /* from PATH */
 }
 
+void sb_build_tree_plugin_path(void)
+{
+	const char *kpp = getenv("KPLANE_PLUGIN_PATH");
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if ((kpp && *kpp) || n <= 0)
+		return;
+	exe[n] = 0;
+	char *d = dirname(exe);
+	static const char *const rel[] = { "/../plugins/.libs", "/../../plugins/.libs", NULL };
+	for (size_t i = 0; rel[i]; i++) {
+		char p[PATH_MAX + 32];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s%s", d, rel[i]);
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			setenv("KPLANE_PLUGIN_PATH", p, 1);
+			return;
+		}
+	}
+}
+
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;

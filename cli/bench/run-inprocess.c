@@ -541,9 +541,14 @@ int sb_run_inprocess(const struct sb_workload *w, const struct sb_options *o,
 	}
 	if (rc < 0)
 		goto out;
+	if (o->plugins_so)
+		sb_build_tree_plugin_path();
+	/* static: the in-tree table, plus modules on the plugin path (those
+	 * repeating an in-tree name are refused and the table's kept);
+	 * so: only modules, as `kplane server` loads them */
 	if ((rc = kp_registry_new(&reg)) < 0 ||
-	    (rc = kp_registry_add_table(reg, kp_sched_static_plugins, errmsg)) < 0 ||
-	    (rc = kp_registry_load_path(reg, kp_sched_config_plugin_dirs(cfg), false, errmsg)) < 0)
+	    (!o->plugins_so && (rc = kp_registry_add_table(reg, kp_sched_static_plugins, errmsg)) < 0) ||
+	    (rc = kp_registry_load_path(reg, kp_sched_config_plugin_dirs(cfg), o->plugins_so, errmsg)) < 0)
 		goto out;
 	struct kp_sched_host host = { .arg = &st, .bind = record_bind, .update = record_update,
 				      .delete_pod = record_delete, .log = quiet_log };

@@ -24,13 +24,15 @@ static void usage(FILE *f)
 		"                       [--server URL] [--runs N] [--threads N] [-o table|json]\n"
 		"                       [--report DIR] [--list] [--preload] [--seed N]\n"
 		"                       [--scheduler-config FILE] [--kplane PATH] [--timeout SECONDS]\n"
-		"                       [--interval SECONDS]\n"
+		"                       [--interval SECONDS] [--plugins static|so]\n"
 		"  CONFIG.yaml is kube-scheduler's scheduler_perf performance-config.yaml format.\n"
 		"  --workload   fnmatch patterns: NAME selects all cases of a test, NAME/CASE one\n"
 		"  --threads    inprocess: scheduler parallelism; api: concurrent clients (default 16)\n"
 		"  --list       list the workloads (and why any is skipped), run nothing\n"
 		"  --preload    inprocess: hand every pod to the scheduler before the clock starts\n"
-		"  --interval   throughput sampling interval (default 1 s, as upstream)\n");
+		"  --interval   throughput sampling interval (default 1 s, as upstream)\n"
+		"  --plugins    inprocess: the in-tree plugin table (static, default) or only the\n"
+		"               .so modules on the plugin path (so; $KPLANE_PLUGIN_PATH)\n");
 }
 
 void sb_progress(const struct sb_options *o, const char *fmt, ...)
@@ -117,6 +119,7 @@ int sb_cmd_run(int argc, char **argv)
 		{ "kplane", required_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "plugins", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -169,6 +172,14 @@ int sb_cmd_run(int argc, char **argv)
 		case 'i':
 			if (!parse_pos_double(optarg, &interval)) {
 				fprintf(stderr, "sched-bench: --interval: not a positive number: \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (!strcmp(optarg, "so")) o.plugins_so = true;
+			else if (!strcmp(optarg, "static")) o.plugins_so = false;
+			else {
+				fprintf(stderr, "sched-bench: --plugins: \"%s\" is not static or so\n", optarg);
 				return 2;
 			}
 			break;
