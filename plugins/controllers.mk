@@ -15,7 +15,7 @@ plugins_libkpctl_static_la_SOURCES = \
 nodist_plugins_libkpctl_static_la_SOURCES = plugins/ctl-static-table.c
 CLEANFILES += plugins/ctl-static-table.c
 # Descriptor ids (KP_PLUGIN_DEFINE) of the modules below, for the table.
-CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace
+CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job
 
 plugins/ctl-static-table.c: Makefile
 	$(AM_V_GEN)$(MKDIR_P) plugins && { \
@@ -60,3 +60,10 @@ plugins_namespace_la_SOURCES = plugins/controllers/namespace.c \
 	plugins/controllers/common.h plugins/controllers/kinds-all.h
 plugins_namespace_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/namespace.c
+
+plugins_LTLIBRARIES += plugins/job.la
+plugins_job_la_SOURCES = plugins/controllers/job.c \
+	plugins/controllers/workload.c plugins/controllers/workload.h \
+	plugins/controllers/common.h
+plugins_job_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/job.c
