@@ -8,4 +8,6 @@ EXTRA_DIST += \
 	docs/scheduler.md \
 	docs/plugins.md \
 	docs/plugins-reference.md \
-	docs/controllers.md
+	docs/controllers.md \
+	docs/bench.md \
+	docs/bench/controllers.md
