@@ -116,7 +116,10 @@ struct kp_scheduler {
 
 	pthread_t thread;
 	bool running, stop;
-	pthread_t bind_thread;
+	/* binding workers: kube binds each pod in its own goroutine; several
+	 * workers let the store's group commit batch bindings */
+	pthread_t *bind_threads;
+	int nbind_threads;
 	bool bind_running;
 	struct bind_job *bq_head, *bq_tail;
 	pthread_cond_t bind_cond;
@@ -929,12 +932,13 @@ void kp_scheduler_free(struct kp_scheduler *s)
 	if (s->opts.inline_bind)
 		bind_ready(s);
 	kp_scheduler_wait_bindings(s);
-	if (s->bind_running) {
+	if (s->nbind_threads) {
 		pthread_mutex_lock(&s->lock);
 		s->stop = true;
 		pthread_cond_broadcast(&s->bind_cond);
 		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->bind_thread, NULL);
+		for (int i = 0; i < s->nbind_threads; i++)
+			pthread_join(s->bind_threads[i], NULL);
 	}
 	pool_free(s->pool);
 	struct item *it = s->in_head;
@@ -974,6 +978,7 @@ void kp_scheduler_free(struct kp_scheduler *s)
 		free(s->counters[i].name);
 		free(s->counters[i].help);
 	}
+	free(s->bind_threads);
 	free(s->fails);
 	free(s->failed_idx);
 	free(s->evaluated);
@@ -1697,6 +1702,21 @@ static void *bind_main(void *arg)
 	return NULL;
 }
 
+/* Starts the binding workers on first use (under s->lock). */
+static void start_binders(struct kp_scheduler *s)
+{
+	if (s->bind_running)
+		return;
+	s->bind_running = true;
+	int n = s->opts.bind_workers > 0 ? s->opts.bind_workers : 16;
+	s->bind_threads = calloc((size_t)n, sizeof(pthread_t));
+	for (int i = 0; s->bind_threads && i < n; i++)
+		if (pthread_create(&s->bind_threads[s->nbind_threads], NULL, bind_main, s) == 0)
+			s->nbind_threads++;
+	if (!s->nbind_threads)
+		s->bind_running = false; /* retried at the next binding */
+}
+
 /* ---- Permit WAIT */
 
 /* A waiting job got its answer (all allowed, or rejected): hand it to the
@@ -1718,8 +1738,7 @@ static void resolve_waiting_locked(struct kp_scheduler *s, struct bind_job *j)
 		pthread_cond_broadcast(&s->cond);
 		return;
 	}
-	if (!s->bind_running && pthread_create(&s->bind_thread, NULL, bind_main, s) == 0)
-		s->bind_running = true;
+	start_binders(s);
 	if (s->bq_tail)
 		s->bq_tail->next = j;
 	else
@@ -2249,10 +2268,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	j->cy = cy;
 	j->node = node;
 	pthread_mutex_lock(&s->lock);
-	if (!s->bind_running) {
-		if (pthread_create(&s->bind_thread, NULL, bind_main, s) == 0)
-			s->bind_running = true;
-	}
+	start_binders(s);
 	if (s->bq_tail)
 		s->bq_tail->next = j;
 	else

@@ -8,10 +8,10 @@
  *
  * Threading. Filter and Score callbacks run on several worker threads at
  * once for the same pod (one node each); every other callback runs on the
- * scheduling thread, except PreBind/Bind/PostBind, which run on a binding
- * thread, and Unreserve, which may run on either. A plugin's `self` state is
- * therefore shared: write to it only in init and in callbacks that are not
- * Filter/Score, or protect it yourself.
+ * scheduling thread, except PreBind/Bind/PostBind, which run on binding
+ * workers (several pods are bound concurrently), and Unreserve, which may
+ * run on either. A plugin's `self` state is therefore shared: write to it
+ * only in init and in scheduling-thread callbacks, or protect it yourself.
  *
  * Ownership. Every `const struct kp_*_info *` and every pointer reachable
  * from it is borrowed from the scheduler's cache and stays valid for the

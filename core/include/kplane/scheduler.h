@@ -108,7 +108,8 @@ json_t *kp_sched_config_dump(const struct kp_sched_config *c);
 /*
  * What the embedding program provides. Every callback is optional except
  * bind when a profile uses DefaultBinder; all may run on any scheduler
- * thread. Objects are borrowed for the call.
+ * thread, bind/update/event concurrently from several binding workers
+ * (kp_scheduler_options.bind_workers). Objects are borrowed for the call.
  */
 struct kp_sched_host {
 	void *arg;
@@ -137,6 +138,12 @@ struct kp_scheduler_options {
 	/* Clock for queue timestamps and backoff, ns; NULL = CLOCK_MONOTONIC. */
 	int64_t (*now_ns)(void *arg);
 	void *now_arg;
+	/* Binding workers (without inline_bind): pods are bound concurrently,
+	 * as kube-scheduler binds each in its own goroutine, so a host whose
+	 * bind waits for a synced write gets many in one group commit.
+	 * 0 = 16. The host's bind/update/event callbacks must then be
+	 * thread-safe. */
+	int bind_workers;
 };
 
 struct kp_scheduler;
