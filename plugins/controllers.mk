@@ -15,7 +15,7 @@ plugins_libkpctl_static_la_SOURCES = \
 nodist_plugins_libkpctl_static_la_SOURCES = plugins/ctl-static-table.c
 CLEANFILES += plugins/ctl-static-table.c
 # Descriptor ids (KP_PLUGIN_DEFINE) of the modules below, for the table.
-CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job
+CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle
 
 plugins/ctl-static-table.c: Makefile
 	$(AM_V_GEN)$(MKDIR_P) plugins && { \
@@ -67,3 +67,9 @@ plugins_job_la_SOURCES = plugins/controllers/job.c \
 	plugins/controllers/common.h
 plugins_job_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/job.c
+
+plugins_LTLIBRARIES += plugins/node-lifecycle.la
+plugins_node_lifecycle_la_SOURCES = plugins/controllers/node-lifecycle.c \
+	plugins/controllers/common.h
+plugins_node_lifecycle_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/node-lifecycle.c

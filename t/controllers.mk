@@ -23,3 +23,4 @@ t_t4003_ctl_manager_SOURCES = t/t4003-ctl-manager.c t/tap.h
 t_t4003_ctl_manager_LDADD = plugins/libkpctl-static.la core/runtime/libkpruntime.la \
 	core/api/libkpapi.la $(T_LDADD) $(MHD_LIBS) $(YAML_LIBS) -lpthread
 SH_TESTS += t/t4103-ctl-job.sh
+SH_TESTS += t/t4104-ctl-node-lifecycle.sh
