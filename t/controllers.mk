@@ -24,3 +24,4 @@ t_t4003_ctl_manager_LDADD = plugins/libkpctl-static.la core/runtime/libkpruntime
 	core/api/libkpapi.la $(T_LDADD) $(MHD_LIBS) $(YAML_LIBS) -lpthread
 SH_TESTS += t/t4103-ctl-job.sh
 SH_TESTS += t/t4104-ctl-node-lifecycle.sh
+SH_TESTS += t/t4105-ctl-endpoints.sh
