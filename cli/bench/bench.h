@@ -143,6 +143,7 @@ struct sb_result {
 	int64_t scheduled;          /* measured pods bound */
 	int64_t unschedulable;      /* measured pods not bound at the end */
 	int64_t t0_ns, t1_ns;       /* measured window (monotonic) */
+	int64_t cpu_ns;             /* inprocess: process CPU time in measured ops, 0 unknown */
 	int64_t *bind_ns;           /* per measured pod: bind time, -1 = never */
 	int64_t *create_ns;         /* per measured pod: handed/created time */
 	int64_t *attempt_ns;        /* attempt durations (inprocess), nattempts of them */

@@ -665,6 +665,11 @@ void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_su
 					  json_pack("{s:f,s:f,s:f}", "Perc50", s->e2e_p50, "Perc90", s->e2e_p90,
 						    "Perc99", s->e2e_p99)));
 	json_array_append_new(items, item(r->name, "WallTime", "s", json_pack("{s:f}", "Value", s->wall_s)));
+	if (r->cpu_ns > 0)
+		json_array_append_new(items, item(r->name, "SchedulingThroughputPerCPU", "pods/cpu-s",
+						  json_pack("{s:f,s:f}", "Value",
+							    (double)r->scheduled / ((double)r->cpu_ns / 1e9),
+							    "CPUSeconds", (double)r->cpu_ns / 1e9)));
 	json_array_append_new(items, item(r->name, "Pods", "pods",
 					  json_pack("{s:I,s:I,s:I,s:I}", "Measured", (json_int_t)r->measured,
 						    "Scheduled", (json_int_t)r->scheduled, "Unschedulable",
@@ -725,6 +730,9 @@ void sb_print_table(FILE *f, const struct sb_result *rs, const struct sb_summary
 		}
 		fprintf(f, "  runs       %zu: median %.0f  min %.0f  max %.0f pods/s\n", n, s->tput_avg, mn, mx);
 	}
+	if (r->cpu_ns > 0)
+		fprintf(f, "  cpu        %.3f s of process CPU: %.0f pods per CPU-second\n",
+			(double)r->cpu_ns / 1e9, (double)r->scheduled / ((double)r->cpu_ns / 1e9));
 	if (threshold > 0)
 		fprintf(f, "  upstream   threshold %.0f pods/s: %.1fx\n", threshold, s->tput_avg / threshold);
 	if (r->nattempts)
