@@ -83,7 +83,7 @@ static json_t *attempt(struct kp_scheduler *s)
 
 int main(void)
 {
-	plan(16);
+	plan(19);
 	struct kp_sched_config *cfg = NULL;
 	struct kp_registry *reg = NULL;
 	struct kp_scheduler *s = NULL;
@@ -155,7 +155,7 @@ int main(void)
 		printf("Bail out! %s\n", e);
 		return 1;
 	}
-	apply(s, ts_node("n1", "2", "4Gi", NULL));
+	apply(s, ts_node("n1", "4", "4Gi", NULL));
 	apply(s, POD("b1"));
 	json_decref(attempt(s));
 	is_int(kp_sched_allow(gate, "uid-b1"), 0, "allow on the threaded scheduler");
@@ -164,6 +164,19 @@ int main(void)
 	is_int((int)st.scheduled, 1, "bound by the binding thread");
 	apply(s, POD("b2"));
 	json_decref(attempt(s));
+	/* durations per extension point: two attempts reached Permit, one pod
+	 * was bound */
+	char *m = kp_scheduler_metrics_text(s);
+	ok(m && strstr(m, "kplane_scheduler_framework_extension_point_duration_seconds_count"
+			  "{extension_point=\"Permit\",profile=\"default-scheduler\"} 2\n"),
+	   "metrics: 2 Permit runs");
+	ok(m && strstr(m, "kplane_scheduler_framework_extension_point_duration_seconds_count"
+			  "{extension_point=\"Bind\",profile=\"default-scheduler\"} 1\n"),
+	   "metrics: 1 Bind run");
+	ok(m && strstr(m, "kplane_scheduler_framework_extension_point_duration_seconds_bucket"
+			  "{extension_point=\"Bind\",profile=\"default-scheduler\",le=\"+Inf\"} 1\n"),
+	   "metrics: histogram buckets end with +Inf");
+	free(m);
 	kp_scheduler_free(s); /* b2 still waits: rejected at shutdown, no leak */
 	kp_sched_config_free(cfg);
 	kp_registry_free(reg);

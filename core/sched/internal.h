@@ -313,6 +313,18 @@ struct kp__profile {
 	struct kp__pt_entry *pt[KP__NPOINTS - 1];
 	uint32_t npt[KP__NPOINTS - 1];
 	int32_t percentage;            /* -1: global */
+	/* durations: per extension point, and per plugin instance and point
+	 * (sampled: one attempt in 10, as kube samples plugin metrics) */
+	struct kp__hist *pt_hist;      /* [KP__NPOINTS - 1] */
+	struct kp__hist *plugin_hist;  /* [ninsts * (KP__NPOINTS - 1)] */
+};
+
+/* A Prometheus histogram of durations, updated lock-free from any thread:
+ * buckets 0.1 ms * 2^i (kube's ExponentialBuckets(0.0001, 2, 12)). */
+#define KP__HIST_BUCKETS 12
+struct kp__hist {
+	_Atomic uint64_t count, sum_ns;
+	_Atomic uint64_t bucket[KP__HIST_BUCKETS]; /* not cumulative */
 };
 
 int kp__profile_build(struct kp_scheduler *s, const struct kp__cfg_profile *cp,

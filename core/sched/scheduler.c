@@ -281,6 +281,35 @@ static struct kp__profile *profile_for(struct kp_scheduler *s, int32_t name_id)
 }
 
 /* ------------------------------------------------------------------ */
+/* duration metrics                                                   */
+
+static void hist_observe(struct kp__hist *h, int64_t ns)
+{
+	if (!h)
+		return;
+	if (ns < 0)
+		ns = 0;
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)ns, memory_order_relaxed);
+	uint64_t le = 100000; /* 0.1 ms */
+	for (int i = 0; i < KP__HIST_BUCKETS; i++, le *= 2)
+		if ((uint64_t)ns <= le) {
+			atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+			return;
+		}
+}
+
+static struct kp__hist *pt_hist(struct kp__profile *pr, int pt)
+{
+	return pr->pt_hist ? &pr->pt_hist[pt] : NULL;
+}
+
+static struct kp__hist *plugin_hist(struct kp__profile *pr, const struct kp__inst *in, int pt)
+{
+	return pr->plugin_hist ? &pr->plugin_hist[(size_t)in->slot * (KP__NPOINTS - 1) + pt] : NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* worker pool: parallel_for over [0, n) in chunks                    */
 
 typedef void (*work_fn)(void *arg, uint32_t begin, uint32_t end, int worker);
@@ -885,6 +914,12 @@ int kp_scheduler_new(const struct kp_sched_config *cfg, struct kp_registry *reg,
 					  i);
 			goto fail;
 		}
+	for (uint32_t i = 0; i < s->nprofiles; i++) {
+		struct kp__profile *pr = &s->profiles[i];
+		pr->pt_hist = calloc(KP__NPOINTS - 1, sizeof(*pr->pt_hist));
+		pr->plugin_hist = calloc((size_t)(pr->ninsts ? pr->ninsts : 1) * (KP__NPOINTS - 1),
+					 sizeof(*pr->plugin_hist));
+	}
 	struct kp__inst *qs = s->profiles[0].pt[KP__PT_QUEUE_SORT][0].inst;
 	s->queue.less = qs->ops.less;
 	s->queue.less_self = qs->self;
@@ -971,8 +1006,11 @@ void kp_scheduler_free(struct kp_scheduler *s)
 		kp_cycle_free(cy);
 	}
 	s->nfree_cycles = 0;
-	for (uint32_t i = 0; i < s->nprofiles; i++)
+	for (uint32_t i = 0; i < s->nprofiles; i++) {
+		free(s->profiles[i].pt_hist);
+		free(s->profiles[i].plugin_hist);
 		kp__profile_release(&s->profiles[i]);
+	}
 	free(s->profiles);
 	for (int i = 0; i < atomic_load(&s->ncounters); i++) {
 		free(s->counters[i].name);
@@ -1575,11 +1613,16 @@ static int run_binding(struct kp_scheduler *s, struct kp__pod *p, struct kp_cycl
 {
 	struct kp__profile *pr = p->profile;
 	struct kp_status st;
+	bool sample = p->sched_cycle % 10 == 0;
+	int64_t t_pt = mono_now(), t_pl;
 	for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_BIND]; i++) {
 		struct kp__inst *in = pr->pt[KP__PT_PRE_BIND][i].inst;
 		st.nreasons = 0;
 		st.buflen = 0;
+		t_pl = sample ? mono_now() : 0;
 		int code = in->ops.pre_bind(in->self, cy, &p->info, n, &st);
+		if (sample)
+			hist_observe(plugin_hist(pr, in, KP__PT_PRE_BIND), mono_now() - t_pl);
 		if (code != KP_STATUS_SUCCESS && code != KP_STATUS_SKIP) {
 			char *t = status_text(&st);
 			if (asprintf(msg, "running PreBind plugin \"%s\": %s", in->plugin->name,
@@ -1589,12 +1632,17 @@ static int run_binding(struct kp_scheduler *s, struct kp__pod *p, struct kp_cycl
 			return KP_EIO;
 		}
 	}
+	hist_observe(pt_hist(pr, KP__PT_PRE_BIND), mono_now() - t_pt);
+	t_pt = mono_now();
 	bool bound = false;
 	for (uint32_t i = 0; i < pr->npt[KP__PT_BIND] && !bound; i++) {
 		struct kp__inst *in = pr->pt[KP__PT_BIND][i].inst;
 		st.nreasons = 0;
 		st.buflen = 0;
+		t_pl = sample ? mono_now() : 0;
 		int code = in->ops.bind(in->self, cy, &p->info, n, &st);
+		if (sample)
+			hist_observe(plugin_hist(pr, in, KP__PT_BIND), mono_now() - t_pl);
 		if (code == KP_STATUS_SKIP)
 			continue;
 		if (code != KP_STATUS_SUCCESS) {
@@ -1607,14 +1655,17 @@ static int run_binding(struct kp_scheduler *s, struct kp__pod *p, struct kp_cycl
 		}
 		bound = true;
 	}
+	hist_observe(pt_hist(pr, KP__PT_BIND), mono_now() - t_pt);
 	if (!bound) {
 		*msg = strdup("no bind plugin bound the pod");
 		return KP_EIO;
 	}
+	t_pt = mono_now();
 	for (uint32_t i = 0; i < pr->npt[KP__PT_POST_BIND]; i++) {
 		struct kp__inst *in = pr->pt[KP__PT_POST_BIND][i].inst;
 		in->ops.post_bind(in->self, cy, &p->info, n);
 	}
+	hist_observe(pt_hist(pr, KP__PT_POST_BIND), mono_now() - t_pt);
 	(void)s;
 	return 0;
 }
@@ -1905,13 +1956,18 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	}
 	/* PreFilter */
 	int pre_unsched = 0;
+	bool sample = s->cycle % 10 == 0;
+	int64_t t_pt = mono_now(), t_pl;
 	for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_FILTER]; i++) {
 		struct kp__inst *in = pr->pt[KP__PT_PRE_FILTER][i].inst;
 		st.nreasons = 0;
 		st.buflen = 0;
 		bool was_restricted = set.restricted;
 		uint32_t before = set.n;
+		t_pl = sample ? mono_now() : 0;
 		int rc = in->ops.pre_filter(in->self, cy, &p->info, &set, &st);
+		if (sample)
+			hist_observe(plugin_hist(pr, in, KP__PT_PRE_FILTER), mono_now() - t_pl);
 		if (rc == KP_STATUS_SKIP) {
 			a.skip_filter |= 1ull << in->slot;
 			((struct cycle_priv *)cy->priv)->skip_filter = a.skip_filter;
@@ -1938,6 +1994,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		if (set.restricted && (!was_restricted || set.n != before) && set.nby < 8)
 			set.by[set.nby++] = in->plugin->name;
 	}
+	hist_observe(pt_hist(pr, KP__PT_PRE_FILTER), mono_now() - t_pt);
 	if (pre_unsched) {
 		prefilter_msg = prefilter_buf ? prefilter_buf : "";
 		code = pre_unsched;
@@ -1979,6 +2036,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		}
 	}
 	uint32_t nfeas = 0;
+	t_pt = mono_now();
 	/* nominated node first */
 	if (p->info.nominated_node != KP_ID_NONE) {
 		const struct kp_node_info *n = kp_snapshot_node(snap, p->info.nominated_node);
@@ -2047,6 +2105,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	}
 	free(cand);
 	cand = NULL;
+	hist_observe(pt_hist(pr, KP__PT_FILTER), mono_now() - t_pt);
 	if (nfeas == 0) {
 		code = KP_STATUS_UNSCHEDULABLE;
 		for (uint32_t i = 0; i < nfailed; i++)
@@ -2064,11 +2123,15 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		chosen = s->feasible[0];
 	} else {
 		/* PreScore */
+		t_pt = mono_now();
 		for (uint32_t i = 0; i < pr->npt[KP__PT_PRE_SCORE]; i++) {
 			struct kp__inst *in = pr->pt[KP__PT_PRE_SCORE][i].inst;
 			st.nreasons = 0;
 			st.buflen = 0;
+			t_pl = sample ? mono_now() : 0;
 			int rc = in->ops.pre_score(in->self, cy, &p->info, s->feasible, nfeas, &st);
+			if (sample)
+				hist_observe(plugin_hist(pr, in, KP__PT_PRE_SCORE), mono_now() - t_pl);
 			if (rc == KP_STATUS_SKIP) {
 				a.skip_score |= 1ull << in->slot;
 				continue;
@@ -2083,6 +2146,8 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 				goto fail;
 			}
 		}
+		hist_observe(pt_hist(pr, KP__PT_PRE_SCORE), mono_now() - t_pt);
+		t_pt = mono_now();
 		uint32_t nsc = pr->npt[KP__PT_SCORE];
 		if (nsc) {
 			parallel_for(s->pool, nfeas, CHUNK * 4, score_chunk, &a,
@@ -2106,6 +2171,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 				}
 			}
 		}
+		hist_observe(pt_hist(pr, KP__PT_SCORE), mono_now() - t_pt);
 		int64_t best = INT64_MIN;
 		uint32_t nbest = 0;
 		for (uint32_t i = 0; i < nfeas; i++) {
@@ -2152,13 +2218,17 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		code = KP_STATUS_ERROR;
 		goto fail_nofree;
 	}
+	t_pt = mono_now();
 	for (uint32_t i = 0; i < pr->npt[KP__PT_RESERVE]; i++) {
 		struct kp__inst *in = pr->pt[KP__PT_RESERVE][i].inst;
 		if (!in->ops.reserve)
 			continue;
 		st.nreasons = 0;
 		st.buflen = 0;
+		t_pl = sample ? mono_now() : 0;
 		int rc = in->ops.reserve(in->self, cy, &p->info, chosen, &st);
+		if (sample)
+			hist_observe(plugin_hist(pr, in, KP__PT_RESERVE), mono_now() - t_pl);
 		if (rc != KP_STATUS_SUCCESS) {
 			unreserve_all(pr, cy, p, chosen);
 			kp__cache_forget(c, p);
@@ -2176,6 +2246,8 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	/* Permit: every plugin runs; a rejection wins, else WAITs make the pod
 	 * wait (kube's waitingPods) for kp_sched_allow() of each waiting plugin
 	 * or its timeout (at most 15 min, as kube caps it) */
+	hist_observe(pt_hist(pr, KP__PT_RESERVE), mono_now() - t_pt);
+	t_pt = mono_now();
 	uint64_t waiting = 0;
 	int64_t deadlines[64];
 	int64_t wait_start = now_ns(s);
@@ -2184,7 +2256,10 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		st.nreasons = 0;
 		st.buflen = 0;
 		uint32_t timeout = 0;
+		t_pl = sample ? mono_now() : 0;
 		int rc = in->ops.permit(in->self, cy, &p->info, chosen, &timeout, &st);
+		if (sample)
+			hist_observe(plugin_hist(pr, in, KP__PT_PERMIT), mono_now() - t_pl);
 		if (rc == KP_STATUS_SUCCESS)
 			continue;
 		if (rc == KP_STATUS_WAIT && in->slot < 64) {
@@ -2204,6 +2279,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		p->rejectors |= 1ull << in->slot;
 		goto fail_nofree;
 	}
+	hist_observe(pt_hist(pr, KP__PT_PERMIT), mono_now() - t_pt);
 	if (waiting) {
 		struct bind_job *w = calloc(1, sizeof(*w));
 		if (!w) {
@@ -2295,12 +2371,15 @@ unschedulable: {
 				}
 				fr.codes = codes;
 			}
+			int64_t t_post = mono_now();
 			for (uint32_t i = 0; codes && i < pr->npt[KP__PT_POST_FILTER]; i++) {
 				struct kp__inst *in = pr->pt[KP__PT_POST_FILTER][i].inst;
 				struct kp_post_filter_result res = { KP_ID_NONE };
 				st.nreasons = 0;
 				st.buflen = 0;
+				int64_t t_one = mono_now();
 				int rc = in->ops.post_filter(in->self, cy, &p->info, &fr, &res, &st);
+				hist_observe(plugin_hist(pr, in, KP__PT_POST_FILTER), mono_now() - t_one);
 				if (res.nominated_node == KP_NOMINATE_CLEAR)
 					nominate(s, p, KP_ID_NONE);
 				else if (res.nominated_node >= 0)
@@ -2311,6 +2390,7 @@ unschedulable: {
 					post_msg = status_text(&st);
 			}
 			free(codes);
+			hist_observe(pt_hist(pr, KP__PT_POST_FILTER), mono_now() - t_post);
 		}
 		msg = fit_error(s, snap->nnodes, prefilter_msg, failed_idx, prefilter_msg ? 0 : nfailed,
 				post_msg);
@@ -2476,6 +2556,25 @@ void kp_scheduler_stats(struct kp_scheduler *s, struct kp_scheduler_stats *out)
 	out->pods = s->cache.npods;
 }
 
+/* One histogram's series; nothing for one never observed. */
+static void hist_print(FILE *f, const char *name, const char *labels, struct kp__hist *h)
+{
+	if (!h)
+		return;
+	uint64_t count = atomic_load(&h->count);
+	if (!count)
+		return;
+	uint64_t cum = 0;
+	double le = 0.0001;
+	for (int i = 0; i < KP__HIST_BUCKETS; i++, le *= 2) {
+		cum += atomic_load(&h->bucket[i]);
+		fprintf(f, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, le, (unsigned long long)cum);
+	}
+	fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)count);
+	fprintf(f, "%s_sum{%s} %.9f\n", name, labels, (double)atomic_load(&h->sum_ns) / 1e9);
+	fprintf(f, "%s_count{%s} %llu\n", name, labels, (unsigned long long)count);
+}
+
 char *kp_scheduler_metrics_text(struct kp_scheduler *s)
 {
 	char *buf = NULL;
@@ -2499,6 +2598,37 @@ char *kp_scheduler_metrics_text(struct kp_scheduler *s)
 		(unsigned long long)st.backoff);
 	fprintf(f, "kplane_scheduler_pending_pods{queue=\"unschedulable\"} %llu\n",
 		(unsigned long long)st.unschedulable_pods);
+	static const char *const pt_names[KP__NPOINTS - 1] = {
+		"PreEnqueue", "QueueSort", "PreFilter", "Filter", "PostFilter", "PreScore", "Score",
+		"Reserve", "Permit", "PreBind", "Bind", "PostBind",
+	};
+	fprintf(f, "# HELP kplane_scheduler_framework_extension_point_duration_seconds Latency of "
+		   "running all plugins of a specific extension point.\n"
+		   "# TYPE kplane_scheduler_framework_extension_point_duration_seconds histogram\n");
+	for (uint32_t i = 0; i < s->nprofiles; i++)
+		for (int pt = 0; pt < KP__NPOINTS - 1; pt++) {
+			char labels[256];
+			snprintf(labels, sizeof(labels), "extension_point=\"%s\",profile=\"%s\"",
+				 pt_names[pt], s->profiles[i].name);
+			hist_print(f, "kplane_scheduler_framework_extension_point_duration_seconds",
+				   labels, pt_hist(&s->profiles[i], pt));
+		}
+	fprintf(f, "# HELP kplane_scheduler_plugin_execution_duration_seconds Duration of running a "
+		   "plugin at a specific extension point (one attempt in 10; Filter and Score per "
+		   "node are not timed).\n"
+		   "# TYPE kplane_scheduler_plugin_execution_duration_seconds histogram\n");
+	for (uint32_t i = 0; i < s->nprofiles; i++) {
+		struct kp__profile *pr = &s->profiles[i];
+		for (uint32_t k = 0; k < pr->ninsts; k++)
+			for (int pt = 0; pt < KP__NPOINTS - 1; pt++) {
+				char labels[256];
+				snprintf(labels, sizeof(labels),
+					 "plugin=\"%s\",extension_point=\"%s\",profile=\"%s\"",
+					 pr->insts[k].plugin->name, pt_names[pt], pr->name);
+				hist_print(f, "kplane_scheduler_plugin_execution_duration_seconds", labels,
+					   plugin_hist(pr, &pr->insts[k], pt));
+			}
+	}
 	int n = atomic_load(&s->ncounters);
 	for (int i = 0; i < n; i++) {
 		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", s->counters[i].name,
