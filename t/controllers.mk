@@ -25,3 +25,4 @@ t_t4003_ctl_manager_LDADD = plugins/libkpctl-static.la core/runtime/libkpruntime
 SH_TESTS += t/t4103-ctl-job.sh
 SH_TESTS += t/t4104-ctl-node-lifecycle.sh
 SH_TESTS += t/t4105-ctl-endpoints.sh
+SH_TESTS += t/t4106-ctl-daemonset.sh

@@ -86,4 +86,25 @@ static inline void kp__remove_owner_ref(json_t *obj, const char *uid)
 		kp_obj_del(obj, "metadata.ownerReferences");
 }
 
+/* Whether toleration tol matches taint t (kube's Toleration.ToleratesTaint). */
+static inline bool kp__tolerates(const json_t *tol, const json_t *t)
+{
+	const char *te = json_string_value(json_object_get(t, "effect"));
+	const char *oe = json_string_value(json_object_get(tol, "effect"));
+	if (oe && *oe && (!te || strcmp(oe, te)))
+		return false;
+	const char *ok = json_string_value(json_object_get(tol, "key"));
+	const char *tk = json_string_value(json_object_get(t, "key"));
+	const char *op = json_string_value(json_object_get(tol, "operator"));
+	if (ok && *ok && (!tk || strcmp(ok, tk)))
+		return false;
+	if (op && !strcmp(op, "Exists"))
+		return true;
+	if (!ok || !*ok)
+		return false; /* an empty key needs Exists */
+	const char *ov = json_string_value(json_object_get(tol, "value"));
+	const char *tv = json_string_value(json_object_get(t, "value"));
+	return !strcmp(ov ? ov : "", tv ? tv : "");
+}
+
 #endif

@@ -232,27 +232,6 @@ out:
 	return rc < 0 ? rc : ret > 0 ? ret : 0;
 }
 
-/* Whether toleration tol matches taint t (kube's ToleratesTaint). */
-static bool tolerates(const json_t *tol, const json_t *t)
-{
-	const char *te = json_string_value(json_object_get(t, "effect"));
-	const char *oe = json_string_value(json_object_get(tol, "effect"));
-	if (oe && *oe && (!te || strcmp(oe, te)))
-		return false;
-	const char *ok = json_string_value(json_object_get(tol, "key"));
-	const char *tk = json_string_value(json_object_get(t, "key"));
-	const char *op = json_string_value(json_object_get(tol, "operator"));
-	if (ok && *ok && (!tk || strcmp(ok, tk)))
-		return false;
-	if (op && !strcmp(op, "Exists"))
-		return true;
-	if (!ok || !*ok)
-		return false; /* an empty key needs Exists */
-	const char *ov = json_string_value(json_object_get(tol, "value"));
-	const char *tv = json_string_value(json_object_get(t, "value"));
-	return !strcmp(ov ? ov : "", tv ? tv : "");
-}
-
 static int64_t sync_pod(struct kp_ctl *c, const char *ns, const char *name, char **errmsg)
 {
 	json_t *pod = kp_ctl_get(c, K_POD, ns, name);
@@ -279,7 +258,7 @@ static int64_t sync_pod(struct kp_ctl *c, const char *ns, const char *name, char
 		size_t j;
 		json_t *tol;
 		json_array_foreach(kp_obj_get(pod, "spec.tolerations"), j, tol) {
-			if (!tolerates(tol, t))
+			if (!kp__tolerates(tol, t))
 				continue;
 			tolerated = true;
 			json_t *s = json_object_get(tol, "tolerationSeconds");
