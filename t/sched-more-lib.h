@@ -1,23 +1,30 @@
 /*
- * sched-more-lib.h - a hand-built cluster for the VolumeBinding and
+ * sched-more-lib.h - a small cluster for the VolumeBinding and
  * DefaultPreemption unit tests (t2170, t2171), which call the plugins
  * through their static descriptors (kp_plugin_<Name>, -DKP_PLUGIN_STATIC:
  * no dlopen).
  *
- * The snapshot is the framework's real cache (struct kp__cache, first
- * member the kp_snapshot): objects (PV, PVC, StorageClass, PDB) go in
- * through kp__cache_set_object(), so kp_snapshot_object() and
- * kp_snapshot_each_object() are libkplane's own; cycles are real cycle
- * states (kp__cycle_init). The nodes are hand-built (kp_node_info only), so
- * kp_snapshot_node() and the node-copy functions are defined here, and the
- * test program plays the scheduler host: these functions, defined in the
- * program, take precedence over libkplane's (which need a running
- * scheduler with a profile):
+ * Pods and nodes are written as JSON and compiled by the framework
+ * (kp__pod_compile, kp__node_compile); binding a pod updates the node's pod
+ * list and sums as the cache does (kp__node_add_pod). The snapshot is the
+ * framework's real cache (struct kp__cache, first member the kp_snapshot):
+ * objects (PV, PVC, StorageClass, PDB) go in through kp__cache_set_object()
+ * and the nodes are indexed in it, so kp_snapshot_object/_each_object/_node
+ * and the node copies (kp_node_info_clone and friends) are libkplane's own;
+ * cycles are real cycle states (kp__cycle_init).
+ *
+ * The test program plays the scheduler host and profile (libkplane's
+ * versions need a running scheduler): these functions, defined here, take
+ * precedence over the library's:
  *  - kp_sched_run_filters() is a stand-in for the profile's filters: pod
  *    count, cpu and memory against allocatable, with NodeResourcesFit's
- *    reasons ("Too many pods", "Insufficient cpu", "Insufficient memory");
- *  - host writes, deletions, rejections and events are recorded in `t_host`
- *    for the tests to inspect.
+ *    reasons ("Too many pods", "Insufficient cpu", "Insufficient memory"),
+ *    counting its calls; the PreFilter extensions only count theirs;
+ *  - host writes, deletions, rejections, nominations and events are
+ *    recorded in `t_host` for the tests to inspect; kp_sched_rand() is 0;
+ *  - kp_cycle_clone() shares the slots (no profile to copy them with).
+ * The framework side of these (nominated pods, extensions, host-less
+ * writes, Permit) is tested with the real scheduler in t2006 and t2007.
  *
  * Everything allocated here lives until the program exits, then is
  * released, so that LeakSanitizer reports only leaks of the plugins.
@@ -102,98 +109,111 @@ static json_t *t_json(const char *text)
 	return o;
 }
 
-static int t_cmp_label(const void *a, const void *b)
-{
-	const struct kp_label *x = a, *y = b;
-	return (x->key > y->key) - (x->key < y->key);
-}
+/* ---- pods and nodes: compiled by the framework from JSON */
 
-/* "k=v,k2=v2" -> sorted interned labels ("" -> none). */
-static struct kp_labels t_labels(const char *spec)
+/* "k=v,k2=v2" as a JSON object (new reference). */
+static json_t *t_labels_json(const char *spec)
 {
-	struct kp_labels out = { 0, NULL };
-	struct kp_label *v = t_alloc(sizeof(*v) * 16);
+	json_t *l = json_object();
 	char *copy = strdup(spec), *save = NULL;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		*eq = 0;
-		v[out.n].key = kp_intern(tok);
-		v[out.n].value = kp_intern(eq + 1);
-		out.n++;
+		json_object_set_new(l, tok, json_string(eq + 1));
 	}
 	free(copy);
-	qsort(v, out.n, sizeof(*v), t_cmp_label);
-	out.v = v;
-	return out;
+	return l;
 }
 
-/* ---- pods: the compact info plus the JSON object the plugins read */
-
+/* A compiled pod (struct kp__pod, whose first member is the kp_pod_info). */
 struct tpod {
 	struct kp_pod_info info;
 };
 
+static void t_pod_release(void *arg)
+{
+	kp__pod_free(arg);
+}
+
 /*
  * A pod in namespace "default" with priority prio, cpu in millicores and
- * memory in bytes; extra_spec/extra_status are JSON members (without
- * braces) added to spec/status, "" for none.
+ * memory in bytes (0: not requested), labels "k=v,..."; extra_spec /
+ * extra_status are JSON members (without braces) added to spec/status, ""
+ * for none. Compiled by kp__pod_compile() as the scheduler compiles pods.
  */
 static struct tpod *t_pod(const char *name, int32_t prio, int64_t cpu, int64_t mem,
 			  const char *labels, const char *extra_spec, const char *extra_status)
 {
-	struct tpod *p = t_alloc(sizeof(*p));
+	char req[128] = "";
+	if (cpu && mem)
+		snprintf(req, sizeof(req), "\"cpu\":\"%lldm\",\"memory\":\"%lld\"", (long long)cpu,
+			 (long long)mem);
+	else if (cpu)
+		snprintf(req, sizeof(req), "\"cpu\":\"%lldm\"", (long long)cpu);
+	else if (mem)
+		snprintf(req, sizeof(req), "\"memory\":\"%lld\"", (long long)mem);
 	char buf[4096];
 	snprintf(buf, sizeof(buf),
 		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\","
 		 "\"name\":\"%s\",\"uid\":\"uid-%s\",\"resourceVersion\":\"5\"},"
-		 "\"spec\":{\"priority\":%d%s%s},\"status\":{%s}}",
-		 name, name, (int)prio, *extra_spec ? "," : "", extra_spec, extra_status);
-	p->info.obj = t_json(buf);
-	t_defer(t_json_release, (void *)p->info.obj);
-	p->info.ns = "default";
-	p->info.name = name;
-	p->info.uid = kp_obj_uid(p->info.obj);
-	p->info.ns_id = kp_intern("default");
-	p->info.node_name = KP_ID_NONE;
-	p->info.nominated_node = KP_ID_NONE;
-	p->info.scheduler_name = kp_intern("default-scheduler");
-	p->info.priority = prio;
-	p->info.labels = t_labels(labels);
-	p->info.requests.milli_cpu = cpu;
-	p->info.requests.memory = mem;
-	if (kp_obj_get(p->info.obj, "metadata.deletionTimestamp"))
-		p->info.flags |= KP_POD_TERMINATING;
-	return p;
+		 "\"spec\":{\"priority\":%d,\"containers\":[{\"name\":\"c\",\"image\":\"x\","
+		 "\"resources\":{\"requests\":{%s}}}]%s%s},\"status\":{%s}}",
+		 name, name, (int)prio, req, *extra_spec ? "," : "", extra_spec, extra_status);
+	json_t *obj = t_json(buf);
+	json_object_set_new(json_object_get(obj, "metadata"), "labels", t_labels_json(labels));
+	struct kp__pod *p = NULL;
+	char *err = NULL;
+	if (kp__pod_compile(obj, &p, &err) < 0) {
+		fprintf(stderr, "bad test pod %s: %s\n", name, err ? err : "?");
+		exit(99);
+	}
+	json_decref(obj);
+	t_defer(t_pod_release, p);
+	return (struct tpod *)p;
 }
 
-/* ---- nodes and snapshot */
-
+/* A compiled node (struct kp__node, first member the kp_node_info). */
 struct tnode {
 	struct kp_node_info info;
-	const struct kp_pod_info *pods[T_MAX];
 };
+
+static void t_node_release(void *arg)
+{
+	kp__node_free(arg);
+}
 
 static struct tnode *t_node(const char *name, const char *labels, int64_t cpu, int64_t mem,
 			    int64_t pods)
 {
-	struct tnode *n = t_alloc(sizeof(*n));
-	n->info.name = name;
-	n->info.name_id = kp_intern(name);
-	n->info.labels = t_labels(labels);
-	n->info.pods = n->pods;
-	n->info.allocatable.milli_cpu = cpu;
-	n->info.allocatable.memory = mem;
-	n->info.allocatable.pods = pods;
-	return n;
+	json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:o},s:{s:{}}}", "apiVersion", "v1", "kind",
+				"Node", "metadata", "name", name, "labels", t_labels_json(labels),
+				"status", "allocatable");
+	char v[64];
+	snprintf(v, sizeof(v), "%lldm", (long long)cpu);
+	kp_obj_set_str(obj, "status.allocatable.cpu", v);
+	snprintf(v, sizeof(v), "%lld", (long long)mem);
+	kp_obj_set_str(obj, "status.allocatable.memory", v);
+	snprintf(v, sizeof(v), "%lld", (long long)pods);
+	kp_obj_set_str(obj, "status.allocatable.pods", v);
+	struct kp__node *n = NULL;
+	char *err = NULL;
+	if (kp__node_compile(obj, &n, &err) < 0) {
+		fprintf(stderr, "bad test node %s: %s\n", name, err ? err : "?");
+		exit(99);
+	}
+	json_decref(obj);
+	t_defer(t_node_release, n);
+	return (struct tnode *)n;
 }
 
+/* Binds p to n: the node's pod list and sums as the cache keeps them. */
 __attribute__((unused)) static void t_bind(struct tnode *n, struct tpod *p)
 {
 	p->info.node_name = n->info.name_id;
-	n->pods[n->info.npods++] = &p->info;
-	n->info.requested.milli_cpu += p->info.requests.milli_cpu;
-	n->info.requested.memory += p->info.requests.memory;
-	n->info.requested.pods++;
+	if (kp__node_add_pod((struct kp__node *)n, &p->info) < 0) {
+		fprintf(stderr, "out of memory\n");
+		exit(99);
+	}
 }
 
 struct tsnap {
@@ -206,7 +226,10 @@ struct tsnap {
 
 static void t_snap_release(void *arg)
 {
-	kp__cache_release(&((struct tsnap *)arg)->cache);
+	struct tsnap *s = arg;
+	/* the nodes are the test's (t_node), only indexed by this cache */
+	kp__imap_release(&s->cache.nodes);
+	kp__cache_release(&s->cache);
 }
 
 static struct tsnap *t_snap(void)
@@ -218,7 +241,8 @@ static struct tsnap *t_snap(void)
 	return s;
 }
 
-/* Adds nodes (NULL-terminated) in order; node->index is the position. */
+/* Adds nodes (NULL-terminated) in order; node->index is the position, and
+ * kp_snapshot_node() finds them by name. */
 static void t_snap_nodes(struct tsnap *s, ...)
 {
 	va_list ap;
@@ -226,6 +250,10 @@ static void t_snap_nodes(struct tsnap *s, ...)
 	for (struct tnode *n; (n = va_arg(ap, struct tnode *));) {
 		n->info.index = (int32_t)s->snap.nnodes;
 		s->nodes[s->snap.nnodes++] = &n->info;
+		if (kp__imap_put(&s->cache.nodes, n->info.name_id, n) < 0) {
+			fprintf(stderr, "out of memory\n");
+			exit(99);
+		}
 	}
 	va_end(ap);
 }
@@ -275,14 +303,6 @@ static void t_host_reset(void)
 }
 
 /* ---- test doubles */
-
-const struct kp_node_info *kp_snapshot_node(const struct kp_snapshot *snap, int32_t name_id)
-{
-	for (uint32_t i = 0; i < snap->nnodes; i++)
-		if (snap->nodes[i]->name_id == name_id)
-			return snap->nodes[i];
-	return NULL;
-}
 
 int kp_node_set_restrict(struct kp_node_set *set, const int32_t *names, size_t n)
 {
@@ -425,49 +445,6 @@ struct kp_cycle *kp_cycle_clone(struct kp_sched_handle *h, const struct kp_cycle
 void kp_cycle_free(struct kp_cycle *cy)
 {
 	free(cy);
-}
-
-struct t_node_copy {
-	struct kp_node_info info;
-	const struct kp_pod_info *pods[T_MAX];
-};
-
-struct kp_node_info *kp_node_info_clone(const struct kp_node_info *node)
-{
-	struct t_node_copy *c = t_calloc(sizeof(*c));
-	c->info = *node;
-	memcpy(c->pods, node->pods, node->npods * sizeof(*c->pods));
-	c->info.pods = c->pods;
-	return &c->info;
-}
-
-int kp_node_info_add_pod(struct kp_node_info *node, const struct kp_pod_info *pod)
-{
-	struct t_node_copy *c = (struct t_node_copy *)node;
-	c->pods[node->npods++] = pod;
-	node->requested.milli_cpu += pod->requests.milli_cpu;
-	node->requested.memory += pod->requests.memory;
-	node->requested.pods++;
-	return 0;
-}
-
-int kp_node_info_remove_pod(struct kp_node_info *node, const struct kp_pod_info *pod)
-{
-	struct t_node_copy *c = (struct t_node_copy *)node;
-	for (uint32_t i = 0; i < node->npods; i++)
-		if (c->pods[i] == pod) {
-			c->pods[i] = c->pods[--node->npods];
-			node->requested.milli_cpu -= pod->requests.milli_cpu;
-			node->requested.memory -= pod->requests.memory;
-			node->requested.pods--;
-			return 0;
-		}
-	return KP_ENOENT;
-}
-
-void kp_node_info_free(struct kp_node_info *node)
-{
-	free(node);
 }
 
 /* ---- running a plugin */
