@@ -27,3 +27,4 @@ SH_TESTS += t/t4104-ctl-node-lifecycle.sh
 SH_TESTS += t/t4105-ctl-endpoints.sh
 SH_TESTS += t/t4106-ctl-daemonset.sh
 SH_TESTS += t/t4107-ctl-statefulset.sh
+SH_TESTS += t/t4108-ctl-persistentvolume.sh
