@@ -1180,6 +1180,28 @@ static void enqueue_new(struct kp_scheduler *s, struct kp__pod *p, int64_t now)
 	kp__queue_add_active(&s->queue, p, now);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_json(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || (a && b && json_equal((json_t *)a, (json_t *)b));
+}
+
+/* Only status (or resourceVersion/managedFields) differs between two
+ * versions of a pod. */
+static bool update_is_status_only(const json_t *old, const json_t *new)
+{
+	return old && new && same_json(json_object_get(old, "spec"), json_object_get(new, "spec")) &&
+	       same_json(kp_obj_get(old, "metadata.labels"), kp_obj_get(new, "metadata.labels")) &&
+	       same_json(kp_obj_get(old, "metadata.annotations"),
+			 kp_obj_get(new, "metadata.annotations")) &&
+	       same_json(kp_obj_get(old, "metadata.deletionTimestamp"),
+			 kp_obj_get(new, "metadata.deletionTimestamp"));
+}
+
 static uint32_t pod_update_bits(const struct kp__pod *old, const struct kp__pod *new)
 {
 	uint32_t bits = 0;
@@ -1273,6 +1295,19 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 			p->initial_attempt_ns = mine->initial_attempt_ns;
 			p->timestamp_ns = mine->timestamp_ns;
 			int old_state = mine->qstate;
+			/* kube's isPodUpdated: a change of status only (our own
+			 * PodScheduled condition, nominatedNodeName) does not make
+			 * the pod schedulable, so it keeps its place */
+			bool status_only = update_is_status_only(mine->obj, p->obj);
+			int64_t unsched_since = mine->unsched_since_ns;
+			p->rejectors = mine->rejectors;
+			p->reject_any = mine->reject_any;
+			p->sched_cycle = mine->sched_cycle;
+			/* nominatedNodeName unchanged in the API: the scheduler's own
+			 * nomination (not written yet, or no store) stands */
+			if (same_str(kp_obj_str(mine->obj, "status.nominatedNodeName"),
+				     kp_obj_str(p->obj, "status.nominatedNodeName")))
+				p->info.nominated_node = mine->info.nominated_node;
 			kp__queue_remove(&s->queue, mine);
 			pending_del(s, mine);
 			if (mine->assumed)
@@ -1283,6 +1318,10 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 			if (run_pre_enqueue(s, p) != KP_STATUS_SUCCESS) {
 				kp__queue_add_unsched(&s->queue, p, now);
 				p->qstate = KP__Q_GATED;
+			} else if (status_only && old_state == KP__Q_UNSCHED) {
+				int64_t ts = p->timestamp_ns;
+				kp__queue_add_unsched(&s->queue, p, unsched_since);
+				p->timestamp_ns = ts;
 			} else if (old_state == KP__Q_BACKOFF &&
 				   kp__queue_backoff_until(&s->queue, p) > now) {
 				kp__queue_add_backoff(&s->queue, p, p->timestamp_ns);
@@ -1336,6 +1375,31 @@ static void drain(struct kp_scheduler *s)
 		item_free(it);
 		it = next;
 	}
+}
+
+/* status.nominatedNodeName as the nominator has it, through the host (kube
+ * writes it with the failure's status); a host without update keeps it in
+ * memory only. A conflict (the pod moved meanwhile) is left to the next
+ * attempt. */
+static void write_nomination(struct kp_scheduler *s, struct kp__pod *p)
+{
+	if (!s->host.update || !p->obj)
+		return;
+	json_t *copy = json_deep_copy(p->obj);
+	if (!copy)
+		return;
+	int rc;
+	if (p->info.nominated_node >= 0)
+		rc = kp_obj_set_str(copy, "status.nominatedNodeName",
+				    kp_intern_str(p->info.nominated_node));
+	else
+		rc = kp_obj_del(copy, "status.nominatedNodeName");
+	char *e = NULL;
+	if (rc >= 0 && s->host.update(s->host.arg, copy, &e) < 0)
+		kp__log(s, KP_LOG_DEBUG, "pod %s/%s: writing nominatedNodeName: %s", p->info.ns,
+			p->info.name, e ? e : "failed");
+	free(e);
+	json_decref(copy);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2372,6 +2436,7 @@ unschedulable: {
 				fr.codes = codes;
 			}
 			int64_t t_post = mono_now();
+			int32_t nominated_before = p->info.nominated_node;
 			for (uint32_t i = 0; codes && i < pr->npt[KP__PT_POST_FILTER]; i++) {
 				struct kp__inst *in = pr->pt[KP__PT_POST_FILTER][i].inst;
 				struct kp_post_filter_result res = { KP_ID_NONE };
@@ -2391,6 +2456,8 @@ unschedulable: {
 			}
 			free(codes);
 			hist_observe(pt_hist(pr, KP__PT_POST_FILTER), mono_now() - t_post);
+			if (p->info.nominated_node != nominated_before)
+				write_nomination(s, p);
 		}
 		msg = fit_error(s, snap->nnodes, prefilter_msg, failed_idx, prefilter_msg ? 0 : nfailed,
 				post_msg);
