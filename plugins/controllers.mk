@@ -15,7 +15,7 @@ plugins_libkpctl_static_la_SOURCES = \
 nodist_plugins_libkpctl_static_la_SOURCES = plugins/ctl-static-table.c
 CLEANFILES += plugins/ctl-static-table.c
 # Descriptor ids (KP_PLUGIN_DEFINE) of the modules below, for the table.
-CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle endpoints daemonset statefulset persistentvolume
+CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle endpoints daemonset statefulset persistentvolume cronjob
 
 plugins/ctl-static-table.c: Makefile
 	$(AM_V_GEN)$(MKDIR_P) plugins && { \
@@ -100,3 +100,10 @@ plugins_persistentvolume_la_SOURCES = plugins/controllers/persistentvolume.c \
 	plugins/controllers/common.h
 plugins_persistentvolume_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/persistentvolume.c
+
+plugins_LTLIBRARIES += plugins/cronjob.la
+plugins_cronjob_la_SOURCES = plugins/controllers/cronjob.c \
+	plugins/controllers/cron.c plugins/controllers/cron.h \
+	plugins/controllers/common.h
+plugins_cronjob_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/cronjob.c plugins/controllers/cron.c

@@ -6,7 +6,8 @@ t_t4001_ctl_workqueue_LDADD = $(T_LDADD) -lpthread
 
 C_TESTS += t/t4002-ctl-workload
 t_t4002_ctl_workload_SOURCES = t/t4002-ctl-workload.c t/tap.h \
-	plugins/controllers/workload.c plugins/controllers/workload.h
+	plugins/controllers/workload.c plugins/controllers/workload.h \
+	plugins/controllers/cron.c plugins/controllers/cron.h
 t_t4002_ctl_workload_LDADD = $(T_LDADD)
 # Per-target flags give the test its own copy of workload.o (the modules
 # build it with libtool).
@@ -28,3 +29,4 @@ SH_TESTS += t/t4105-ctl-endpoints.sh
 SH_TESTS += t/t4106-ctl-daemonset.sh
 SH_TESTS += t/t4107-ctl-statefulset.sh
 SH_TESTS += t/t4108-ctl-persistentvolume.sh
+SH_TESTS += t/t4109-ctl-cronjob.sh

@@ -17,6 +17,7 @@
 #include <kplane/error.h>
 #include <kplane/object.h>
 
+#include "plugins/controllers/cron.h"
 #include "plugins/controllers/workload.h"
 #include "t/tap.h"
 
@@ -201,13 +202,64 @@ static void test_pods(void)
 	json_decref(tmpl);
 }
 
+static int64_t at(const char *s)
+{
+	int64_t t = 0;
+	kp_time_parse(s, &t);
+	return t;
+}
+
+static void next_is(const char *spec, const char *from, int32_t off, const char *want)
+{
+	struct kp__cron c;
+	char *err = NULL;
+	char got[KP_TIME_BUFSZ] = "none";
+	if (kp__cron_parse(spec, &c, &err) == 0) {
+		int64_t n = kp__cron_next(&c, at(from), off);
+		if (n)
+			kp_time_format(n, got);
+	} else {
+		snprintf(got, sizeof(got), "error");
+	}
+	free(err);
+	is_str(got, want, "\"%s\" after %s (offset %d)", spec, from, off);
+}
+
+static void test_cron(void)
+{
+	/* 2026-01-01 is a Thursday. */
+	next_is("*/15 * * * *", "2026-01-01T00:07:00Z", 0, "2026-01-01T00:15:00Z");
+	next_is("*/15 * * * *", "2026-01-01T00:15:00Z", 0, "2026-01-01T00:30:00Z");
+	next_is("5/15 * * * *", "2026-01-01T00:06:00Z", 0, "2026-01-01T00:20:00Z");
+	next_is("0 9 * * 1-5", "2026-01-02T10:00:00Z", 0, "2026-01-05T09:00:00Z");
+	next_is("@monthly", "2026-01-15T12:00:00Z", 0, "2026-02-01T00:00:00Z");
+	next_is("@hourly", "2026-12-31T23:59:00Z", 0, "2027-01-01T00:00:00Z");
+	next_is("0 0 13 * 5", "2026-01-01T00:00:00Z", 0, "2026-01-02T00:00:00Z");
+	next_is("0 0 13 * *", "2026-01-01T00:00:00Z", 0, "2026-01-13T00:00:00Z");
+	next_is("0 0 * JAN,jul sun", "2026-01-01T00:00:00Z", 0, "2026-01-04T00:00:00Z");
+	next_is("0 0 29 2 *", "2026-03-01T00:00:00Z", 0, "2028-02-29T00:00:00Z");
+	next_is("0 0 30 2 *", "2026-01-01T00:00:00Z", 0, "none");
+	/* Etc/GMT+5 (UTC-5): 02:30 local on Jan 1 is 07:30 UTC. */
+	next_is("30 2 * * *", "2026-01-01T00:00:00Z", -5 * 3600, "2026-01-01T07:30:00Z");
+	next_is("60 * * * *", "2026-01-01T00:00:00Z", 0, "error");
+	next_is("* * *", "2026-01-01T00:00:00Z", 0, "error");
+	next_is("* * * * 7", "2026-01-01T00:00:00Z", 0, "error");
+	next_is("@every 5m", "2026-01-01T00:00:00Z", 0, "error");
+	char *err = NULL;
+	struct kp__cron c;
+	kp__cron_parse("0 25 * * *", &c, &err);
+	ok(err && strstr(err, "hour"), "the message names the field: %s", err ? err : "");
+	free(err);
+}
+
 int main(void)
 {
-	plan(37);
+	plan(54);
 	test_fenceposts();
 	test_new_rs();
 	test_scale_down();
 	test_delete_order();
 	test_pods();
+	test_cron();
 	return done_testing();
 }
