@@ -39,7 +39,7 @@ if test_have_prereq jq; then
 		check_json in.json
 	'
 	test_expect_success 'api: all check workloads through kplane server (leveldb), same invariants' '
-		sched-bench run "$cfg" --workload "*/check" --mode api --threads 4 -o json >api.json &&
+		sched-bench run "$cfg" --workload "*/check" --mode api --threads 4 --settle 1 -o json >api.json &&
 		check_json api.json &&
 		jq -e "[.dataItems[] | select(.labels.Metric == \"Memory\") | .data.PeakRSS > 0] | all" api.json >/dev/null
 	'

@@ -132,6 +132,7 @@ struct sb_options {
 	bool plugins_so;           /* inprocess: plugins from .so modules only (else static table) */
 	bool progress;             /* progress line on stderr */
 	double timeout_s;          /* give up waiting for pods after this long */
+	double settle_s;           /* api: quiet time before unschedulable pods count as such */
 	uint64_t seed;
 };
 

@@ -80,6 +80,7 @@ struct api {
 	atomic_bool stop;
 	atomic_bool watch_failed;
 	_Atomic int64_t nbound, nunsched;
+	_Atomic int64_t last_change;  /* a pod bound or turned unschedulable */
 	char *wbuf;
 	size_t wlen, wcap;
 	int64_t last_progress;
@@ -469,6 +470,7 @@ static void on_event(struct api *a, const char *line, size_t len)
 			p->node = strdup(node);
 			atomic_store(&p->bind_ns, sb_now_ns());
 			atomic_fetch_add(&a->nbound, 1);
+			atomic_store(&a->last_change, sb_now_ns());
 		} else if (!node || !*node) {
 			size_t k;
 			json_t *c;
@@ -476,8 +478,10 @@ static void on_event(struct api *a, const char *line, size_t len)
 				const char *ct = json_string_value(json_object_get(c, "type"));
 				const char *cs = json_string_value(json_object_get(c, "status"));
 				if (ct && cs && !strcmp(ct, "PodScheduled") && !strcmp(cs, "False") &&
-				    !atomic_exchange(&p->unsched, true))
+				    !atomic_exchange(&p->unsched, true)) {
 					atomic_fetch_add(&a->nunsched, 1);
+					atomic_store(&a->last_change, sb_now_ns());
+				}
 			}
 		}
 	}
@@ -629,7 +633,14 @@ static int wait_pods(struct api *a, int64_t first, int64_t n, bool attempted)
 				 (attempted && a->recs[i].gated))
 				uns++;
 		}
-		if (bound + uns >= n)
+		/* all bound; or every pod accounted for and nothing changed for
+		 * --settle seconds: an unschedulable pod may still be bound after
+		 * a backoff (preemption: once its victims are gone; kube's backoff
+		 * reaches 10 s) */
+		if (bound >= n)
+			return 0;
+		if (bound + uns >= n &&
+		    sb_now_ns() - atomic_load(&a->last_change) > (int64_t)(a->o->settle_s * 1e9))
 			return 0;
 		if (atomic_load(&a->watch_failed) || sb_now_ns() > deadline)
 			return KP_ETIMEDOUT;

@@ -24,13 +24,15 @@ static void usage(FILE *f)
 		"                       [--server URL] [--runs N] [--threads N] [-o table|json]\n"
 		"                       [--report DIR] [--list] [--preload] [--seed N]\n"
 		"                       [--scheduler-config FILE] [--kplane PATH] [--timeout SECONDS]\n"
-		"                       [--interval SECONDS] [--plugins static|so]\n"
+		"                       [--interval SECONDS] [--plugins static|so] [--settle SECONDS]\n"
 		"  CONFIG.yaml is kube-scheduler's scheduler_perf performance-config.yaml format.\n"
 		"  --workload   fnmatch patterns: NAME selects all cases of a test, NAME/CASE one\n"
 		"  --threads    inprocess: scheduler parallelism; api: concurrent clients (default 16)\n"
 		"  --list       list the workloads (and why any is skipped), run nothing\n"
 		"  --preload    inprocess: hand every pod to the scheduler before the clock starts\n"
 		"  --interval   throughput sampling interval (default 1 s, as upstream)\n"
+		"  --settle     api: how long nothing must change before pods with PodScheduled=False\n"
+		"               count as unschedulable (default 10 s, kube's longest backoff)\n"
 		"  --plugins    inprocess: the in-tree plugin table (static, default) or only the\n"
 		"               .so modules on the plugin path (so; $KPLANE_PLUGIN_PATH)\n");
 }
@@ -99,7 +101,7 @@ static size_t median_index(const struct sb_summary *ss, size_t n)
 
 int sb_cmd_run(int argc, char **argv)
 {
-	struct sb_options o = { .mode = SB_MODE_INPROCESS, .timeout_s = 600 };
+	struct sb_options o = { .mode = SB_MODE_INPROCESS, .timeout_s = 600, .settle_s = 10 };
 	const char *pattern = NULL, *output = "table", *report = NULL;
 	unsigned long long runs = 1, u;
 	double interval = 1.0;
@@ -120,6 +122,7 @@ int sb_cmd_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "plugins", required_argument, NULL, 'p' },
+		{ "settle", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -172,6 +175,12 @@ int sb_cmd_run(int argc, char **argv)
 		case 'i':
 			if (!parse_pos_double(optarg, &interval)) {
 				fprintf(stderr, "sched-bench: --interval: not a positive number: \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			if (!parse_pos_double(optarg, &o.settle_s)) {
+				fprintf(stderr, "sched-bench: --settle: not a positive number: \"%s\"\n", optarg);
 				return 2;
 			}
 			break;
