@@ -63,10 +63,51 @@ static void scoring(void)
 	ts_free(t);
 }
 
+#define GROUP(name, app) \
+	"kind: Pod\nmetadata: {name: " name ", namespace: t, uid: uid-" name ", labels: {app: " app "}}\n" \
+	"spec:\n" \
+	"  topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule,\n" \
+	"    labelSelector: {matchLabels: {app: " app "}}}]\n" \
+	"  containers: [{name: c, image: x, resources: {requests: {cpu: 100m}}}]\n"
+
+static const char *zone_of(const json_t *tr)
+{
+	const char *n = tr_node(tr);
+	return !n ? "-" : !strcmp(n, "a1") ? "a" : "b";
+}
+
+/* Two groups interleaved in the queue: each has its own kept counts, and
+ * each sees the other's changes too when it comes back. */
+static void interleaved(void)
+{
+	struct ts *t = ts_new(NULL, 1);
+	ts_apply(t, ts_node("a1", "8", "8Gi", "  labels: {zone: a}"));
+	ts_apply(t, ts_node("b1", "8", "8Gi", "  labels: {zone: b}"));
+	char zx[4][2], zy[4][2];
+	const char *xs[4] = { GROUP("x1", "gx"), GROUP("x2", "gx"), GROUP("x3", "gx"), GROUP("x4", "gx") };
+	const char *ys[4] = { GROUP("y1", "gy"), GROUP("y2", "gy"), GROUP("y3", "gy"), GROUP("y4", "gy") };
+	for (int i = 0; i < 4; i++) {
+		json_t *tr = ts_schedule(t, xs[i]);
+		snprintf(zx[i], 2, "%s", zone_of(tr));
+		json_decref(tr);
+		tr = ts_schedule(t, ys[i]);
+		snprintf(zy[i], 2, "%s", zone_of(tr));
+		json_decref(tr);
+	}
+	/* maxSkew 1 over two zones: each pair of consecutive pods of a group
+	 * takes both zones */
+	ok(strcmp(zx[0], zx[1]) && strcmp(zx[2], zx[3]) && zx[0][0] != '-' && zx[2][0] != '-',
+	   "group x alternates zones: %s %s %s %s", zx[0], zx[1], zx[2], zx[3]);
+	ok(strcmp(zy[0], zy[1]) && strcmp(zy[2], zy[3]) && zy[0][0] != '-' && zy[2][0] != '-',
+	   "group y alternates zones: %s %s %s %s", zy[0], zy[1], zy[2], zy[3]);
+	ts_free(t);
+}
+
 int main(void)
 {
-	plan(16);
+	plan(18);
 	scoring();
+	interleaved();
 	struct ts *t = ts_new(NULL, 1);
 	ts_apply(t, ts_node("a1", "8", "8Gi", "  labels: {zone: a}"));
 	ts_apply(t, ts_node("b1", "8", "8Gi", "  labels: {zone: b}"));

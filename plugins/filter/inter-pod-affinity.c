@@ -59,11 +59,11 @@ struct self {
 	bool ignore_preferred;
 	/* PreFilter's three count maps (existing_anti, affinity, anti) for the
 	 * last pod signature, kept up to date from the node change log */
-	struct nodecache pf_cache;
+	struct nc_set pf_cache;
 	struct tpcount scratch[3];
 	/* PreScore's sums the same way: map 0 (key, value) -> summed weights,
 	 * map 1 key 0 -> number of contributions (kube's "touched") */
-	struct nodecache ps_cache;
+	struct nc_set ps_cache;
 	struct ps *ps_scratch;
 };
 
@@ -355,14 +355,15 @@ static int pf_from_cache(struct self *self, const struct kp_snapshot *snap, stru
 	tmp.existing_anti = self->scratch[0];
 	tmp.affinity = self->scratch[1];
 	tmp.anti = self->scratch[2];
-	int rc = nc_sync(&self->pf_cache, snap, sig, 3, contribute, &tmp);
+	struct nodecache *nc = nc_pick(&self->pf_cache, sig);
+	int rc = nc_sync(nc, snap, sig, 3, contribute, &tmp);
 	self->scratch[0] = tmp.existing_anti;
 	self->scratch[1] = tmp.affinity;
 	self->scratch[2] = tmp.anti;
 	free(tmp.existing_keys.v);
 	if (rc < 0)
 		return -1;
-	const struct tpcount *m = self->pf_cache.maps;
+	const struct tpcount *m = nc->maps;
 	if (tp_clone(&pf->existing_anti, &m[0]) < 0 || tp_clone(&pf->affinity, &m[1]) < 0 ||
 	    tp_clone(&pf->anti, &m[2]) < 0)
 		return -1;
@@ -697,20 +698,21 @@ static int ps_from_cache(struct self *self, const struct kp_snapshot *snap, stru
 	if (!s2)
 		return -1;
 	snprintf(s2, len, "%s%s", full, sig);
-	int rc = nc_sync(&self->ps_cache, snap, s2, 2, ps_contribute, &pa);
+	struct nodecache *nc = nc_pick(&self->ps_cache, s2);
+	int rc = nc_sync(nc, snap, s2, 2, ps_contribute, &pa);
 	free(s2);
 	free(self->ps_scratch->keys.v);
 	memset(&self->ps_scratch->keys, 0, sizeof(self->ps_scratch->keys));
 	if (rc < 0)
 		return -1;
-	const struct tpcount *m = &self->ps_cache.maps[0];
+	const struct tpcount *m = &nc->maps[0];
 	if (tp_clone(&c->ps->score, m) < 0)
 		return -1;
 	for (uint32_t i = 0; i < m->cap; i++)
 		if (m->keys[i] != TP_EMPTY && m->vals[i] &&
 		    keyset_add(&c->ps->keys, (int32_t)(m->keys[i] >> 32)) < 0)
 			return -1;
-	c->touched = tp_get(&self->ps_cache.maps[1], 0) > 0;
+	c->touched = tp_get(&nc->maps[1], 0) > 0;
 	return 0;
 }
 
@@ -858,8 +860,8 @@ static int init(const struct kp_sched_init *in, void **out, char **errmsg)
 static void fini(void *self_)
 {
 	struct self *self = self_;
-	nc_release(&self->pf_cache);
-	nc_release(&self->ps_cache);
+	nc_set_release(&self->pf_cache);
+	nc_set_release(&self->ps_cache);
 	for (int k = 0; k < 3; k++)
 		tp_release(&self->scratch[k]);
 	ps_free(self->ps_scratch);

@@ -174,4 +174,39 @@ static inline int nc_sync(struct nodecache *nc, const struct kp_snapshot *snap, 
 	return 0;
 }
 
+/*
+ * A few caches for the signatures seen last (pods of several workloads
+ * interleave in the queue): nc_pick() returns the one holding sig, or the
+ * least recently used one, which nc_sync() then resets.
+ */
+#define NC_WAYS 4
+
+struct nc_set {
+	struct nodecache c[NC_WAYS];
+	uint64_t used[NC_WAYS];
+	uint64_t tick;
+};
+
+static inline struct nodecache *nc_pick(struct nc_set *set, const char *sig)
+{
+	uint32_t victim = 0;
+	set->tick++;
+	for (uint32_t i = 0; i < NC_WAYS; i++) {
+		if (set->c[i].sig && !strcmp(set->c[i].sig, sig)) {
+			set->used[i] = set->tick;
+			return &set->c[i];
+		}
+		if (set->used[i] < set->used[victim])
+			victim = i;
+	}
+	set->used[victim] = set->tick;
+	return &set->c[victim];
+}
+
+static inline void nc_set_release(struct nc_set *set)
+{
+	for (uint32_t i = 0; i < NC_WAYS; i++)
+		nc_release(&set->c[i]);
+}
+
 #endif

@@ -75,10 +75,10 @@ struct self {
 	/* PreFilter's counts for the last pod signature, kept up to date from
 	 * the node change log: maps 2i (domain -> matching pods) and 2i + 1
 	 * (domain -> eligible nodes) for DoNotSchedule constraint i */
-	struct nodecache pf_cache;
+	struct nc_set pf_cache;
 	/* PreScore's the same way: map i (domain -> matching pods on eligible
 	 * nodes) for each ScheduleAnyway constraint i */
-	struct nodecache ps_cache;
+	struct nc_set ps_cache;
 };
 
 /* The constraints of one pod for one action, and the deduced default selector. */
@@ -470,13 +470,14 @@ static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info
 	char *sig = pod->nspread ? signature(pod) : NULL;
 	if (sig) {
 		/* the pod's own constraints: counts kept across attempts */
-		int rc = nc_sync(&self->pf_cache, snap, sig, 2 * n, contribute, pf);
+		struct nodecache *nc = nc_pick(&self->pf_cache, sig);
+		int rc = nc_sync(nc, snap, sig, 2 * n, contribute, pf);
 		free(sig);
 		if (rc < 0)
 			goto out_free_pf;
 		for (uint32_t i = 0; i < n; i++) {
-			const struct tpcount *nodes_in = &self->pf_cache.maps[2 * i + 1];
-			const struct tpcount *counts = &self->pf_cache.maps[2 * i];
+			const struct tpcount *nodes_in = &nc->maps[2 * i + 1];
+			const struct tpcount *counts = &nc->maps[2 * i];
 			if (tp_reserve(&pf->dom[i], nodes_in->nonzero) < 0)
 				goto out_free_pf;
 			for (uint32_t j = 0; j < nodes_in->cap; j++) {
@@ -722,7 +723,8 @@ static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info 
 	char *sig = pod->nspread ? signature(pod) : NULL;
 	if (sig) {
 		struct ps_ctx x = { self, pod, &ps->k, require_all };
-		int rc = nc_sync(&self->ps_cache, snap, sig, n, ps_contribute, &x);
+		struct nodecache *nc = nc_pick(&self->ps_cache, sig);
+		int rc = nc_sync(nc, snap, sig, n, ps_contribute, &x);
 		free(sig);
 		if (rc < 0)
 			goto out_free_ps;
@@ -730,7 +732,7 @@ static int pre_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info 
 			struct tpcount *d = &ps->dom[i];
 			for (uint32_t j = 0; j < d->cap; j++)
 				if (d->keys[j] != TP_EMPTY)
-					d->vals[j] = tp_get(&self->ps_cache.maps[i], d->keys[j]);
+					d->vals[j] = tp_get(&nc->maps[i], d->keys[j]);
 		}
 		goto counted;
 	}
@@ -982,8 +984,8 @@ out_free_s:
 static void fini(void *self_)
 {
 	struct self *self = self_;
-	nc_release(&self->pf_cache);
-	nc_release(&self->ps_cache);
+	nc_set_release(&self->pf_cache);
+	nc_set_release(&self->ps_cache);
 	free(self);
 }
 
