@@ -48,7 +48,7 @@ struct prec {
 
 struct api;
 
-/* deletePods with skipWaitToCompletion: deletes in the background. */
+/* Background work (deletePods with skipWaitToCompletion, churn). */
 struct bg_delete {
 	struct api *a;
 	const struct sb_op *op;
@@ -802,10 +802,85 @@ static void *bg_delete_main(void *arg)
 	return NULL;
 }
 
-static int op_delete(struct api *a, const struct sb_op *op, char **errmsg)
+/* POST or DELETE one object over c; HTTP status or 0 on transport failure. */
+static long request(CURL *c, const char *method, const char *url, const char *body, struct buf *b)
 {
-	if (!op->skip_wait)
-		return delete_pods(a, op, errmsg);
+	b->n = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (!body)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	long code = 0;
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	return code;
+}
+
+/* churn: every intervalMilliseconds one object from the next template;
+ * recreate mode deletes a full round of `number` per template and starts
+ * again. Runs until the workload ends. */
+static void *churn_main(void *arg)
+{
+	struct bg_delete *d = arg;
+	struct api *a = d->a;
+	const struct sb_op *op = d->op;
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *c = easy(hdr);
+	struct buf b = { 0 };
+	json_t *live = json_array(); /* URLs of objects made in this round */
+	size_t nt = json_array_size(op->churn_tmpls), t = 0;
+	int64_t made = 0, seq = 0, next = sb_now_ns();
+	const char *ns = op->ns ? op->ns : "default";
+	while (c && !atomic_load(&a->stop)) {
+		while (sb_now_ns() < next && !atomic_load(&a->stop))
+			usleep(1000);
+		if (atomic_load(&a->stop))
+			break;
+		next += op->interval_ms * 1000000LL;
+		if (op->churn_recreate && op->number &&
+		    (int64_t)json_array_size(live) >= op->number * (int64_t)nt) {
+			size_t i;
+			json_t *u;
+			json_array_foreach(live, i, u)
+				request(c, "DELETE", json_string_value(u), NULL, &b);
+			json_array_clear(live);
+			continue;
+		}
+		if (!op->churn_recreate && op->number && made >= op->number)
+			continue;
+		made++;
+		json_t *o = json_deep_copy(json_array_get(op->churn_tmpls, t));
+		t = (t + 1) % nt;
+		char name[200];
+		const char *gn = kp_obj_str(o, "metadata.generateName");
+		snprintf(name, sizeof(name), "%s%schurn-%lld", a->prefix, gn ? gn : "", (long long)seq++);
+		kp_obj_set_str(o, "metadata.name", name);
+		bool pod = !strcmp(kp_obj_kind(o), "Pod");
+		char *coll = NULL, *one = NULL, *body = dump(o);
+		if (pod ? asprintf(&coll, "%s/api/v1/namespaces/%s/pods", a->url, ns) < 0
+			: asprintf(&coll, "%s/api/v1/nodes", a->url) < 0)
+			coll = NULL;
+		if (coll && body && request(c, "POST", coll, body, &b) / 100 == 2 &&
+		    asprintf(&one, "%s/%s", coll, name) >= 0)
+			json_array_append_new(live, json_string(one));
+		free(one);
+		free(coll);
+		free(body);
+		json_decref(o);
+	}
+	json_decref(live);
+	free(b.p);
+	if (c)
+		curl_easy_cleanup(c);
+	curl_slist_free_all(hdr);
+	return NULL;
+}
+
+static int start_bg(struct api *a, const struct sb_op *op, void *(*fn)(void *), char **errmsg)
+{
 	struct bg_delete *d = calloc(1, sizeof(*d));
 	struct bg_delete **n = d ? realloc(a->bg, (a->nbg + 1) * sizeof(*n)) : NULL;
 	if (!n) {
@@ -815,15 +890,22 @@ static int op_delete(struct api *a, const struct sb_op *op, char **errmsg)
 	a->bg = n;
 	d->a = a;
 	d->op = op;
-	if (pthread_create(&d->thread, NULL, bg_delete_main, d) != 0) {
+	if (pthread_create(&d->thread, NULL, fn, d) != 0) {
 		free(d);
-		return kp_error_set(errmsg, KP_ENOMEM, "cannot start a deletePods thread");
+		return kp_error_set(errmsg, KP_ENOMEM, "cannot start a background thread");
 	}
 	a->bg[a->nbg++] = d;
 	return 0;
 }
 
-/* Joins the background deletions (stop: cut them short); first error wins. */
+static int op_delete(struct api *a, const struct sb_op *op, char **errmsg)
+{
+	if (!op->skip_wait)
+		return delete_pods(a, op, errmsg);
+	return start_bg(a, op, bg_delete_main, errmsg);
+}
+
+/* Joins the background threads (stop: cut them short); first error wins. */
 static int join_bg(struct api *a, char **errmsg)
 {
 	int rc = 0;
@@ -897,12 +979,6 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 		rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < w->nops; i++) {
-		if (w->ops[i].code == SB_OP_CHURN) {
-			rc = kp_error_set(errmsg, KP_EINVAL, "op churn is supported in --mode inprocess only");
-			goto out;
-		}
-	}
 	if (o->server) {
 		snprintf(a->url, sizeof(a->url), "%s", o->server);
 		size_t l = strlen(a->url);
@@ -944,6 +1020,10 @@ int sb_run_api(const struct sb_workload *w, const struct sb_options *o, struct s
 			usleep((useconds_t)(op->duration_ms * 1000));
 			break;
 		case SB_OP_CHURN:
+			if (op->ns)
+				rc = ensure_namespace(a, op->ns, NULL, errmsg);
+			if (rc == 0)
+				rc = start_bg(a, op, churn_main, errmsg);
 			break;
 		case SB_OP_DELETE_PODS:
 			rc = op_delete(a, op, errmsg);
