@@ -101,6 +101,26 @@ static void status_only_updates(void)
 	ts_free(t);
 }
 
+/* a bound pod that finishes (Succeeded) frees its node: the cache drops
+ * it and the pods waiting for room are retried */
+static void terminal_pod(void)
+{
+	struct ts *t = ts_new(NULL, 1);
+	t->now = 1 * SEC;
+	ts_apply(t, ts_node("a", "2", "4Gi", NULL));
+	ts_apply(t, PODY("job", "0", "1500m", "  nodeName: a\n"));
+	json_t *tr = ts_schedule(t, PODY("next", "0", "1500m", ""));
+	ok(tr && tr_node(tr) == NULL, "no room while the job runs");
+	json_decref(tr);
+	ts_apply_change(t, KP_SCHED_MODIFIED,
+			PODY("job", "0", "1500m", "  nodeName: a\n") "status: {phase: Succeeded}\n");
+	t->now = 30 * SEC;
+	tr = ts_next(t);
+	is_str(tr ? tr_node(tr) : NULL, "a", "the finished job's room is taken");
+	json_decref(tr);
+	ts_free(t);
+}
+
 /* the nomination is written through the host, as kube writes it */
 static json_t *updates;
 static struct kp_scheduler *the_sched;
@@ -181,10 +201,11 @@ static void services_cached(void)
 
 int main(void)
 {
-	plan(19);
+	plan(21);
 	nominated_in_filter();
 	preemption_completes();
 	status_only_updates();
+	terminal_pod();
 	nomination_written();
 	services_cached();
 	return done_testing();

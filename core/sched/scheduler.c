@@ -1264,12 +1264,15 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 					kp__pod_free(mine);
 				}
 			}
+			/* the bits before the add, which frees p when it is terminal */
+			struct kp__pod *prev = kp__cache_get_pod(&s->cache, p->info.uid);
+			uint32_t bits = p->terminal ? (prev ? KP_EV_DELETE : 0)
+				      : prev ? pod_update_bits(prev, p) : KP_EV_ADD;
 			struct kp__pod *old = NULL;
-			struct kp__pod *keep = p;
 			kp__cache_add_pod(&s->cache, p, &old);
-			uint32_t bits = old ? pod_update_bits(old, keep) : KP_EV_ADD;
 			kp__pod_free(old);
-			on_event(s, KP_EV_POD, bits);
+			if (bits)
+				on_event(s, KP_EV_POD, bits);
 			break;
 		}
 		/* unassigned */
