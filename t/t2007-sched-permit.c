@@ -83,7 +83,7 @@ static json_t *attempt(struct kp_scheduler *s)
 
 int main(void)
 {
-	plan(19);
+	plan(22);
 	struct kp_sched_config *cfg = NULL;
 	struct kp_registry *reg = NULL;
 	struct kp_scheduler *s = NULL;
@@ -177,7 +177,18 @@ int main(void)
 			  "{extension_point=\"Bind\",profile=\"default-scheduler\",le=\"+Inf\"} 1\n"),
 	   "metrics: histogram buckets end with +Inf");
 	free(m);
-	kp_scheduler_free(s); /* b2 still waits: rejected at shutdown, no leak */
+	/* a waiting pod that is deleted is rejected at once and forgotten */
+	json_t *docs2 = ts_yaml(POD("b2"));
+	kp_scheduler_apply(s, KP_SCHED_DELETED, json_array_get(docs2, 0), &e);
+	json_decref(docs2);
+	ok(attempt(s) == NULL, "nothing left to schedule after the deletion");
+	kp_scheduler_wait_bindings(s);
+	kp_scheduler_stats(s, &st);
+	is_int((int)st.pods, 1, "the deleted waiting pod left the cache (b1 remains)");
+	is_int((int)(st.active + st.backoff + st.unschedulable_pods), 0, "and is not requeued");
+	apply(s, POD("b3"));
+	json_decref(attempt(s));
+	kp_scheduler_free(s); /* b3 still waits: rejected at shutdown, no leak */
 	kp_sched_config_free(cfg);
 	kp_registry_free(reg);
 	return done_testing();

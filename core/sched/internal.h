@@ -86,6 +86,7 @@ struct kp__pod {
 	struct kp__profile *profile;
 	int32_t nominated_in;          /* node name id of its nominator list, when in_nominator */
 	bool in_nominator;
+	bool deleted;                  /* deleted while binding or waiting in Permit */
 };
 
 /* Compiles a Pod object (borrowed; a reference is taken). *errmsg names the field. */

@@ -1217,6 +1217,7 @@ static uint32_t pod_update_bits(const struct kp__pod *old, const struct kp__pod 
 
 static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, const char *msg,
 			   int code);
+static struct bind_job *waiting_find_locked(struct kp_scheduler *s, const char *uid);
 
 static void handle_item(struct kp_scheduler *s, struct item *it)
 {
@@ -1340,8 +1341,21 @@ static void handle_item(struct kp_scheduler *s, struct item *it)
 		const char *uid = it->pod->info.uid;
 		struct kp__pod *mine = pending_get(s, uid);
 		if (mine) {
-			if (mine->binding)
-				break; /* the binding completion will see the pod again */
+			if (mine->binding) {
+				/* the binding completion drops it; a pod waiting in
+				 * Permit is rejected now (kube's RejectWaitingPod) */
+				mine->deleted = true;
+				pthread_mutex_lock(&s->lock);
+				struct bind_job *j = waiting_find_locked(s, uid);
+				if (j) {
+					j->rejected = true;
+					if (!j->msg)
+						j->msg = strdup("the pod was deleted while waiting in Permit");
+					resolve_waiting_locked(s, j);
+				}
+				pthread_mutex_unlock(&s->lock);
+				break;
+			}
 			pending_del(s, mine);
 			kp__queue_remove(&s->queue, mine);
 			if (mine->assumed)
@@ -1746,6 +1760,13 @@ static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, co
 {
 	p->binding = false;
 	pending_del(s, p);
+	if (p->deleted) {
+		/* deleted meanwhile: whatever the binding did, it is gone */
+		kp__cache_forget(&s->cache, p);
+		kp__pod_free(p);
+		on_event(s, KP_EV_POD, KP_EV_DELETE);
+		return;
+	}
 	if (rc == 0) {
 		atomic_fetch_add(&s->st_scheduled, 1);
 		p->qstate = KP__Q_NONE;
