@@ -233,6 +233,18 @@ static void test_expectations(void)
 		 json_array_size(owned) == 1)),
 	   "the owner index finds the Secret by owner uid");
 	json_decref(owned);
+	json_t *orph = kp_ctl_list_orphans(c, 1, "default");
+	is_uint(json_array_size(orph), 0, "a Secret with a controller is no orphan");
+	json_decref(orph);
+	orph = NULL;
+	put("/registry/core/secrets/default/s2",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s2\","
+	    "\"namespace\":\"default\",\"uid\":\"u-s2\"}}");
+	ok(WAIT((json_decref(orph), orph = kp_ctl_list_orphans(c, 1, "default"),
+		 json_array_size(orph) == 1)),
+	   "one without is listed by the orphan index");
+	is_str(kp_obj_name(json_array_get(orph, 0)), "s2", "it is s2");
+	json_decref(orph);
 }
 
 static void test_replicaset(void)
@@ -289,7 +301,7 @@ static void test_replicaset(void)
 
 int main(void)
 {
-	plan(45);
+	plan(48);
 	struct kp_store_options so = { .backend = KP_STORE_MEMORY };
 	if (kp_store_open(&so, &st, NULL) < 0)
 		return 1;

@@ -57,6 +57,7 @@ struct cache {
 	json_t *objs;     /* key -> object */
 	json_t *by_ns;    /* namespace -> {key: object} */
 	json_t *by_owner; /* owner uid -> {key: object} */
+	json_t *orphans;  /* namespace ("" cluster-scoped) -> {key: object} without controller */
 	struct kp_informer *inf;
 	struct sub *subs;
 	size_t nsubs;
@@ -229,6 +230,8 @@ static void on_change(void *arg, int change, json_t *obj)
 		if (ns)
 			index_del(ca->by_ns, ns, key);
 		owners_foreach(ca->by_owner, old, key, NULL);
+		if (!kp_obj_controller_ref(old))
+			index_del(ca->orphans, ns ? ns : "", key);
 	}
 	if (change == KP_INFORMER_DELETED) {
 		json_object_del(ca->objs, key);
@@ -237,6 +240,8 @@ static void on_change(void *arg, int change, json_t *obj)
 		if (ns)
 			index_add(ca->by_ns, ns, key, obj);
 		owners_foreach(ca->by_owner, obj, key, obj);
+		if (!kp_obj_controller_ref(obj))
+			index_add(ca->orphans, ns ? ns : "", key, obj);
 	}
 	pthread_rwlock_unlock(&ca->lock);
 	for (size_t i = 0; i < ca->nsubs; i++)
@@ -264,6 +269,7 @@ static struct cache *cache_for(struct kp_ctl_manager *m, const struct kp_resourc
 	ca->objs = json_object();
 	ca->by_ns = json_object();
 	ca->by_owner = json_object();
+	ca->orphans = json_object();
 	m->caches[m->ncaches++] = ca;
 	return ca;
 }
@@ -273,6 +279,7 @@ static void cache_free(struct cache *ca)
 	json_decref(ca->objs);
 	json_decref(ca->by_ns);
 	json_decref(ca->by_owner);
+	json_decref(ca->orphans);
 	pthread_rwlock_destroy(&ca->lock);
 	free(ca->subs);
 	free(ca);
@@ -334,6 +341,27 @@ static json_t *c_list_owned(struct kp_ctl *pc, unsigned kind, const char *ns, co
 		const char *ons = kp_obj_namespace(o);
 		if (!ns || (ons && !strcmp(ons, ns)))
 			json_array_append(out, o);
+	}
+	pthread_rwlock_unlock(&ca->lock);
+	return out;
+}
+
+static json_t *c_list_orphans(struct kp_ctl *pc, unsigned kind, const char *ns)
+{
+	struct cache *ca = kind_cache(ctl_of(pc), kind);
+	json_t *out = json_array();
+	if (!ca)
+		return out;
+	pthread_rwlock_rdlock(&ca->lock);
+	const char *k, *bk;
+	json_t *o, *b;
+	if (ns) {
+		json_object_foreach(json_object_get(ca->orphans, ns), k, o)
+			json_array_append(out, o);
+	} else {
+		json_object_foreach(ca->orphans, bk, b)
+			json_object_foreach(b, k, o)
+				json_array_append(out, o);
 	}
 	pthread_rwlock_unlock(&ca->lock);
 	return out;
@@ -962,6 +990,7 @@ static const struct kp_ctl_api api = {
 	.log = c_log,
 	.name = c_name,
 	.synced = c_synced,
+	.list_orphans = c_list_orphans,
 };
 
 /* ------------------------------------------------------------------ */

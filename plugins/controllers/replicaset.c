@@ -183,7 +183,15 @@ static json_t *claim(struct kp_ctl *c, const json_t *rs, const struct kp_label_s
 	const char *uid = kp_obj_uid(rs);
 	bool deleting = kp_obj_str(rs, "metadata.deletionTimestamp") != NULL;
 	bool fresh_checked = false;
-	json_t *all = kp_ctl_list(c, K_POD, kp_obj_namespace(rs), NULL);
+	/* Its own pods and the namespace's orphans: nothing else can be claimed. */
+	json_t *all = kp_ctl_list_owned(c, K_POD, kp_obj_namespace(rs), uid);
+	json_t *orphans = kp_ctl_list_orphans(c, K_POD, kp_obj_namespace(rs));
+	size_t oi;
+	json_t *op;
+	json_array_foreach(orphans, oi, op)
+		if (!kp_obj_owned_by(op, uid)) /* else already listed as owned */
+			json_array_append(all, op);
+	json_decref(orphans);
 	json_t *mine = json_array();
 	size_t i;
 	json_t *p;

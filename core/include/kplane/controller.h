@@ -43,6 +43,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -144,6 +145,8 @@ struct kp_ctl_api {
 	void (*log)(struct kp_ctl *c, const char *fmt, va_list ap);
 	const char *(*name)(struct kp_ctl *c);
 	bool (*synced)(struct kp_ctl *c);
+	/* Appended after the first release of the table: check size first. */
+	json_t *(*list_orphans)(struct kp_ctl *c, unsigned kind, const char *ns);
 };
 
 /* The public head of every context; the rest is private to the manager. */
@@ -182,6 +185,19 @@ static inline json_t *kp_ctl_list_owned(struct kp_ctl *c, unsigned kind, const c
 					const char *uid)
 {
 	return c->api->list_owned(c, kind, ns, uid);
+}
+
+/*
+ * A new JSON array of the cached objects of kind in namespace ns (NULL: all)
+ * without a controller ownerReference: the candidates for adoption, found
+ * through an index instead of a scan of the namespace. Empty when the core
+ * predates this call.
+ */
+static inline json_t *kp_ctl_list_orphans(struct kp_ctl *c, unsigned kind, const char *ns)
+{
+	if (c->api->size < offsetof(struct kp_ctl_api, list_orphans) + sizeof(void *))
+		return json_array();
+	return c->api->list_orphans(c, kind, ns);
 }
 
 /*
