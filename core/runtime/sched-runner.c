@@ -137,9 +137,45 @@ static const char *kind_prefix(const char *kind)
 	return NULL;
 }
 
+/*
+ * What the scheduler writes on a pod is its own part of the status: the
+ * conditions it sets (PodScheduled, DisruptionTarget on preemption victims)
+ * and status.nominatedNodeName. The pod object a plugin holds may predate the
+ * scheduler's own binding write, so pods are updated by applying those fields
+ * to the stored object rather than by compare-and-swap on a stale revision.
+ */
+static int pod_status_edit(json_t *cur, void *arg, char **errmsg)
+{
+	const json_t *want = arg;
+	bool changed = false;
+	if (!same_pod(cur, want))
+		return kp_error_set(errmsg, KP_ENOENT, "pod was deleted and recreated");
+	size_t i;
+	json_t *c;
+	json_array_foreach(kp_obj_get(want, "status.conditions"), i, c) {
+		if (json_is_object(c) && kp_obj_set_condition(cur, json_deep_copy(c)) == 0)
+			changed = true;
+	}
+	const char *nn = kp_obj_str(want, "status.nominatedNodeName");
+	const char *cn = kp_obj_str(cur, "status.nominatedNodeName");
+	if (nn && *nn && (!cn || strcmp(cn, nn))) {
+		kp_obj_set_str(cur, "status.nominatedNodeName", nn);
+		changed = true;
+	} else if ((!nn || !*nn) && cn) {
+		kp_obj_del(cur, "status.nominatedNodeName");
+		changed = true;
+	}
+	return changed ? 0 : 1;
+}
+
 static int host_update(void *arg, const json_t *obj, char **errmsg)
 {
 	struct kp_sched_runner *r = arg;
+	if (kp_obj_kind(obj) && !strcmp(kp_obj_kind(obj), "Pod")) {
+		char key[1024];
+		pod_key(key, sizeof(key), obj);
+		return kp_store_edit_json(r->st, key, pod_status_edit, (void *)obj, errmsg);
+	}
 	const char *prefix = kind_prefix(kp_obj_kind(obj));
 	const char *name = kp_obj_name(obj), *ns = kp_obj_namespace(obj);
 	if (!prefix || !name)
