@@ -32,7 +32,9 @@ static void usage(FILE *f)
 		"                       free port, printed as \"kplane: serving on URL\")\n"
 		"  --data-dir DIR       leveldb data directory (default /var/lib/kplane as root,\n"
 		"                       else $XDG_DATA_HOME/kplane or ~/.local/share/kplane)\n"
-		"  --store BACKEND      leveldb (default) or memory\n"
+		"  --store BACKEND      leveldb (default), memory or etcd\n"
+		"  --etcd-endpoints URLS  etcd client URLs, comma-separated (--store etcd)\n"
+		"  --etcd-cert FILE, --etcd-key FILE, --etcd-ca FILE  TLS to etcd (PEM)\n"
 		"  --config FILE        YAML/JSON file with listen, dataDir, store (flags win)\n"
 		"  --port-file FILE     write the bound port to FILE once serving\n"
 		"  --threads N          HTTP poll threads (default: number of CPUs)\n"
@@ -288,11 +290,16 @@ static void raise_nofile(void)
 int kp_cmd_server(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_DATA, O_STORE, O_CONFIG, O_PORTFILE, O_THREADS, O_WORKERS,
-	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION, O_COMPONENTS, O_SCHEDCFG, O_SEED, O_CONTROLLERS };
+	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION, O_COMPONENTS, O_SCHEDCFG, O_SEED, O_CONTROLLERS,
+	       O_ETCD, O_ETCD_CERT, O_ETCD_KEY, O_ETCD_CA };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA },
 		{ "store", required_argument, NULL, O_STORE },
+		{ "etcd-endpoints", required_argument, NULL, O_ETCD },
+		{ "etcd-cert", required_argument, NULL, O_ETCD_CERT },
+		{ "etcd-key", required_argument, NULL, O_ETCD_KEY },
+		{ "etcd-ca", required_argument, NULL, O_ETCD_CA },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "port-file", required_argument, NULL, O_PORTFILE },
 		{ "threads", required_argument, NULL, O_THREADS },
@@ -312,6 +319,8 @@ int kp_cmd_server(int argc, char **argv)
 	struct settings set = { .run_scheduler = true, .run_controllers = true };
 	struct kp_api_options ao = { 0 };
 	struct kp_store_options so = { 0 };
+	char *etcd_list = NULL;          /* --etcd-endpoints, split in place into etcd_eps */
+	const char *etcd_eps[17] = { 0 };
 	char *config = NULL;
 	int ret = 1;
 	unsigned u;
@@ -331,6 +340,26 @@ int kp_cmd_server(int argc, char **argv)
 		case O_LISTEN: free(set.listen); set.listen = strdup(optarg); break;
 		case O_DATA: free(set.data_dir); set.data_dir = strdup(optarg); break;
 		case O_STORE: free(set.store); set.store = strdup(optarg); break;
+		case O_ETCD: {
+			size_t n = 0;
+			free(etcd_list);
+			etcd_list = strdup(optarg);
+			for (char *save = NULL, *t = strtok_r(etcd_list, ",", &save); t;
+			     t = strtok_r(NULL, ",", &save)) {
+				if (n == 16) {
+					fprintf(stderr, "kplane server: --etcd-endpoints: at most 16\n");
+					ret = 2;
+					goto out;
+				}
+				etcd_eps[n++] = t;
+			}
+			etcd_eps[n] = NULL;
+			so.etcd_endpoints = etcd_eps;
+			break;
+		}
+		case O_ETCD_CERT: so.etcd_cert = optarg; break;
+		case O_ETCD_KEY: so.etcd_key = optarg; break;
+		case O_ETCD_CA: so.etcd_ca = optarg; break;
 		case O_CONFIG: break;
 		case O_PORTFILE: free(set.port_file); set.port_file = strdup(optarg); break;
 		case O_THREADS:
@@ -412,7 +441,7 @@ int kp_cmd_server(int argc, char **argv)
 	}
 	so.backend = KP_STORE_LEVELDB;
 	if (set.store && kp_store_backend_parse(set.store, &so.backend)) {
-		fprintf(stderr, "kplane server: --store: \"%s\" is not a backend (leveldb, memory)\n",
+		fprintf(stderr, "kplane server: --store: \"%s\" is not a backend (leveldb, memory, etcd)\n",
 			set.store);
 		ret = 2;
 		goto out;
@@ -438,7 +467,8 @@ int kp_cmd_server(int argc, char **argv)
 	int rc = kp_store_open(&so, &st, &err);
 	if (rc) {
 		fprintf(stderr, "kplane server: cannot open the %s store%s%s: %s\n",
-			so.backend == KP_STORE_LEVELDB ? "leveldb" : "memory",
+			so.backend == KP_STORE_LEVELDB ? "leveldb" :
+			so.backend == KP_STORE_ETCD ? "etcd" : "memory",
 			so.data_dir ? " in " : "", so.data_dir ? so.data_dir : "",
 			err ? err : kp_strerror(rc));
 		free(err);
@@ -502,6 +532,7 @@ int kp_cmd_server(int argc, char **argv)
 	fprintf(stderr, "kplane: stopped\n");
 	ret = 0;
 out:
+	free(etcd_list);
 	free(set.listen);
 	free(set.data_dir);
 	free(set.store);

@@ -6,7 +6,7 @@ PACKAGES="gcc make autoconf automake libtool pkg-config
 libjansson-dev libyaml-dev libmicrohttpd-dev libleveldb-dev libcurl4-openssl-dev
 curl jq ca-certificates"
 # Extra tools used by some tests and benchmarks when present (tests skip without them).
-OPTIONAL="valgrind python3 python3-kubernetes wrk"
+OPTIONAL="valgrind python3 python3-kubernetes wrk etcd-server"
 
 missing=
 for p in $PACKAGES $OPTIONAL; do

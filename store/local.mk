@@ -5,6 +5,8 @@ store_libkpstore_la_SOURCES = \
 	store/store.c \
 	store/backend.h \
 	store/memory.c \
-	store/leveldb.c
-store_libkpstore_la_CFLAGS = $(AM_CFLAGS)
-store_libkpstore_la_LIBADD = core/libkplane.la $(LEVELDB_LIBS) $(JANSSON_LIBS)
+	store/leveldb.c \
+	store/etcd.h \
+	store/etcd.c
+store_libkpstore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+store_libkpstore_la_LIBADD = core/libkplane.la $(LEVELDB_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)

@@ -35,6 +35,7 @@
 #include <kplane/error.h>
 
 #include "store/backend.h"
+#include "store/etcd.h"
 #include "store/store.h"
 
 #define DEFAULT_RETENTION 100000
@@ -131,6 +132,10 @@ int kp_store_backend_parse(const char *s, enum kp_store_backend *out)
 	}
 	if (s && !strcmp(s, "leveldb")) {
 		*out = KP_STORE_LEVELDB;
+		return 0;
+	}
+	if (s && !strcmp(s, "etcd")) {
+		*out = KP_STORE_ETCD;
 		return 0;
 	}
 	return KP_EINVAL;
@@ -275,6 +280,15 @@ struct batch {
 
 struct kp_store {
 	struct kp__backend *be;
+	/*
+	 * etcd owns revisions, CAS, history and watches: when set, the public
+	 * calls go to etcd.c and only be (its read-only view, for gets and
+	 * snapshots) and lasterr of the fields below are used.
+	 */
+	struct kp__etcd *etcd;
+	struct kp__etcd_watch *feed; /* etcd: every key, into the hub (under mu) */
+	pthread_t feed_thread;
+	bool feed_stop;              /* under mu */
 	bool sync;
 
 	pthread_mutex_t mu;
@@ -493,6 +507,8 @@ static int check_key(const char *key, size_t *klen)
 
 enum op { OP_CREATE, OP_UPDATE, OP_DELETE };
 
+static void etcd_wait_published(struct kp_store *st, uint64_t rev);
+
 static int do_write(struct kp_store *st, enum op op, const char *key, const char *value,
 		    size_t len, uint64_t expect, uint64_t *rev_out, struct kp_kv *prev_out)
 {
@@ -516,6 +532,26 @@ static int do_write(struct kp_store *st, enum op op, const char *key, const char
 		nv = kp__ver_new(key, klen, value, len, 0, 0);
 		if (!nv)
 			return KP_ENOMEM;
+	}
+	if (st->etcd) {
+		kp__ver_unref(nv);
+		ret = kp__etcd_write(st->etcd, op == OP_CREATE ? KP__ETCD_CREATE :
+				     op == OP_UPDATE ? KP__ETCD_UPDATE : KP__ETCD_DELETE, key, klen,
+				     value, len, expect, &r, prev_out ? &keep : NULL, &msg);
+		if (ret == KP_EIO || ret == KP_ENOMEM)
+			set_lasterr(st, msg);
+		else
+			free(msg);
+		if (!ret) {
+			etcd_wait_published(st, r);
+			if (rev_out)
+				*rev_out = r;
+		}
+		if (!ret && keep) {
+			ret = kp__ver_to_kv(keep, prev_out);
+			kp__ver_unref(keep);
+		}
+		return ret;
 	}
 	h = hash_key(key, klen);
 
@@ -658,6 +694,248 @@ int kp_store_delete(struct kp_store *st, const char *key, uint64_t expect_rev, u
 	return do_write(st, OP_DELETE, key, NULL, 0, expect_rev, rev, prev);
 }
 
+/* ---- etcd: one stream over every key feeds the ring ---- */
+
+/*
+ * With etcd the ring is filled by one etcd watch over the whole keyspace
+ * (the feed) rather than by the write path, so that every watcher of a
+ * store sees the same events in the same order (the API server wakes its
+ * watch connections from one watcher and expects the others to have the
+ * event too) and etcd streams each event once per store, not once per
+ * watcher. Revisions of other etcd clients that carry no event of ours do
+ * not exist in etcd (every revision has one); a revision with several
+ * events (a restore's txn) cannot be put in the ring: it resets it, and
+ * watchers relist, as after a restore on the other backends.
+ */
+
+static void ring_put(struct hub *h, struct event *e)
+{
+	struct event *slot = &h->ring[e->rev % h->cap];
+
+	event_clear(slot);
+	*slot = *e;
+	memset(e, 0, sizeof(*e));
+	h->published = slot->rev;
+	if (h->published > h->cap && h->published - h->cap > h->compacted)
+		h->compacted = h->published - h->cap;
+}
+
+static void ring_reset_locked(struct hub *h, uint64_t rev)
+{
+	for (size_t i = 0; i < h->cap; i++)
+		event_clear(&h->ring[i]);
+	h->published = h->compacted = rev;
+}
+
+/* Empty slots up to rev (exclusive of events): revisions nobody here watches. */
+static void ring_skip_to(struct hub *h, uint64_t rev)
+{
+	if (rev <= h->published)
+		return;
+	if (rev - h->published > h->cap) {
+		ring_reset_locked(h, rev);
+		return;
+	}
+	while (h->published < rev) {
+		struct event gap = { .rev = h->published + 1 };
+
+		ring_put(h, &gap);
+	}
+}
+
+static struct kp__ver *kv_ver(const struct kp_kv *kv)
+{
+	return kp__ver_new(kv->key, strlen(kv->key), kv->value, kv->len, kv->create_rev,
+			   kv->mod_rev);
+}
+
+/* Publishes n events from the feed (and the progress up to upto), then wakes watchers. */
+static void feed_publish(struct hub *h, struct kp_event *evs, size_t n, uint64_t upto)
+{
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_event *ev = &evs[i];
+		uint64_t r = ev->kv.mod_rev;
+		struct event e = { .rev = r, .type = ev->type };
+		bool nomem;
+
+		if (r <= h->published) {
+			/* A second event of one revision: the ring cannot hold it. */
+			if (r == h->published && r > h->compacted)
+				ring_reset_locked(h, r);
+			continue;
+		}
+		ring_skip_to(h, r - 1);
+		if (ev->type != KP_EVENT_DELETED)
+			e.cur = kv_ver(&ev->kv);
+		if (ev->prev.key)
+			e.prev = kv_ver(&ev->prev);
+		else if (ev->type == KP_EVENT_DELETED)
+			e.prev = kv_ver(&ev->kv);
+		nomem = ev->type == KP_EVENT_DELETED ? !e.prev : !e.cur || (ev->prev.key && !e.prev);
+		if (nomem) {
+			/* Watchers must not silently miss it: make them relist. */
+			event_clear(&e);
+			ring_reset_locked(h, r);
+			continue;
+		}
+		ring_put(h, &e);
+	}
+	ring_skip_to(h, upto);
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static bool feed_stopping(struct kp_store *st)
+{
+	bool stop;
+
+	pthread_mutex_lock(&st->mu);
+	stop = st->feed_stop;
+	pthread_mutex_unlock(&st->mu);
+	return stop;
+}
+
+#define FEED_BATCH 256
+
+static void *feed_main(void *arg)
+{
+	struct kp_store *st = arg;
+	struct kp_event *evs = calloc(FEED_BATCH, sizeof(*evs));
+
+	while (evs && !feed_stopping(st)) {
+		struct kp__etcd_watch *nw = NULL;
+		size_t n = 0;
+		uint64_t from;
+		int ret = kp__etcd_watch_next(st->feed, &evs[0], 250);
+
+		if (!ret) {
+			n = 1;
+			while (n < FEED_BATCH && !kp__etcd_watch_next(st->feed, &evs[n], 0))
+				n++;
+		}
+		feed_publish(st->hub, evs, n, kp__etcd_watch_revision(st->feed));
+		for (size_t i = 0; i < n; i++)
+			kp_event_release(&evs[i]);
+		if (!ret || ret == KP_ETIMEDOUT || ret == KP_ECLOSED)
+			continue;
+		/*
+		 * The stream broke for good (no endpoint, or its resume point was
+		 * compacted): start again, from where the ring is if etcd still
+		 * has it, else from now with a reset ring (watchers relist).
+		 */
+		{
+			struct timespec ts = { 0, 200 * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+		pthread_mutex_lock(&st->hub->lock);
+		from = st->hub->published;
+		pthread_mutex_unlock(&st->hub->lock);
+		if (ret == KP_EEXPIRED || kp__etcd_watch(st->etcd, NULL, from, &nw) == KP_EEXPIRED) {
+			from = kp__etcd_revision(st->etcd);
+			pthread_mutex_lock(&st->hub->lock);
+			ring_reset_locked(st->hub, from);
+			pthread_cond_broadcast(&st->hub->cond);
+			pthread_mutex_unlock(&st->hub->lock);
+			if (!nw && kp__etcd_watch(st->etcd, NULL, from, &nw))
+				nw = NULL;
+		}
+		if (!nw)
+			continue; /* keep the old one: it reports the failure again */
+		pthread_mutex_lock(&st->mu);
+		kp__etcd_watch_free(st->feed);
+		st->feed = nw;
+		if (st->feed_stop)
+			kp__etcd_watch_cancel(nw);
+		pthread_mutex_unlock(&st->mu);
+	}
+	free(evs);
+	return NULL;
+}
+
+/*
+ * etcd: waits (a bounded time) until the ring has rev, so that a write is
+ * visible to this store's watchers when it returns, as on the other
+ * backends. A feed that cannot keep up only delays the caller.
+ */
+static void etcd_wait_published(struct kp_store *st, uint64_t rev)
+{
+	struct hub *h = st->hub;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 5;
+	pthread_mutex_lock(&h->lock);
+	while (h->published < rev && !h->closed)
+		if (pthread_cond_timedwait(&h->cond, &h->lock, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int etcd_open(const struct kp_store_options *opts, struct kp_store *st, size_t cap,
+		     char **errmsg)
+{
+	uint64_t rev;
+	int ret = kp__etcd_open(opts, &st->etcd, errmsg);
+
+	if (ret)
+		return ret;
+	st->be = kp__etcd_backend(st->etcd);
+	pthread_mutex_init(&st->errlock, NULL);
+	pthread_mutex_init(&st->mu, NULL);
+	rev = kp__etcd_revision(st->etcd);
+	st->hub = hub_new(cap, rev);
+	if (!st->hub) {
+		ret = kp_error_set(errmsg, KP_ENOMEM, "out of memory for %zu retained events", cap);
+		goto out_etcd;
+	}
+	ret = kp__etcd_watch(st->etcd, NULL, rev, &st->feed);
+	if (ret) {
+		kp_error_set(errmsg, ret, "etcd: cannot start the watch stream: %s",
+			     kp_strerror(ret));
+		goto out_hub;
+	}
+	if (pthread_create(&st->feed_thread, NULL, feed_main, st)) {
+		ret = kp_error_set(errmsg, KP_ENOMEM, "cannot start the etcd feed thread");
+		kp__etcd_watch_free(st->feed);
+		goto out_hub;
+	}
+	return 0;
+out_hub:
+	hub_free(st->hub);
+out_etcd:
+	kp__etcd_close(st->etcd);
+	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->errlock);
+	return ret;
+}
+
+static void etcd_close(struct kp_store *st)
+{
+	struct hub *h = st->hub;
+	bool last;
+
+	pthread_mutex_lock(&st->mu);
+	st->feed_stop = true;
+	kp__etcd_watch_cancel(st->feed);
+	pthread_mutex_unlock(&st->mu);
+	pthread_join(st->feed_thread, NULL);
+	kp__etcd_watch_free(st->feed);
+	pthread_mutex_lock(&h->lock);
+	h->closed = true;
+	pthread_cond_broadcast(&h->cond);
+	hub_unref_locked(h, &last);
+	pthread_mutex_unlock(&h->lock);
+	if (last)
+		hub_free(h);
+	kp__etcd_close(st->etcd);
+	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->errlock);
+	free(st->lasterr);
+	free(st);
+}
+
 /* ---- open / close ---- */
 
 int kp_store_open(const struct kp_store_options *opts, struct kp_store **out, char **errmsg)
@@ -677,6 +955,15 @@ int kp_store_open(const struct kp_store_options *opts, struct kp_store **out, ch
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	if (opts->backend == KP_STORE_ETCD) {
+		ret = etcd_open(opts, st, cap, errmsg);
+		if (ret) {
+			free(st);
+			return ret;
+		}
+		*out = st;
+		return 0;
+	}
 	switch (opts->backend) {
 	case KP_STORE_MEMORY:
 		ret = kp__backend_memory_open(&st->be, &meta, errmsg);
@@ -725,6 +1012,10 @@ void kp_store_close(struct kp_store *st)
 
 	if (!st)
 		return;
+	if (st->etcd) {
+		etcd_close(st);
+		return;
+	}
 	pthread_mutex_lock(&st->mu);
 	st->closing = true;
 	while (st->active)
@@ -763,6 +1054,8 @@ void kp_store_close(struct kp_store *st)
 
 uint64_t kp_store_revision(struct kp_store *st)
 {
+	if (st->etcd)
+		return kp__etcd_revision(st->etcd);
 	return __atomic_load_n(&st->committed, __ATOMIC_ACQUIRE);
 }
 
@@ -773,11 +1066,22 @@ uint64_t kp_store_oldest_revision(struct kp_store *st)
 	pthread_mutex_lock(&st->hub->lock);
 	r = st->hub->compacted;
 	pthread_mutex_unlock(&st->hub->lock);
+	/* etcd: its compaction (by anyone) also limits lists. */
+	if (st->etcd && kp__etcd_compacted(st->etcd) > r)
+		r = kp__etcd_compacted(st->etcd);
 	return r;
 }
 
 void kp_store_stats(struct kp_store *st, struct kp_store_stats *out)
 {
+	if (st->etcd) {
+		kp__etcd_stats(st->etcd, out);
+		pthread_mutex_lock(&st->hub->lock);
+		out->watchers = st->hub->watchers;
+		out->events_held = st->hub->published - st->hub->compacted;
+		pthread_mutex_unlock(&st->hub->lock);
+		return;
+	}
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&st->mu);
 	out->writes = st->writes;
@@ -984,6 +1288,16 @@ int kp_store_list(struct kp_store *st, const char *prefix, uint64_t at_rev,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	if (st->etcd) {
+		if (at_rev && at_rev < kp_store_oldest_revision(st))
+			return KP_EEXPIRED;
+		ret = kp__etcd_list(st->etcd, prefix, at_rev, start_key, limit, out, &msg);
+		if (ret == KP_EIO)
+			set_lasterr(st, msg);
+		else
+			free(msg);
+		return ret;
+	}
 	c.plen = strlen(c.prefix);
 	from = start_key && strcmp(start_key, c.prefix) > 0 ? start_key : c.prefix;
 	ret = st->be->ops->view_open(st->be, &view, &meta, &msg);
@@ -1040,6 +1354,12 @@ int kp_store_count(struct kp_store *st, const char *prefix, size_t *out)
 	int ret;
 
 	c.plen = strlen(c.prefix);
+	if (st->etcd) {
+		ret = kp__etcd_count(st->etcd, prefix, out, &msg);
+		if (ret)
+			set_lasterr(st, msg);
+		return ret;
+	}
 	ret = st->be->ops->view_open(st->be, &view, &meta, &msg);
 	if (!ret) {
 		ret = st->be->ops->scan(st->be, view, c.prefix, c.plen, count_cb, &c, &msg);
@@ -1071,6 +1391,15 @@ int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 	int ret = 0;
 
 	*out = NULL;
+	if (w && st->etcd) {
+		/* "Now" is etcd's revision: the ring may not have caught up with it yet. */
+		if (!from_rev)
+			from_rev = kp__etcd_revision(st->etcd);
+		if (from_rev < kp__etcd_compacted(st->etcd)) {
+			free(w);
+			return KP_EEXPIRED;
+		}
+	}
 	if (!w || !(w->prefix = strdup(prefix ? prefix : ""))) {
 		free(w);
 		return KP_ENOMEM;
@@ -1145,7 +1474,8 @@ int kp_watch_next(struct kp_watch *w, struct kp_event *ev, int timeout_ms)
 		while (c <= h->published && !got.rev) {
 			const struct event *e = &h->ring[c++ % h->cap];
 
-			if (has_prefix(event_key(e), w->prefix, w->plen)) {
+			/* etcd: revisions without an event of ours are empty slots. */
+			if (event_key(e) && has_prefix(event_key(e), w->prefix, w->plen)) {
 				got = *e;
 				if (got.cur)
 					kp__ver_ref(got.cur);
@@ -1212,6 +1542,19 @@ int kp_store_compact(struct kp_store *st, uint64_t rev)
 	struct hub *h = st->hub;
 	int ret = 0;
 
+	if (st->etcd) {
+		char *msg = NULL;
+
+		ret = kp__etcd_compact(st->etcd, rev, &msg);
+		if (ret == KP_EIO)
+			set_lasterr(st, msg);
+		else
+			free(msg);
+		if (ret)
+			return ret;
+		/* The ring forgets the same events (it may still be catching up to rev). */
+		etcd_wait_published(st, rev);
+	}
 	pthread_mutex_lock(&h->lock);
 	if (rev > h->published) {
 		ret = KP_EINVAL;
@@ -1586,6 +1929,14 @@ int kp_store_restore(struct kp_store *st, const char *path, char **errmsg)
 	free(buf);
 	if (ret)
 		return ret;
+	if (st->etcd) {
+		uint64_t rrev;
+
+		ret = kp__etcd_restore(st->etcd, vers, n, &rrev, errmsg);
+		if (!ret)
+			etcd_wait_published(st, rrev);
+		goto out_vers;
+	}
 
 	ret = enter(st);
 	if (ret) {

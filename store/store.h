@@ -43,6 +43,7 @@ struct kp_watch;
 enum kp_store_backend {
 	KP_STORE_MEMORY,
 	KP_STORE_LEVELDB,
+	KP_STORE_ETCD,       /* etcd v3 over its JSON gateway (store/etcd.h) */
 };
 
 struct kp_store_options {
@@ -50,10 +51,19 @@ struct kp_store_options {
 	const char *data_dir;    /* leveldb: directory (created if missing); borrowed */
 	bool no_sync;            /* leveldb: skip fsync (benchmarks only, loses durability) */
 	size_t event_retention;  /* events kept in memory for watch/list-at-revision;
-				    0 = default (100000) */
+				    0 = default (100000); not used by etcd (its history is) */
+	/*
+	 * etcd: NULL-terminated list of client URLs ("http://127.0.0.1:2379",
+	 * "https://..."), tried in order with failover; borrowed (copied at open).
+	 * The TLS paths are optional (NULL: none), PEM files, borrowed.
+	 */
+	const char *const *etcd_endpoints;
+	const char *etcd_cert;   /* client certificate */
+	const char *etcd_key;    /* its private key */
+	const char *etcd_ca;     /* CA bundle to verify etcd with (NULL: system's) */
 };
 
-/* Parses "memory" / "leveldb"; KP_EINVAL otherwise. */
+/* Parses "memory" / "leveldb" / "etcd"; KP_EINVAL otherwise. */
 int kp_store_backend_parse(const char *s, enum kp_store_backend *out);
 
 /*

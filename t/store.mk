@@ -1,7 +1,7 @@
 # Store tests and tools (owned by the store work).
 C_TESTS += t/t1001-store
 t_t1001_store_SOURCES = t/t1001-store.c t/tap.h
-t_t1001_store_LDADD = $(T_LDADD) $(LEVELDB_LIBS)
+t_t1001_store_LDADD = $(T_LDADD) $(LEVELDB_LIBS) $(CURL_LIBS)
 
 # Crash test: t/helper/store-crash-writer writes, the script SIGKILLs it.
 SH_TESTS += t/t1002-store-crash.sh
@@ -13,3 +13,4 @@ t_helper_store_crash_writer_LDADD = $(T_LDADD)
 HELPERS += t/helper/store-bench
 t_helper_store_bench_SOURCES = t/helper/store-bench.c
 t_helper_store_bench_LDADD = $(T_LDADD)
+SH_TESTS += t/t1003-store-etcd-server.sh

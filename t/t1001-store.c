@@ -1,5 +1,7 @@
 /*
- * t1001-store: one suite against both store backends (memory, leveldb).
+ * t1001-store: one suite against every store backend (memory, leveldb, and
+ * etcd when /usr/bin/etcd or an etcd on PATH is there: the test starts one on
+ * loopback ports in its temporary directory and kills it by PID).
  *
  * Expected revisions are counted by hand from the writes each test makes:
  * every successful create/update/delete bumps the one global revision by
@@ -9,14 +11,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <leveldb/c.h>
 
 #include <kplane/error.h>
@@ -30,6 +38,146 @@ uint32_t kp__crc32(uint32_t crc, const void *buf, size_t n);
 static char tmpdir[64];
 static int ndirs;
 static const char *bname; /* backend name, in every test description */
+static enum kp_store_backend cur_be; /* the backend under test */
+
+/* ---- etcd: started by the test when installed ---- */
+
+static pid_t etcd_pid;
+static char etcd_url[64], etcd_peer[64], etcd_dir[128], etcd_log[128];
+static const char *etcd_eps[3];
+
+static size_t sink(char *d, size_t sz, size_t nm, void *arg)
+{
+	struct { char b[256]; size_t n; } *o = arg;
+	size_t n = sz * nm, room = sizeof(o->b) - 1 - o->n;
+
+	memcpy(o->b + o->n, d, n < room ? n : room);
+	o->n += n < room ? n : room;
+	o->b[o->n] = 0;
+	return n;
+}
+
+/* POSTs (body) or GETs (NULL) url; returns the HTTP code (0: no answer), answer in out. */
+static long http(const char *url, const char *body, char *out, size_t outsz)
+{
+	struct { char b[256]; size_t n; } o = { .n = 0 };
+	CURL *c = curl_easy_init();
+	long code = 0;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &o);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (out)
+		snprintf(out, outsz, "%s", o.b);
+	return code;
+}
+
+/* A port nobody listens on right now (bound then released). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(fd, (struct sockaddr *)&a, &l))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static bool have_etcd(void)
+{
+	return system("command -v etcd >/dev/null 2>&1") == 0;
+}
+
+/* Runs etcd on etcd_url/etcd_peer/etcd_dir; true when /health says so within 15 s. */
+static bool etcd_spawn(void)
+{
+	char health[96], ans[256], *peer = etcd_peer, *dd = etcd_dir, *logf = etcd_log;
+
+	{
+		etcd_pid = fork();
+		if (etcd_pid == 0) {
+			char ic[96];
+			int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+			snprintf(ic, sizeof(ic), "default=%s", peer);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			/*
+			 * Progress notifications every 100 ms let the watch revision
+			 * test see them; the txn limits let a whole snapshot restore
+			 * in one txn.
+			 */
+			execlp("etcd", "etcd", "--data-dir", dd, "--listen-client-urls", etcd_url,
+			       "--advertise-client-urls", etcd_url, "--listen-peer-urls", peer,
+			       "--initial-advertise-peer-urls", peer, "--initial-cluster", ic,
+			       "--experimental-watch-progress-notify-interval", "100ms",
+			       "--max-txn-ops", "100000", "--max-request-bytes", "33554432",
+			       "--log-level", "warn", (char *)NULL);
+			_exit(127);
+		}
+		snprintf(health, sizeof(health), "%s/health", etcd_url);
+		for (int i = 0; i < 150; i++) {
+			int st;
+
+			if (http(health, NULL, ans, sizeof(ans)) == 200 && strstr(ans, "true")) {
+				etcd_eps[0] = etcd_url;
+				return true;
+			}
+			if (waitpid(etcd_pid, &st, WNOHANG) == etcd_pid)
+				break; /* port taken meanwhile */
+			usleep(100000);
+		}
+		kill(etcd_pid, SIGKILL);
+		waitpid(etcd_pid, NULL, 0);
+		etcd_pid = 0;
+		diag("etcd did not start (log: %s)", logf);
+	}
+	return false;
+}
+
+/* Starts etcd in tmpdir/etcdN on free ports, trying other ports if taken meanwhile. */
+static bool etcd_start(void)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		snprintf(etcd_url, sizeof(etcd_url), "http://127.0.0.1:%d", free_port());
+		snprintf(etcd_peer, sizeof(etcd_peer), "http://127.0.0.1:%d", free_port());
+		snprintf(etcd_dir, sizeof(etcd_dir), "%s/etcd%d", tmpdir, attempt);
+		snprintf(etcd_log, sizeof(etcd_log), "%s/etcd%d.log", tmpdir, attempt);
+		if (etcd_spawn())
+			return true;
+	}
+	return false;
+}
+
+static void etcd_stop(void)
+{
+	if (etcd_pid > 0) {
+		kill(etcd_pid, SIGTERM);
+		waitpid(etcd_pid, NULL, 0);
+		etcd_pid = 0;
+	}
+}
+
+/* Every suite wants a fresh store: etcd keeps its revision but drops every key. */
+static void etcd_wipe(void)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s/v3/kv/deleterange", etcd_url);
+	if (http(url, "{\"key\":\"AA==\",\"range_end\":\"AA==\"}", NULL, 0) != 200)
+		diag("could not empty etcd at %s", etcd_url);
+}
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -54,10 +202,14 @@ static char *new_dir(void)
 static struct kp_store *open_store(enum kp_store_backend be, const char *dir, size_t retention)
 {
 	struct kp_store_options o = { .backend = be, .data_dir = dir,
-				      .event_retention = retention };
+				      .event_retention = retention, .etcd_endpoints = etcd_eps };
 	struct kp_store *st = NULL;
 	char *msg = NULL;
-	int ret = kp_store_open(&o, &st, &msg);
+	int ret;
+
+	if (be == KP_STORE_ETCD)
+		etcd_wipe();
+	ret = kp_store_open(&o, &st, &msg);
 
 	if (ret) {
 		diag("open %s failed: %s (%s)", dir ? dir : "memory", kp_strerror(ret),
@@ -638,7 +790,8 @@ static void test_concurrency(struct kp_store *st)
 
 	total = WRITERS * PER_WRITER + ma.nrevs;
 	all = calloc(total, sizeof(*all));
-	memcpy(all + WRITERS * PER_WRITER, ma.revs, ma.nrevs * sizeof(*all));
+	if (ma.nrevs)
+		memcpy(all + WRITERS * PER_WRITER, ma.revs, ma.nrevs * sizeof(*all));
 	free(ma.revs);
 	for (int i = 0; i < WRITERS; i++) {
 		errors += a[i].errors;
@@ -884,7 +1037,9 @@ static void test_snapshot(struct kp_store *st, enum kp_store_backend be)
 	is_int(kp_watch_next(w, &ev, 0), KP_EEXPIRED, "%s: watchers must relist", bname);
 	kp_watch_free(w);
 	is_int(kp_store_get(st, "/s/a", &kv), 0, "%s: restored key", bname);
-	is_uint(kv.mod_rev, rsnap - 1, "%s: restored key keeps its revision", bname);
+	/* etcd assigns revisions itself: restored keys take the restore's. */
+	is_uint(kv.mod_rev, be == KP_STORE_ETCD ? rev + 1 : rsnap - 1,
+		"%s: restored key's revision", bname);
 	kp_kv_release(&kv);
 	is_int(put(st, "/s/d", "4", &rev), 0, "%s: write after restore", bname);
 	is_uint(rev, kp_store_oldest_revision(st) + 1, "%s: continues after the restore revision",
@@ -892,7 +1047,8 @@ static void test_snapshot(struct kp_store *st, enum kp_store_backend be)
 
 	/* The snapshot is backend-neutral. */
 	{
-		enum kp_store_backend other = be == KP_STORE_MEMORY ? KP_STORE_LEVELDB : KP_STORE_MEMORY;
+		enum kp_store_backend other = be == KP_STORE_LEVELDB ? KP_STORE_MEMORY :
+					      KP_STORE_LEVELDB;
 		char *d = other == KP_STORE_LEVELDB ? new_dir() : NULL;
 		struct kp_store *o = open_store(other, d, 0);
 		char *s;
@@ -902,6 +1058,25 @@ static void test_snapshot(struct kp_store *st, enum kp_store_backend be)
 		s = dump(o);
 		is_str(s, before, "%s: same content in the other backend", bname);
 		free(s);
+		if (be == KP_STORE_ETCD) {
+			/* And back: a leveldb snapshot restores into etcd. */
+			char lpath[160];
+
+			snprintf(lpath, sizeof(lpath), "%s/snap-from-leveldb", tmpdir);
+			char *want;
+
+			upd(o, "/s/a", "from leveldb", 0, NULL);
+			want = dump(o);
+			is_int(kp_store_snapshot(o, lpath, &msg), 0, "%s: leveldb snapshot", bname);
+			is_int(kp_store_restore(st, lpath, &msg), 0,
+			       "%s: leveldb snapshot restores into etcd", bname);
+			s = dump(st);
+			ok(strstr(s, "/s/a=from leveldb /s/b=2 "), "%s: leveldb's change is in etcd",
+			   bname);
+			is_str(s, want, "%s: leveldb content in etcd", bname);
+			free(want);
+			free(s);
+		}
 		kp_store_close(o);
 		free(d);
 	}
@@ -1014,13 +1189,116 @@ static void test_leveldb_bad_data(void)
 	free(dir2);
 }
 
+/* ---- etcd specifics ---- */
+
+/* Options are checked before any connection. */
+static void test_etcd_options(void)
+{
+	struct kp_store_options o = { .backend = KP_STORE_ETCD };
+	const char *bad[] = { "ftp://127.0.0.1:1", NULL };
+	char dead[64];
+	const char *deads[] = { dead, NULL };
+	struct kp_store *st = NULL;
+	char *msg = NULL;
+
+	bname = "etcd";
+	is_int(kp_store_open(&o, &st, &msg), KP_EINVAL, "etcd: endpoints are required");
+	ok(msg && strstr(msg, "etcd_endpoints"), "etcd: message names the option: %s", msg);
+	free(msg);
+	msg = NULL;
+	o.etcd_endpoints = bad;
+	is_int(kp_store_open(&o, &st, &msg), KP_EINVAL, "etcd: not an http(s) URL");
+	ok(msg && strstr(msg, "ftp://"), "etcd: message quotes the URL: %s", msg);
+	free(msg);
+	msg = NULL;
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", free_port());
+	o.etcd_endpoints = deads;
+	o.etcd_cert = "client.pem";
+	is_int(kp_store_open(&o, &st, &msg), KP_EINVAL, "etcd: a certificate needs its key");
+	free(msg);
+	msg = NULL;
+	o.etcd_cert = NULL;
+	is_int(kp_store_open(&o, &st, &msg), KP_EIO, "etcd: nobody listening");
+	ok(msg && strstr(msg, dead), "etcd: message names the endpoint: %s", msg);
+	free(msg);
+}
+
+/* Needs the test's etcd running; ends by killing it. */
+static void test_etcd_specific(void)
+{
+	char dead[64], url[128], body[128], *msg = NULL;
+	const char *eps[] = { dead, etcd_url, NULL };
+	struct kp_store_options o = { .backend = KP_STORE_ETCD, .etcd_endpoints = eps };
+	struct kp_store *st = NULL;
+	struct kp_watch *w;
+	struct kp_event ev;
+	struct kp_kv kv;
+	uint64_t r1, r2, r3;
+
+	bname = "etcd";
+	etcd_wipe();
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", free_port());
+	is_int(kp_store_open(&o, &st, &msg), 0, "etcd: opens with a dead first endpoint: %s",
+	       msg ? msg : "");
+	if (!st)
+		return;
+	is_int(put(st, "/f/a", "1", &r1), 0, "etcd: create fails over to the live endpoint");
+	is_int(kp_store_get(st, "/f/a", &kv), 0, "etcd: get after failover");
+	is_str(kv.value, "1", "etcd: value after failover");
+	kp_kv_release(&kv);
+	upd(st, "/f/a", "2", 0, &r2);
+	upd(st, "/f/a", "3", 0, &r3);
+
+	/* Compacted by someone else: etcd's answers teach the store. */
+	snprintf(url, sizeof(url), "%s/v3/kv/compaction", etcd_url);
+	snprintf(body, sizeof(body), "{\"revision\":\"%" PRIu64 "\"}", r3);
+	is_int((int)http(url, body, NULL, 0), 200, "etcd: compaction by another client");
+	{
+		struct kp_kv_list l;
+
+		is_int(kp_store_list(st, "/f/", r2, NULL, 0, &l), KP_EEXPIRED,
+		       "etcd: list at a revision etcd compacted");
+	}
+	is_int(kp_store_watch(st, "/f/", r1, &w), KP_EEXPIRED,
+	       "etcd: watch from a revision etcd compacted");
+	is_uint(kp_store_oldest_revision(st), r3, "etcd: compacted revision learnt from etcd");
+	is_int(kp_store_watch(st, "/f/", r3, &w), 0, "etcd: watch from the compacted revision");
+	is_int(kp_watch_next(w, &ev, 0), KP_ETIMEDOUT, "etcd: nothing after it yet");
+	kp_watch_free(w);
+
+	/* etcd goes away: writes and streams fail with KP_EIO and a message. */
+	is_int(kp_store_watch(st, "/f/", 0, &w), 0, "etcd: watch before etcd dies");
+	kill(etcd_pid, SIGKILL);
+	waitpid(etcd_pid, NULL, 0);
+	etcd_pid = 0;
+	is_int(put(st, "/f/b", "x", NULL), KP_EIO, "etcd: create with etcd down");
+	free(msg);
+	msg = kp_store_last_error(st);
+	ok(msg && strstr(msg, etcd_url) && strstr(msg, dead),
+	   "etcd: last error names the endpoints tried: %s", msg ? msg : "(none)");
+	is_int(kp_watch_next(w, &ev, 300), KP_ETIMEDOUT, "etcd: a watcher waits while etcd is down");
+	/* Back on the same ports and data: the store's stream resumes, nothing lost. */
+	ok(etcd_spawn(), "etcd: restarts on its data");
+	is_int(put(st, "/f/c", "back", &r1), 0, "etcd: create after etcd is back");
+	check_event(w, KP_EVENT_ADDED, "/f/c", "back", r1, NULL, "watch resumes after the outage");
+	kp_watch_free(w);
+	kp_store_close(st);
+	free(msg);
+}
+
 static void suite(enum kp_store_backend be)
 {
 	char *dir = be == KP_STORE_LEVELDB ? new_dir() : NULL;
-	struct kp_store *st = open_store(be, dir, 0);
+	struct kp_store *st;
 
-	bname = be == KP_STORE_LEVELDB ? "leveldb" : "memory";
-	is_uint(kp_store_revision(st), 0, "%s: fresh store at revision 0", bname);
+	bname = be == KP_STORE_LEVELDB ? "leveldb" : be == KP_STORE_ETCD ? "etcd" : "memory";
+	cur_be = be;
+	st = open_store(be, dir, 0);
+	/* etcd starts at revision 1 and keeps counting across the test's wipes. */
+	if (be == KP_STORE_ETCD)
+		ok(kp_store_revision(st) >= 1, "%s: revision comes from etcd", bname);
+	else
+		is_uint(kp_store_revision(st), 0, "%s: fresh store at revision 0", bname);
 	test_crud(st);
 	test_list(st);
 	test_watch(st);
@@ -1045,6 +1323,8 @@ int main(void)
 	is_int(be, KP_STORE_MEMORY, "memory backend");
 	is_int(kp_store_backend_parse("leveldb", &be), 0, "parse leveldb");
 	is_int(be, KP_STORE_LEVELDB, "leveldb backend");
+	is_int(kp_store_backend_parse("etcd", &be), 0, "parse etcd");
+	is_int(be, KP_STORE_ETCD, "etcd backend");
 	is_int(kp_store_backend_parse("etcd3", &be), KP_EINVAL, "unknown backend");
 	is_int(kp_store_backend_parse(NULL, &be), KP_EINVAL, "NULL backend");
 	is_str(kp_event_type_string(KP_EVENT_DELETED), "DELETED", "event type names");
@@ -1055,6 +1335,18 @@ int main(void)
 	bname = "leveldb";
 	test_leveldb_reopen();
 	test_leveldb_bad_data();
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	test_etcd_options();
+	if (!have_etcd()) {
+		skip(1, "etcd not installed");
+	} else if (!etcd_start()) {
+		ok(0, "etcd starts on loopback");
+	} else {
+		suite(KP_STORE_ETCD);
+		test_etcd_specific();
+		etcd_stop();
+	}
 
 	if (!tap_failed_)
 		rm_rf(tmpdir);

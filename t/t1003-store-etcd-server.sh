@@ -1,0 +1,125 @@
+#!/bin/sh
+test_description='kplane server --store etcd: create, list, watch, conflict, 410 through the REST API'
+. "$(dirname "$0")/test-lib.sh"
+. "$KP_SRC_DIR/t/t5lib-api.sh"
+
+if ! command -v etcd >/dev/null 2>&1; then
+	echo "1..0 # SKIP etcd not installed (Debian: etcd-server)"
+	exit 0
+fi
+
+# etcd on loopback ports picked at random from a high range; another try on
+# other ports if they were taken.
+ETCD_PID=
+start_etcd() {
+	for try in 1 2 3; do
+		base=$((20000 + ($$ * 7 + try * 997) % 20000))
+		E="http://127.0.0.1:$base"
+		peer="http://127.0.0.1:$((base + 1))"
+		etcd --data-dir etcd$try --listen-client-urls "$E" --advertise-client-urls "$E" \
+			--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+			--initial-cluster "default=$peer" --log-level warn >etcd$try.log 2>&1 &
+		ETCD_PID=$!
+		i=0
+		while test $i -lt 100 && kill -0 $ETCD_PID 2>/dev/null; do
+			if curl -s "$E/health" | grep -q '"health":"true"'; then
+				test_when_finished "kill $ETCD_PID 2>/dev/null; wait $ETCD_PID 2>/dev/null"
+				return 0
+			fi
+			i=$((i + 1))
+			sleep 0.1
+		done
+		kill $ETCD_PID 2>/dev/null
+		wait $ETCD_PID 2>/dev/null
+	done
+	echo "# etcd did not start:"; sed 's/^/# /' etcd$try.log
+	return 1
+}
+
+start_etcd || { echo "1..0 # SKIP etcd would not start"; exit 0; }
+# Two endpoints, the first dead: the server must fail over.
+dead="http://127.0.0.1:$((base + 3))"
+start_server --store etcd --etcd-endpoints "$dead,$E" || exit 1
+
+# etcd's view of a key: mod_revision and the stored JSON's name.
+etcd_get() {
+	k=$(printf %s "$1" | base64 -w0)
+	curl -s "$E/v3/kv/range" -d "{\"key\":\"$k\"}"
+}
+
+test_expect_success 'create a ConfigMap; resourceVersion is etcd mod_revision' '
+	expect_code 201 POST /api/v1/namespaces/default/configmaps -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"cm1\"},\"data\":{\"a\":\"1\"}}" &&
+	rv=$(jqo .metadata.resourceVersion) &&
+	etcd_get /registry/core/configmaps/default/cm1 >kv.json &&
+	test "$(jq -r ".kvs[0].mod_revision" kv.json)" = "$rv" &&
+	jq -r ".kvs[0].value" kv.json | base64 -d | jq -e ".metadata.name == \"cm1\"" &&
+	echo $rv >rv1
+'
+
+test_expect_success 'a second create of the same name is 409 AlreadyExists' '
+	expect_code 409 POST /api/v1/namespaces/default/configmaps -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"cm1\"}}" &&
+	test "$(jqo .reason)" = AlreadyExists
+'
+
+test_expect_success 'list returns the objects and a resourceVersion from etcd' '
+	expect_code 201 POST /api/v1/namespaces/default/configmaps -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"cm2\"}}" &&
+	expect_code 200 GET /api/v1/namespaces/default/configmaps &&
+	test "$(jqo ".items | map(.metadata.name) | join(\",\")")" = cm1,cm2 &&
+	lrv=$(jqo .metadata.resourceVersion) &&
+	hdr=$(curl -s "$E/v3/kv/range" -d "{\"key\":\"AA==\"}" | jq -r .header.revision) &&
+	test "$lrv" = "$hdr"
+'
+
+test_expect_success 'update with a stale resourceVersion is 409 Conflict' '
+	rv=$(cat rv1) &&
+	expect_code 200 PUT /api/v1/namespaces/default/configmaps/cm1 -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"cm1\",\"resourceVersion\":\"$rv\"},\"data\":{\"a\":\"2\"}}" &&
+	expect_code 409 PUT /api/v1/namespaces/default/configmaps/cm1 -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"cm1\",\"resourceVersion\":\"$rv\"},\"data\":{\"a\":\"3\"}}" &&
+	test "$(jqo .reason)" = Conflict &&
+	expect_code 200 GET /api/v1/namespaces/default/configmaps/cm1 &&
+	test "$(jqo .data.a)" = 2
+'
+
+test_expect_success 'watch from a resourceVersion streams MODIFIED and DELETED' '
+	expect_code 200 GET /api/v1/namespaces/default/configmaps &&
+	rv=$(jqo .metadata.resourceVersion) &&
+	curl -sN "$S/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=2" >w.out &
+	sleep 0.3 &&
+	expect_code 200 PUT /api/v1/namespaces/default/configmaps/cm2 -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"cm2\"},\"data\":{\"b\":\"1\"}}" &&
+	expect_code 200 DELETE /api/v1/namespaces/default/configmaps/cm2 &&
+	wait &&
+	jq -r "[.type, .object.metadata.name] | join(\" \")" w.out >got &&
+	printf "MODIFIED cm2\nDELETED cm2\n" >want &&
+	test_cmp want got
+'
+
+test_expect_success 'a resourceVersion etcd compacted is 410 Expired' '
+	rv=$(cat rv1) &&
+	now=$(curl -s "$E/v3/kv/range" -d "{\"key\":\"AA==\"}" | jq -r .header.revision) &&
+	curl -s "$E/v3/kv/compaction" -d "{\"revision\":\"$now\"}" | jq -e .header &&
+	code=$(api GET "/api/v1/namespaces/default/configmaps?resourceVersion=$rv&resourceVersionMatch=Exact") &&
+	test "$code" = 410 &&
+	curl -sN "$S/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=2" >w2.out &&
+	test "$(jq -r .object.code w2.out)" = 410
+'
+
+test_expect_success 'the data lives in etcd: a new server sees it' '
+	stop_server &&
+	start_server --store etcd --etcd-endpoints "$E" &&
+	expect_code 200 GET /api/v1/namespaces/default/configmaps/cm1 &&
+	test "$(jqo .data.a)" = 2
+'
+
+test_expect_success 'a bad endpoint list is refused with a message' '
+	! kplane server --listen 127.0.0.1:0 --store etcd --etcd-endpoints ftp://x >bad.out 2>bad.err &&
+	grep "ftp://x" bad.err &&
+	! kplane server --listen 127.0.0.1:0 --store etcd >bad.out 2>bad.err &&
+	grep "etcd" bad.err
+'
+
+test_done
