@@ -29,7 +29,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sched-bench simulate --cluster CLUSTER.yaml --pods PODS.yaml\n"
-		"                            [--config SCHEDCONFIG.yaml] [--seed N] [-o json|table]\n");
+		"                            [--config SCHEDCONFIG.yaml] [--seed N] [-o json|table]\n"
+		"       sched-bench run CONFIG.yaml [--workload NAME[/CASE]] [--mode inprocess|api]\n"
+		"                            [--runs N] [-o table|json] [--report DIR] ...\n"
+		"       sched-bench compare A.json B.json\n"
+		"\n"
+		"simulate: what the scheduler would do with PODS on CLUSTER (docs/scheduler.md)\n"
+		"run:      scheduling experiments on scheduler_perf workloads (docs/bench.md;\n"
+		"          `sched-bench run --help` for every option)\n"
+		"compare:  ratios between two `run -o json` results\n");
 }
 
 static int read_file(const char *path, char **buf, size_t *len)
