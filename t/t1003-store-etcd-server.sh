@@ -108,11 +108,19 @@ test_expect_success 'a resourceVersion etcd compacted is 410 Expired' '
 	test "$(jq -r .object.code w2.out)" = 410
 '
 
+# A new server (started here, not in a subshell, so that it is killed at exit).
+stop_server
+start_server --store etcd --etcd-endpoints "$E" || exit 1
+
 test_expect_success 'the data lives in etcd: a new server sees it' '
-	stop_server &&
-	start_server --store etcd --etcd-endpoints "$E" &&
 	expect_code 200 GET /api/v1/namespaces/default/configmaps/cm1 &&
 	test "$(jqo .data.a)" = 2
+'
+
+test_expect_success 'a watch from before this server started is 410 Expired' '
+	rv=$(cat rv1) &&
+	curl -sN "$S/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=1" >w3.out &&
+	test "$(jq -r .object.code w3.out)" = 410
 '
 
 test_expect_success 'a bad endpoint list is refused with a message' '
