@@ -15,7 +15,7 @@ plugins_libkpctl_static_la_SOURCES = \
 nodist_plugins_libkpctl_static_la_SOURCES = plugins/ctl-static-table.c
 CLEANFILES += plugins/ctl-static-table.c
 # Descriptor ids (KP_PLUGIN_DEFINE) of the modules below, for the table.
-CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle endpoints daemonset statefulset persistentvolume cronjob
+CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle endpoints daemonset statefulset persistentvolume cronjob hpa
 
 plugins/ctl-static-table.c: Makefile
 	$(AM_V_GEN)$(MKDIR_P) plugins && { \
@@ -107,3 +107,11 @@ plugins_cronjob_la_SOURCES = plugins/controllers/cronjob.c \
 	plugins/controllers/common.h
 plugins_cronjob_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/cronjob.c plugins/controllers/cron.c
+
+plugins_LTLIBRARIES += plugins/hpa.la
+plugins_hpa_la_SOURCES = plugins/controllers/hpa.c \
+	plugins/controllers/workload.c plugins/controllers/workload.h \
+	plugins/controllers/common.h
+plugins_hpa_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_hpa_la_LIBADD = -lm
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/hpa.c
