@@ -13,6 +13,10 @@ controllers:
     workers: 2
     args:
       heartbeatSeconds: 1
+      createNodes: 1
+      nodeNamePrefix: tmpl-
+      nodeTemplate:
+        metadata: {labels: {zone: z1}}
 EOF2
 start_server --store memory --components api,scheduler,controllers --config config.yaml ||
 	{ echo "1..0 # SKIP server did not start"; exit 0; }
@@ -47,6 +51,14 @@ test_expect_success 'node-sim makes fake nodes Ready and keeps their Lease' '
 	test "$(jqo .spec.holderIdentity)" = fake-1 &&
 	first=$(jqo .spec.renewTime) &&
 	wait_for 10 "api GET /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/fake-1 >/dev/null && test \"\$(jqo .spec.renewTime)\" != \"$first\""
+'
+
+test_expect_success 'node-sim creates the nodes its config asks for, from the template' '
+	wait_for 10 "K get node tmpl-0 >/dev/null 2>&1" &&
+	K get node tmpl-0 -o json >t.json &&
+	test "$(jq -r .metadata.labels.zone t.json)" = z1 &&
+	test "$(jq -r ".metadata.annotations[\"kwok.x-k8s.io/node\"]" t.json)" = fake &&
+	wait_for 10 "K get node tmpl-0 -o json | jq -e \".status.conditions[] | select(.type == \\\"Ready\\\" and .status == \\\"True\\\")\""
 '
 
 test_expect_success 'an orphan pod matching the selector is adopted, not duplicated' '

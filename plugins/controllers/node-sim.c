@@ -8,7 +8,8 @@
  * (default 0): Succeeded or Failed, or restarted in place when its
  * restartPolicy says so (Always; OnFailure with a non-zero code), as the
  * kubelet does. A node annotated sim.kplane.io/stop-heartbeat: "true" stops
- * reporting.
+ * reporting. With createNodes N it also creates N such nodes at start
+ * (<nodeNamePrefix>0.., from nodeTemplate).
  */
 #include "config.h"
 
@@ -35,6 +36,9 @@ struct args {
 	int64_t pod_start_delay_ms;
 	int64_t heartbeat_seconds;
 	int64_t lease_duration_seconds;
+	int64_t create_nodes;
+	const char *node_name_prefix;
+	const json_t *node_template;
 };
 
 static const struct kp_arg_spec arg_spec[] = {
@@ -43,6 +47,10 @@ static const struct kp_arg_spec arg_spec[] = {
 	{ "heartbeatSeconds", KP_ARG_INT, offsetof(struct args, heartbeat_seconds), "10", 1, 3600 },
 	{ "leaseDurationSeconds", KP_ARG_INT, offsetof(struct args, lease_duration_seconds), "40",
 	  1, 3600 },
+	{ "createNodes", KP_ARG_INT, offsetof(struct args, create_nodes), "0", 0, 100000 },
+	{ "nodeNamePrefix", KP_ARG_STRING, offsetof(struct args, node_name_prefix),
+	  "\"kwok-node-\"", 0, 0 },
+	{ "nodeTemplate", KP_ARG_JSON, offsetof(struct args, node_template), NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 },
 };
 
@@ -57,13 +65,51 @@ static bool is_fake(const json_t *node)
 	return v && !strcmp(v, "fake");
 }
 
+/*
+ * Creates createNodes nodes <prefix>0.. from nodeTemplate (a Node, or just
+ * its metadata/spec/status parts), annotated as fake; existing ones stay.
+ */
+static int create_nodes(struct kp_ctl *c, const struct args *a, char **errmsg)
+{
+	const json_t *t = a->node_template;
+	if (t && !json_is_object(t))
+		return kp_error_set(errmsg, KP_EINVAL,
+				    "controllers.node-sim.args.nodeTemplate: expected a Node object");
+	for (int64_t i = 0; i < a->create_nodes; i++) {
+		json_t *n = t ? json_deep_copy(t) : json_object();
+		char name[300];
+		snprintf(name, sizeof(name), "%s%lld", a->node_name_prefix ? a->node_name_prefix : "",
+			 (long long)i);
+		json_object_del(n, "apiVersion");
+		json_object_del(n, "kind");
+		kp_obj_set_str(n, "metadata.name", name);
+		kp_obj_del(n, "metadata.generateName");
+		kp_obj_set_annotation(n, "kwok.x-k8s.io/node", "fake");
+		kp_obj_set_label(n, "kubernetes.io/hostname", name);
+		kp_obj_set_label(n, "type", "kwok");
+		int rc = kp_ctl_create(c, K_NODE, n, NULL, errmsg);
+		json_decref(n);
+		if (rc == KP_EEXIST) {
+			free(*errmsg);
+			*errmsg = NULL;
+		} else if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int init(struct kp_ctl *c, const void *args, void **st, char **errmsg)
 {
-	(void)c;
 	struct state *s = calloc(1, sizeof(*s));
 	if (!s)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	s->a = *(const struct args *)args;
+	int rc = create_nodes(c, &s->a, errmsg);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
 	*st = s;
 	return 0;
 }
