@@ -1,9 +1,10 @@
 /*
  * store-bench - store throughput figures (a tool, not a test: no assertions).
  *
- *   store-bench [--backend leveldb|memory|both] [--dir DIR] [--runs N]
+ *   store-bench [--backend leveldb|memory|both|etcd] [--dir DIR] [--runs N]
  *               [--seconds S] [--writers 1,8,64] [--readers 2] [--watchers 100]
- *               [--value-size BYTES] [--no-sync] [--only creates|gets|watch]
+ *               [--watch-events 50000] [--value-size BYTES] [--no-sync]
+ *               [--only creates|gets|watch] [--etcd-endpoints URL[,URL...]]
  *
  * For each backend and each of N runs, on a fresh store (leveldb: a new
  * directory under DIR, removed afterwards): creates/s with each writer count
@@ -14,6 +15,12 @@
  * the median and every run, plus the group-commit factor (writes per fsync).
  * --only measures one kind (the others still fill the store, untimed), for
  * perf record.
+ *
+ * --backend etcd runs the same figures against a running etcd
+ * (--etcd-endpoints, required): keys carry the run and the process id so
+ * that runs do not collide; it is not emptied. Watchers replay 10,000 events
+ * there by default, and one more figure says how fast one etcd watch stream
+ * replays history (the rate a store's feed can fill its ring).
  */
 #include "config.h"
 
@@ -30,12 +37,12 @@
 
 #include <kplane/error.h>
 
+#include "store/etcd.h"
 #include "store/store.h"
 
 #define MAX_WRITERS 256
 #define MAX_RUNS 21
 #define MAX_FIGS 16
-#define WATCH_EVENTS 50000
 
 static const char *dir = "store-bench.d";
 static int runs = 3, readers = 2, nwatchers = 100, nwriter_sets = 3;
@@ -45,6 +52,9 @@ static size_t value_size = 512;
 static bool no_sync;
 static const char *only; /* creates, gets or watch: run just that (for profiling) */
 static char *value;
+static unsigned long watch_events = 50000;
+static const char *etcd_eps[17];
+static char run_tag[32]; /* in every key: etcd keeps keys across runs */
 
 struct fig {
 	char name[64];
@@ -95,7 +105,8 @@ static void *create_loop(void *arg)
 	char key[96];
 
 	while (!*c->stop) {
-		snprintf(key, sizeof(key), "/registry/pods/bench%d/w%d-%lu", c->set, c->id, c->n);
+		snprintf(key, sizeof(key), "/registry/pods/bench%d/%sw%d-%lu", c->set, run_tag, c->id,
+			 c->n);
 		c->err = kp_store_create(c->st, key, value, value_size, NULL);
 		if (c->err)
 			break;
@@ -165,8 +176,8 @@ static void *get_loop(void *arg)
 			w = &c->keys[rand_r(&c->seed) % (unsigned)c->nkeys_writers];
 			if (!w->n)
 				continue;
-			snprintf(key, sizeof(key), "/registry/pods/bench%d/w%d-%lu", w->set, w->id,
-				 (unsigned long)rand_r(&c->seed) % w->n);
+			snprintf(key, sizeof(key), "/registry/pods/bench%d/%sw%d-%lu", w->set, run_tag,
+				 w->id, (unsigned long)rand_r(&c->seed) % w->n);
 			if (kp_store_get(c->st, key, &kv)) {
 				fprintf(stderr, "store-bench: get %s failed\n", key);
 				exit(1);
@@ -240,11 +251,11 @@ static double bench_watch(struct kp_store *st)
 	double t0, t1;
 
 	/*
-	 * Make sure WATCH_EVENTS events are retained (default retention 100000)
+	 * Make sure watch_events events are retained (default retention 100000)
 	 * and from > 0: a watch from revision 0 means "from now". Filled by 64
 	 * writers: one synced writer would take seconds.
 	 */
-	if (rev - kp_store_oldest_revision(st) <= WATCH_EVENTS) {
+	if (rev - kp_store_oldest_revision(st) <= watch_events) {
 		struct wctx fill[64];
 		pthread_t ft[64];
 		volatile int stop = 0;
@@ -253,17 +264,17 @@ static double bench_watch(struct kp_store *st)
 			fill[i] = (struct wctx){ .st = st, .set = 0, .id = i, .stop = &stop };
 			pthread_create(&ft[i], NULL, create_loop, &fill[i]);
 		}
-		while (kp_store_revision(st) - kp_store_oldest_revision(st) <= WATCH_EVENTS)
+		while (kp_store_revision(st) - kp_store_oldest_revision(st) <= watch_events)
 			usleep(1000);
 		stop = 1;
 		for (int i = 0; i < 64; i++)
 			pthread_join(ft[i], NULL);
 		rev = kp_store_revision(st);
 	}
-	from = rev - WATCH_EVENTS;
+	from = rev - watch_events;
 	t0 = now();
 	for (int i = 0; i < nwatchers; i++) {
-		a[i] = (struct wa){ .st = st, .from = from, .want = WATCH_EVENTS };
+		a[i] = (struct wa){ .st = st, .from = from, .want = watch_events };
 		pthread_create(&t[i], NULL, watch_loop, &a[i]);
 	}
 	for (int i = 0; i < nwatchers; i++) {
@@ -281,12 +292,46 @@ static double bench_watch(struct kp_store *st)
 	return (double)total / (t1 - t0);
 }
 
+/*
+ * etcd: what one etcd watch stream delivers (HTTP, JSON, base64 decoding):
+ * the rate at which a store's feed fills its ring. The watch figure above
+ * is the ring's fan-out to the store's watchers, the same code as leveldb.
+ */
+static double bench_etcd_stream(struct kp_store *st)
+{
+	struct kp_store_options o = { .backend = KP_STORE_ETCD, .etcd_endpoints = etcd_eps };
+	uint64_t rev = kp_store_revision(st), from = rev > watch_events ? rev - watch_events : 1;
+	struct kp__etcd *e;
+	struct kp__etcd_watch *w;
+	struct kp_event ev;
+	unsigned long got = 0;
+	char *msg = NULL;
+	double t0, t1;
+	int ret;
+
+	if (kp__etcd_open(&o, &e, &msg) || kp__etcd_watch(e, "/registry/", from, &w)) {
+		fprintf(stderr, "store-bench: etcd stream: %s\n", msg ? msg : "cannot start");
+		exit(1);
+	}
+	t0 = now();
+	while (got < rev - from && !(ret = kp__etcd_watch_next(w, &ev, 10000))) {
+		kp_event_release(&ev);
+		got++;
+	}
+	t1 = now();
+	kp__etcd_watch_free(w);
+	kp__etcd_close(e);
+	return (double)got / (t1 - t0);
+}
+
 /* ---- driver ---- */
 
 static void one_run(enum kp_store_backend be, int run)
 {
-	struct kp_store_options o = { .backend = be, .no_sync = no_sync };
-	const char *bn = be == KP_STORE_LEVELDB ? "leveldb" : "memory";
+	struct kp_store_options o = { .backend = be, .no_sync = no_sync,
+				      .etcd_endpoints = etcd_eps };
+	const char *bn = be == KP_STORE_LEVELDB ? "leveldb" : be == KP_STORE_ETCD ? "etcd" :
+			 "memory";
 	struct wctx *ctx[8];
 	struct kp_store *st;
 	char path[4096], name[64], *msg = NULL;
@@ -297,6 +342,8 @@ static void one_run(enum kp_store_backend be, int run)
 		snprintf(path, sizeof(path), "%s/run%d-%d", dir, run, (int)getpid());
 		o.data_dir = path;
 	}
+	if (be == KP_STORE_ETCD)
+		snprintf(run_tag, sizeof(run_tag), "r%d-%d-", run, (int)getpid());
 	ret = kp_store_open(&o, &st, &msg);
 	if (ret) {
 		fprintf(stderr, "store-bench: open: %s: %s\n", kp_strerror(ret), msg ? msg : "");
@@ -308,6 +355,7 @@ static void one_run(enum kp_store_backend be, int run)
 
 		ctx[s] = calloc((size_t)writer_sets[s], sizeof(*ctx[s]));
 		snprintf(name, sizeof(name), "%s %s creates/s, %d writer%s", bn,
+			 be == KP_STORE_ETCD ? "durable" :
 			 be == KP_STORE_LEVELDB && !no_sync ? "synced" : "unsynced", writer_sets[s],
 			 writer_sets[s] > 1 ? "s" : "");
 		f = quiet ? &scratch : fig(name);
@@ -328,6 +376,8 @@ static void one_run(enum kp_store_backend be, int run)
 	snprintf(name, sizeof(name), "%s watch events delivered/s, %d watchers", bn, nwatchers);
 	if (!only || !strcmp(only, "watch"))
 		fig(name)->v[run] = bench_watch(st);
+	if (be == KP_STORE_ETCD && (!only || !strcmp(only, "watch")))
+		fig("etcd stream events/s, 1 stream replaying")->v[run] = bench_etcd_stream(st);
 	for (int s = 0; s < nwriter_sets; s++)
 		free(ctx[s]);
 	kp_store_close(st);
@@ -353,16 +403,18 @@ static double median(const double *v, int n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: store-bench [--backend leveldb|memory|both] [--dir DIR] [--runs N]\n"
+	fprintf(stderr, "usage: store-bench [--backend leveldb|memory|both|etcd] [--dir DIR] [--runs N]\n"
 		"       [--seconds S] [--writers 1,8,64] [--readers N] [--watchers N]\n"
-		"       [--value-size BYTES] [--no-sync] [--only creates|gets|watch]\n");
+		"       [--watch-events N] [--value-size BYTES] [--no-sync]\n"
+		"       [--only creates|gets|watch] [--etcd-endpoints URL[,URL...]]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *backend = "both";
-	char host[256] = "?";
+	char host[256] = "?", *eplist = NULL;
+	bool events_set = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -388,6 +440,18 @@ int main(int argc, char **argv)
 			readers = atoi(v);
 		else if (!strcmp(a, "--watchers"))
 			nwatchers = atoi(v);
+		else if (!strcmp(a, "--watch-events")) {
+			watch_events = strtoul(v, NULL, 10);
+			events_set = true;
+		} else if (!strcmp(a, "--etcd-endpoints")) {
+			int n = 0;
+
+			free(eplist);
+			eplist = strdup(v);
+			for (char *save = NULL, *t = strtok_r(eplist, ",", &save); t && n < 16;
+			     t = strtok_r(NULL, ",", &save))
+				etcd_eps[n++] = t;
+		}
 		else if (!strcmp(a, "--value-size"))
 			value_size = (size_t)atol(v);
 		else if (!strcmp(a, "--writers")) {
@@ -407,14 +471,27 @@ int main(int argc, char **argv)
 	for (int s = 0; s < nwriter_sets; s++)
 		if (writer_sets[s] < 1 || writer_sets[s] > MAX_WRITERS)
 			usage();
-	if (strcmp(backend, "both") && strcmp(backend, "leveldb") && strcmp(backend, "memory"))
+	if (strcmp(backend, "both") && strcmp(backend, "leveldb") && strcmp(backend, "memory") &&
+	    strcmp(backend, "etcd"))
+		usage();
+	if (!strcmp(backend, "etcd")) {
+		if (!etcd_eps[0]) {
+			fprintf(stderr, "store-bench: --backend etcd needs --etcd-endpoints\n");
+			return 2;
+		}
+		/* etcd replays history to a new stream at ~10,000 events/s: keep it short. */
+		if (!events_set)
+			watch_events = 10000;
+	}
+	if (watch_events < 1)
 		usage();
 	if (only && strcmp(only, "creates") && strcmp(only, "gets") && strcmp(only, "watch"))
 		usage();
 	value = malloc(value_size + 1);
 	for (size_t i = 0; i < value_size; i++)
 		value[i] = "{\"metadata\":\"bench\"}"[i % 20];
-	if (strcmp(backend, "memory") && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	if (strcmp(backend, "memory") && strcmp(backend, "etcd") && mkdir(dir, 0700) < 0 &&
+	    errno != EEXIST) {
 		fprintf(stderr, "store-bench: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
@@ -423,6 +500,10 @@ int main(int argc, char **argv)
 	       runs, seconds, value_size, sysconf(_SC_NPROCESSORS_ONLN), host,
 	       no_sync ? ", leveldb NOT synced" : "");
 	for (int r = 0; r < runs; r++) {
+		if (!strcmp(backend, "etcd")) {
+			one_run(KP_STORE_ETCD, r);
+			continue;
+		}
 		if (strcmp(backend, "memory"))
 			one_run(KP_STORE_LEVELDB, r);
 		if (strcmp(backend, "leveldb"))
@@ -438,5 +519,6 @@ int main(int argc, char **argv)
 		putchar('\n');
 	}
 	free(value);
+	free(eplist);
 	return 0;
 }
