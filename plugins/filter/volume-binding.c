@@ -1250,8 +1250,10 @@ static int pre_bind(void *self, struct kp_cycle *cy, const struct kp_pod_info *p
 		char *err = NULL;
 		int rc = kp_sched_host_update(s->handle, obj, &err);
 		if (rc == KP_ENOTSUP) {
-			/* a host without a store (sched-bench simulate): the
-			 * assumed binding is the result, as for the pod's own bind */
+			/* a host that cannot write this kind: the assumed
+			 * binding is the result, as for the pod's own bind (a
+			 * host without a store, sched-bench simulate, has the
+			 * framework apply the write to its cache instead) */
 			free(err);
 			return KP_STATUS_SUCCESS;
 		}
