@@ -33,11 +33,14 @@ kpctl_start_server() {
 	export KPLANE_SERVER KP_PORT
 }
 
-# Ages of objects made by a test are single-digit seconds ("0s".."9s"):
-# replace them with "Ns" so that expected tables can be written by hand
-# (the width of the column does not change).
+# Ages of objects made by a test are seconds: replace them with "Ns" so that
+# expected tables can be written by hand. Single digits keep the column's
+# width; on a loaded machine an age may reach "10s", which (under a header
+# of "AGE") has the width of the header, so it becomes "Ns " and trailing
+# blanks go.
 hide_ages() {
-	sed -E 's/(^|   )[0-9]s($|   )/\1Ns\2/g'
+	sed -E -e 's/(^|   )[0-9]s($|   )/\1Ns\2/g' -e 's/(^|   )[0-9][0-9]s($| )/\1Ns \2/g' \
+		-e 's/ +$//'
 }
 
 # kpctl_skip_all REASON: reports the whole script as skipped.
