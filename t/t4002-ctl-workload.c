@@ -247,6 +247,33 @@ static void test_cron(void)
 	next_is("@every 5m", "2026-01-01T00:00:00Z", 0, "error");
 	char *err = NULL;
 	struct kp__cron c;
+	struct kp__tz tz;
+	if (kp__tz_load("Europe/Berlin", &tz, NULL) == 0) {
+		/* CET +1 in winter, CEST +2 from 2026-03-29 01:00 UTC to 2026-10-25 01:00 UTC. */
+		is_int(kp__tz_offset(&tz, at("2026-01-10T00:00:00Z")), 3600, "Berlin in January: +1h");
+		is_int(kp__tz_offset(&tz, at("2026-07-10T00:00:00Z")), 7200, "Berlin in July: +2h");
+		char got[KP_TIME_BUFSZ];
+		kp__cron_parse("0 9 * * *", &c, NULL);
+		is_str(kp_time_format(kp__cron_next_tz(&c, at("2026-01-10T00:00:00Z"), &tz), got),
+		       "2026-01-10T08:00:00Z", "09:00 Berlin in winter is 08:00 UTC");
+		is_str(kp_time_format(kp__cron_next_tz(&c, at("2026-07-10T00:00:00Z"), &tz), got),
+		       "2026-07-10T07:00:00Z", "09:00 Berlin in summer is 07:00 UTC");
+		kp__cron_parse("30 2 * * *", &c, NULL);
+		is_str(kp_time_format(kp__cron_next_tz(&c, at("2026-03-28T23:00:00Z"), &tz), got),
+		       "2026-03-30T00:30:00Z", "02:30 does not exist on 2026-03-29 in Berlin: next day");
+		is_str(kp_time_format(kp__cron_next_tz(&c, at("2026-10-25T00:30:00Z"), &tz), got),
+		       "2026-10-25T01:30:00Z", "02:30 happens twice on 2026-10-25: the second one");
+		kp__tz_release(&tz);
+	} else {
+		skip(6, "no tz database");
+	}
+	err = NULL;
+	is_int(kp__tz_load("../etc/passwd", &tz, &err), KP_EINVAL, "a path is not a zone name");
+	free(err);
+	err = NULL;
+	is_int(kp__tz_load("Mars/Olympus", &tz, &err), KP_ENOENT, "an unknown zone");
+	free(err);
+	err = NULL;
 	kp__cron_parse("0 25 * * *", &c, &err);
 	ok(err && strstr(err, "hour"), "the message names the field: %s", err ? err : "");
 	free(err);
@@ -254,7 +281,7 @@ static void test_cron(void)
 
 int main(void)
 {
-	plan(54);
+	plan(62);
 	test_fenceposts();
 	test_new_rs();
 	test_scale_down();

@@ -72,7 +72,16 @@ test_expect_success 'a suspended CronJob starts nothing' '
 	test -z "$(jobs_of held)"
 '
 
-test_expect_success 'an unsupported time zone is reported' '
+test_expect_success 'a time zone from the tz database: the scheduled time carries its offset' '
+	cj berlin Allow 1 "{\"timeZone\": \"Europe/Berlin\"}" &&
+	sleep 0.3 &&
+	back berlin 180 &&
+	wait_for 10 "test -n \"\$(jobs_of berlin)\"" &&
+	ts=$(K get job "$(jobs_of berlin)" -o json | jq -r ".metadata.annotations[\"batch.kubernetes.io/cronjob-scheduled-timestamp\"]") &&
+	case $ts in *+01:00|*+02:00) ;; *) echo "timestamp $ts"; exit 1 ;; esac
+'
+
+test_expect_success 'an unknown time zone is reported' '
 	cj tz Allow 1 "{\"timeZone\": \"Mars/Olympus\"}" &&
 	wait_for 10 "api GET /api/v1/namespaces/default/events >/dev/null && jqo \".items[] | select(.reason == \\\"UnknownTimeZone\\\") | .involvedObject.name\" | grep -qx tz"
 '

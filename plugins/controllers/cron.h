@@ -28,4 +28,29 @@ int kp__cron_parse(const char *spec, struct kp__cron *out, char **errmsg);
  */
 int64_t kp__cron_next(const struct kp__cron *c, int64_t t, int32_t offset);
 
+/* A time zone from the tz database (TZif files under /usr/share/zoneinfo). */
+struct kp__tz {
+	size_t n;
+	int64_t *at;     /* transition times (unix seconds), ascending */
+	int32_t *off;    /* UTC offset from at[i] on */
+	int32_t initial; /* offset before the first transition */
+};
+
+/*
+ * Loads zone `name` ("Europe/Berlin"; "UTC", "Etc/..." too) into *out
+ * (release with kp__tz_release). KP_EINVAL for a malformed name,
+ * KP_ENOENT for an unknown zone, with *errmsg. Times after the file's last
+ * transition keep its offset (Debian's files list transitions to 2037).
+ */
+int kp__tz_load(const char *name, struct kp__tz *out, char **errmsg);
+void kp__tz_release(struct kp__tz *tz);
+/* UTC offset in seconds (east positive) at unix time t. */
+int32_t kp__tz_offset(const struct kp__tz *tz, int64_t t);
+/*
+ * kp__cron_next in zone tz (NULL = UTC): wall-clock fields are the zone's;
+ * a wall time skipped by a forward DST change does not run, one repeated by
+ * a backward change runs twice, as robfig/cron walking Go's local time does.
+ */
+int64_t kp__cron_next_tz(const struct kp__cron *c, int64_t t, const struct kp__tz *tz);
+
 #endif

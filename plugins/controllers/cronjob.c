@@ -1,8 +1,7 @@
 /*
  * cronjob.c - kube-controller-manager's CronJob controller: creates a Job
  * (<cronjob>-<scheduled unix minutes>) from spec.jobTemplate at each
- * scheduled time, in UTC or spec.timeZone ("UTC", "Etc/UTC" or a fixed
- * "Etc/GMT±N"); when several times were missed only the latest runs (more
+ * scheduled time, in UTC or spec.timeZone (from the tz database); when several times were missed only the latest runs (more
  * than 100 missed is reported); startingDeadlineSeconds skips a run that is
  * too late; concurrencyPolicy Allow, Forbid (skip while one is active) or
  * Replace (delete the active ones first); suspend; status.active,
@@ -50,25 +49,6 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), rn);
 		kp_ctl_enqueue(c, k, 0);
 	}
-}
-
-/* UTC offset in seconds for a supported time zone; false when unsupported. */
-static bool tz_offset(const char *tz, int32_t *off)
-{
-	*off = 0;
-	if (!tz || !strcmp(tz, "UTC") || !strcmp(tz, "Etc/UTC") || !strcmp(tz, "Etc/GMT") ||
-	    !strcmp(tz, "GMT"))
-		return true;
-	/* Etc/GMT+5 is five hours *behind* UTC (POSIX sign). */
-	if (!strncmp(tz, "Etc/GMT", 7) && (tz[7] == '+' || tz[7] == '-')) {
-		char *end;
-		long h = strtol(tz + 8, &end, 10);
-		if (*end || end == tz + 8 || h > 14)
-			return false;
-		*off = (int32_t)(tz[7] == '+' ? -h * 3600 : h * 3600);
-		return true;
-	}
-	return false;
 }
 
 static const char *finished(const json_t *job)
@@ -170,8 +150,8 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 				    json_string(kp_time_format(last_success, ts)));
 
 	struct kp__cron sched;
+	struct kp__tz zone = { 0 }, *tzp = NULL;
 	char *perr = NULL;
-	int32_t off = 0;
 	const char *tz = kp_obj_str(cj, "spec.timeZone");
 	if (kp__cron_parse(kp_obj_str(cj, "spec.schedule"), &sched, &perr) < 0) {
 		kp_ctl_event(c, cj, "Warning", "InvalidSchedule", "invalid schedule: %s: %s",
@@ -180,10 +160,14 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		free(perr);
 		goto status;
 	}
-	if (!tz_offset(tz, &off)) {
-		kp_ctl_event(c, cj, "Warning", "UnknownTimeZone",
-			     "invalid timeZone: \"%s\": kplane supports UTC and Etc/GMT±N", tz);
-		goto status;
+	if (tz) {
+		if (kp__tz_load(tz, &zone, &perr) < 0) {
+			kp_ctl_event(c, cj, "Warning", "UnknownTimeZone", "invalid timeZone: \"%s\": %s",
+				     tz, perr ? perr : "");
+			free(perr);
+			goto status;
+		}
+		tzp = &zone;
 	}
 	if (kp_obj_bool(cj, "spec.suspend", false))
 		goto status;
@@ -203,14 +187,14 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		earliest = now - 7 * 86400;
 	int64_t t = earliest, latest = 0, missed = 0;
 	for (;;) {
-		int64_t n = kp__cron_next(&sched, t, off);
+		int64_t n = kp__cron_next_tz(&sched, t, tzp);
 		if (!n || n > now)
 			break;
 		latest = n;
 		missed++;
 		t = n;
 	}
-	int64_t next = kp__cron_next(&sched, now, off);
+	int64_t next = kp__cron_next_tz(&sched, now, tzp);
 	if (next)
 		ret = (next - now) * 1000 + 100;
 	if (!latest)
@@ -251,6 +235,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	if ((v = kp_obj_get(tmpl, "metadata.annotations")))
 		kp_obj_set(job, "metadata.annotations", json_deep_copy(v));
 	char sts[64];
+	int32_t off = kp__tz_offset(tzp, latest);
 	time_t wall = (time_t)(latest + off);
 	struct tm tm;
 	gmtime_r(&wall, &tm);
@@ -289,6 +274,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	if (rc == 0)
 		json_object_set_new(st, "lastScheduleTime", json_string(kp_time_format(latest, ts)));
 status:;
+	kp__tz_release(&zone);
 	json_t *refs = json_array();
 	json_array_foreach(active, i, j)
 		json_array_append_new(refs, job_ref(j));
