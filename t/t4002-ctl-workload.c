@@ -7,7 +7,9 @@
  *  - the new ReplicaSet grows while the total stays within replicas +
  *    maxSurge; old ones shrink while replicas - maxUnavailable stay
  *    available, unhealthy replicas first, oldest ReplicaSet first;
- *  - surplus pods go in ActivePodsWithRanks order.
+ *  - surplus pods go in ActivePodsWithRanks order;
+ *  - a scaled Deployment splits the change over its ReplicaSets in proportion
+ *    (the Deployments docs' proportional scaling example).
  */
 #include "config.h"
 
@@ -105,6 +107,42 @@ static void test_scale_down(void)
 
 	old[0] = (struct kp__rs_count){ 0, 0 };
 	is_int(kp__scale_down_old(old, 1, &nw, 3, 1), 0, "no old pods: nothing to do");
+}
+
+static void test_proportional(void)
+{
+	/* The Deployments docs' example: 10 replicas, maxSurge 3, a stuck rollout
+	 * with the old ReplicaSet at 8 and the new at 5 (both annotated
+	 * max-replicas 13); scaled to 15: allowed 18, 5 to add, 3 to the old
+	 * (round(8 * 18 / 13) = 11) and 2 to the new (round(5 * 18 / 13) = 7). */
+	struct kp__rs_prop rs[2] = {
+		{ .spec = 8, .max_ann = 13, .created = 100, .is_new = false },
+		{ .spec = 5, .max_ann = 13, .created = 200, .is_new = true },
+	};
+	kp__proportional_scale(rs, 2, 15, 3, 13);
+	ok(rs[0].target == 11 && rs[1].target == 7, "docs example: old 8 -> 11, new 5 -> 7 (%lld, %lld)",
+	   (long long)rs[0].target, (long long)rs[1].target);
+	/* Back down to 10: allowed 13, 5 to remove: round(11 * 13 / 18) = 8 (-3), then
+	 * round(7 * 13 / 18) = 5 (-2). */
+	rs[0] = (struct kp__rs_prop){ .spec = 11, .max_ann = 18, .created = 100 };
+	rs[1] = (struct kp__rs_prop){ .spec = 7, .max_ann = 18, .created = 200, .is_new = true };
+	kp__proportional_scale(rs, 2, 10, 3, 18);
+	ok(rs[0].target == 8 && rs[1].target == 5, "and back to 10: 8 and 5 (%lld, %lld)",
+	   (long long)rs[0].target, (long long)rs[1].target);
+	/* Rounding leaves one over: it goes to the new ReplicaSet. 3 + 3 of max 6,
+	 * to 7 replicas + surge 0: allowed 7, round(3 * 7 / 6 = 3.5) = 4 (+1) for the
+	 * first (newer first on ties), the second gets nothing left. */
+	rs[0] = (struct kp__rs_prop){ .spec = 3, .max_ann = 6, .created = 100 };
+	rs[1] = (struct kp__rs_prop){ .spec = 3, .max_ann = 6, .created = 200, .is_new = true };
+	kp__proportional_scale(rs, 2, 7, 0, 6);
+	ok(rs[0].target + rs[1].target == 7 && rs[1].target == 4,
+	   "the newer of equal ReplicaSets takes the extra one (%lld, %lld)",
+	   (long long)rs[0].target, (long long)rs[1].target);
+	/* Scaling to 0 empties every ReplicaSet. */
+	rs[0] = (struct kp__rs_prop){ .spec = 4, .max_ann = 9, .created = 100 };
+	rs[1] = (struct kp__rs_prop){ .spec = 2, .max_ann = 9, .created = 200, .is_new = true };
+	kp__proportional_scale(rs, 2, 0, 2, 6);
+	ok(rs[0].target == 0 && rs[1].target == 0, "to 0: both 0");
 }
 
 static json_t *pod(const char *name, const char *node, const char *phase, bool ready,
@@ -281,10 +319,11 @@ static void test_cron(void)
 
 int main(void)
 {
-	plan(62);
+	plan(66);
 	test_fenceposts();
 	test_new_rs();
 	test_scale_down();
+	test_proportional();
 	test_delete_order();
 	test_pods();
 	test_cron();

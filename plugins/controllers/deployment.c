@@ -401,22 +401,6 @@ static bool is_scaling_event(struct sync *s)
 	return false;
 }
 
-static int by_size_newer(const void *a, const void *b)
-{
-	const struct rsv *x = *(struct rsv *const *)a, *y = *(struct rsv *const *)b;
-	if (x->spec != y->spec)
-		return x->spec > y->spec ? -1 : 1;
-	return x->created > y->created ? -1 : x->created < y->created ? 1 : 0;
-}
-
-static int by_size_older(const void *a, const void *b)
-{
-	const struct rsv *x = *(struct rsv *const *)a, *y = *(struct rsv *const *)b;
-	if (x->spec != y->spec)
-		return x->spec > y->spec ? -1 : 1;
-	return x->created < y->created ? -1 : x->created > y->created ? 1 : 0;
-}
-
 static int scale(struct sync *s, char **errmsg)
 {
 	struct rsv **active = s->pa;
@@ -446,44 +430,23 @@ static int scale(struct sync *s, char **errmsg)
 	if (s->recreate)
 		return 0;
 	/* Proportional scaling (kube's GetProportion / getReplicaSetFraction). */
-	int64_t all = 0;
+	int64_t all = 0, *target = s->tgt;
 	for (size_t i = 0; i < na; i++)
 		all += active[i]->spec;
-	int64_t allowed = s->replicas > 0 ? s->replicas + s->surge : 0;
-	int64_t to_add = allowed - all;
-	qsort(active, na, sizeof(*active), to_add > 0 ? by_size_newer : by_size_older);
-	int64_t added = 0, *target = s->tgt;
+	struct kp__rs_prop *props = calloc(na, sizeof(*props));
+	if (!props)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < na; i++) {
-		struct rsv *r = active[i];
-		int64_t prop = 0;
-		if (to_add != 0 && to_add != added) {
-			int64_t frac;
-			if (s->replicas == 0) {
-				frac = -r->spec;
-			} else {
-				int64_t annotated = ann_int(r->rs, A_MAX, -1);
-				if (annotated <= 0)
-					annotated = kp_obj_int(s->d, "status.replicas", all);
-				double sz = annotated > 0 ? (double)r->spec * (double)allowed /
-								    (double)annotated :
-							    (double)r->spec;
-				frac = (int64_t)(sz + 0.5) - r->spec;
-			}
-			int64_t left = to_add - added;
-			prop = to_add > 0 ? (frac < left ? frac : left) : (frac > left ? frac : left);
-		}
-		target[i] = r->spec + prop;
-		added += prop;
+		props[i].spec = active[i]->spec;
+		props[i].max_ann = ann_int(active[i]->rs, A_MAX, -1);
+		props[i].created = active[i]->created;
+		props[i].is_new = active[i] == s->newrs;
 	}
-	if (added != to_add && na) {
-		size_t j = 0;
-		for (size_t i = 0; i < na; i++)
-			if (active[i] == s->newrs)
-				j = i;
-		target[j] += to_add - added;
-		if (target[j] < 0)
-			target[j] = 0;
-	}
+	kp__proportional_scale(props, na, s->replicas, s->surge,
+			       kp_obj_int(s->d, "status.replicas", all));
+	for (size_t i = 0; i < na; i++)
+		target[i] = props[i].target;
+	free(props);
 	for (size_t i = 0; i < na; i++) {
 		int rc = scale_rs(s, active[i], target[i], errmsg);
 		if (rc < 0)

@@ -285,6 +285,67 @@ int64_t kp__scale_down_old(struct kp__rs_count *old, size_t nold, const struct k
 	return cleaned + done;
 }
 
+static int prop_add_order(const void *a, const void *b)
+{
+	const struct kp__rs_prop *x = *(struct kp__rs_prop *const *)a, *y = *(struct kp__rs_prop *const *)b;
+	if (x->spec != y->spec)
+		return x->spec > y->spec ? -1 : 1;
+	return x->created > y->created ? -1 : x->created < y->created ? 1 : 0;
+}
+
+static int prop_remove_order(const void *a, const void *b)
+{
+	const struct kp__rs_prop *x = *(struct kp__rs_prop *const *)a, *y = *(struct kp__rs_prop *const *)b;
+	if (x->spec != y->spec)
+		return x->spec > y->spec ? -1 : 1;
+	return x->created < y->created ? -1 : x->created > y->created ? 1 : 0;
+}
+
+void kp__proportional_scale(struct kp__rs_prop *rs, size_t n, int64_t replicas, int64_t surge,
+			    int64_t status_replicas)
+{
+	struct kp__rs_prop **order = calloc(n + 1, sizeof(*order));
+	if (!order)
+		return;
+	int64_t all = 0;
+	for (size_t i = 0; i < n; i++) {
+		order[i] = &rs[i];
+		all += rs[i].spec;
+		rs[i].target = rs[i].spec;
+	}
+	int64_t allowed = replicas > 0 ? replicas + surge : 0;
+	int64_t to_add = allowed - all, added = 0;
+	qsort(order, n, sizeof(*order), to_add > 0 ? prop_add_order : prop_remove_order);
+	for (size_t i = 0; i < n; i++) {
+		struct kp__rs_prop *r = order[i];
+		if (to_add == 0 || to_add == added)
+			break;
+		int64_t frac;
+		if (replicas == 0) {
+			frac = -r->spec;
+		} else {
+			int64_t annotated = r->max_ann > 0 ? r->max_ann : status_replicas;
+			double sz = annotated > 0 ? (double)r->spec * (double)allowed / (double)annotated :
+						    (double)r->spec;
+			frac = (int64_t)(sz + 0.5) - r->spec;
+		}
+		int64_t left = to_add - added;
+		int64_t prop = to_add > 0 ? (frac < left ? frac : left) : (frac > left ? frac : left);
+		r->target += prop;
+		added += prop;
+	}
+	if (added != to_add && n) {
+		struct kp__rs_prop *t = order[0];
+		for (size_t i = 0; i < n; i++)
+			if (order[i]->is_new)
+				t = order[i];
+		t->target += to_add - added;
+		if (t->target < 0)
+			t->target = 0;
+	}
+	free(order);
+}
+
 void kp__template_hash(const json_t *tmpl, int64_t collision_count, char out[16])
 {
 	static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";

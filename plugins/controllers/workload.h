@@ -74,6 +74,27 @@ int64_t kp__new_rs_replicas(int64_t replicas, int64_t surge, int64_t total, int6
 int64_t kp__scale_down_old(struct kp__rs_count *old, size_t nold, const struct kp__rs_count *newrs,
 			   int64_t replicas, int64_t unavailable);
 
+/* One active ReplicaSet for proportional scaling. */
+struct kp__rs_prop {
+	int64_t spec;    /* spec.replicas (> 0) */
+	int64_t max_ann; /* deployment.kubernetes.io/max-replicas, -1 when absent */
+	int64_t created; /* creation time, for ties */
+	bool is_new;     /* the deployment's new ReplicaSet */
+	int64_t target;  /* out: the replicas it should have */
+};
+
+/*
+ * Splits a change of the deployment's replica count over its active
+ * ReplicaSets in proportion to their sizes (kube's scale() with
+ * GetProportion/getReplicaSetFraction): the total may reach replicas +
+ * surge; larger ReplicaSets first (newer first when adding, older first
+ * when removing); each gets round(spec * allowed / max-replicas) - spec
+ * (status_replicas stands in for a missing annotation), within what is left
+ * to distribute; the remainder goes to the new ReplicaSet, else the first.
+ */
+void kp__proportional_scale(struct kp__rs_prop *rs, size_t n, int64_t replicas, int64_t surge,
+			    int64_t status_replicas);
+
 /*
  * pod-template-hash of a pod template (borrowed) and a collision count:
  * FNV-1a 32 over the template's canonical JSON, the count appended,
