@@ -155,4 +155,24 @@ test_expect_success 'deleting the Deployment removes its ReplicaSets and pods' '
 	wait_for 20 "test \"\$(K get pods -o json | jq \".items | length\")\" = 0"
 '
 
+test_expect_success 'a rollout that cannot progress reports ProgressDeadlineExceeded' '
+	cat >stuck.yaml <<-EOF2 &&
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: stuck, namespace: default}
+	spec:
+	  replicas: 1
+	  progressDeadlineSeconds: 2
+	  selector: {matchLabels: {app: stuck}}
+	  template:
+	    metadata: {labels: {app: stuck}}
+	    spec:
+	      nodeSelector: {no-such-label: "true"}
+	      containers: [{name: c, image: nginx}]
+	EOF2
+	K apply -f stuck.yaml &&
+	wait_for 15 "K get deploy stuck -o json | jq -e \"(.status.conditions[] | select(.type == \\\"Progressing\\\")) | .status == \\\"False\\\" and .reason == \\\"ProgressDeadlineExceeded\\\"\"" &&
+	K get deploy stuck -o json | jq -e "(.status.conditions[] | select(.type == \"Available\")) | .status == \"False\" and .reason == \"MinimumReplicasUnavailable\""
+'
+
 test_done
