@@ -14,7 +14,10 @@
  *    watch or a paginated list can start from any retained revision;
  *    older ones fail with KP_EEXPIRED (HTTP 410);
  *  - a write returns only after it is durable (leveldb: synced to disk;
- *    concurrent writers share one sync - group commit).
+ *    concurrent writers share one sync - group commit; etcd: committed by
+ *    etcd's raft quorum) and its event is visible to this store's watchers.
+ * With KP_STORE_ETCD, etcd owns the revision counter, compare-and-swap and
+ * history; docs/store.md ("etcd backend") lists what differs.
  * All functions are thread-safe, except that nothing may be called on a
  * store concurrently with or after kp_store_close() (watches excepted, see
  * there).
@@ -91,9 +94,10 @@ uint64_t kp_store_revision(struct kp_store *st);
  * the compacted revision (events up to it are forgotten, the state at it is
  * still known). A list with 0 < at_rev < this, or a watch with
  * 0 < from_rev < this, fails with KP_EEXPIRED. Right after open it is the
- * recovered revision (nothing older is retained across a restart), after a
- * restore the restore's revision; it moves up with kp_store_compact() and
- * when the event ring (event_retention) wraps.
+ * recovered revision (nothing older is retained across a restart; etcd:
+ * etcd's revision at open), after a restore the restore's revision; it moves
+ * up with kp_store_compact(), when the event ring (event_retention) wraps,
+ * and (etcd) when this store learns that another client compacted etcd.
  */
 uint64_t kp_store_oldest_revision(struct kp_store *st);
 
