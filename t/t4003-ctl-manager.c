@@ -210,6 +210,31 @@ static void test_client(void)
 	json_decref(marked);
 	is_int(kp_ctl_delete(c, 0, "default", "absent", NULL, KP_CTL_BACKGROUND, NULL), 0,
 	       "deleting an absent object is success");
+
+	/* Repeated events are counted on one Event, as kube's recorder does. */
+	kp_ctl_event(c, out, "Normal", "Tested", "the same %s", "message");
+	kp_ctl_event(c, out, "Normal", "Tested", "the same %s", "message");
+	kp_ctl_event(c, out, "Warning", "Tested", "another message");
+	ok(WAIT(({
+		   struct kp_kv_list l = { 0 };
+		   kp_store_list(st, "/registry/core/events/default/", 0, NULL, 0, &l);
+		   int twice = 0, once = 0;
+		   for (size_t i = 0; i < l.n; i++) {
+			   json_t *e = json_loadb(l.items[i].value, l.items[i].len, 0, NULL);
+			   const char *r = kp_obj_str(e, "reason"), *t = kp_obj_str(e, "type");
+			   if (r && !strcmp(r, "Tested") && t && !strcmp(t, "Normal") &&
+			       kp_obj_int(e, "count", 0) == 2)
+				   twice++;
+			   if (r && !strcmp(r, "Tested") && t && !strcmp(t, "Warning") &&
+			       kp_obj_int(e, "count", 0) == 1)
+				   once++;
+			   json_decref(e);
+		   }
+		   size_t n = l.n;
+		   kp_kv_list_release(&l);
+		   twice == 1 && once == 1 && n == 2;
+	   })),
+	   "two identical events make one Event of count 2, a different one its own");
 	json_decref(out);
 }
 
@@ -301,7 +326,7 @@ static void test_replicaset(void)
 
 int main(void)
 {
-	plan(48);
+	plan(49);
 	struct kp_store_options so = { .backend = KP_STORE_MEMORY };
 	if (kp_store_open(&so, &st, NULL) < 0)
 		return 1;

@@ -84,8 +84,13 @@ struct ctl {
 
 struct event_item {
 	struct event_item *next;
-	json_t *event;
+	json_t *event; /* a new Event, or (repeat) the one whose count grows */
+	bool repeat;
 };
+
+/* Identical events within this window update one Event (kube's EventCorrelator). */
+#define EVENT_AGGREGATE_SEC 600
+#define EVENT_AGGREGATE_MAX 4096
 
 struct kp_ctl_manager {
 	struct kp_store *st;
@@ -103,6 +108,7 @@ struct kp_ctl_manager {
 	size_t ev_len;
 	bool ev_stop;
 	atomic_uint_fast64_t ev_seq;
+	json_t *ev_seen; /* aggregation key -> [namespace, name, count, first seen] (ev_lock) */
 };
 
 static const struct kp_ctl_api api;
@@ -809,6 +815,42 @@ static void c_event(struct kp_ctl *pc, const json_t *regarding, const char *type
 		ns = "default";
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* The same event about the same object again: count it on the first one. */
+	char akey[1600];
+	snprintf(akey, sizeof(akey), "%s|%s|%s|%s|%s", kp_obj_uid(regarding) ? kp_obj_uid(regarding) : name,
+		 c->p->name, type, reason, msg);
+	int64_t tnow = kp_time_now();
+	pthread_mutex_lock(&m->ev_lock);
+	json_t *seen = json_object_get(m->ev_seen, akey);
+	if (seen && tnow - json_integer_value(json_array_get(seen, 3)) < EVENT_AGGREGATE_SEC &&
+	    !m->ev_stop && m->ev_len < EVENT_QUEUE_MAX) {
+		json_int_t count = json_integer_value(json_array_get(seen, 2)) + 1;
+		json_array_set_new(seen, 2, json_integer(count));
+		struct event_item *it = malloc(sizeof(*it));
+		if (it) {
+			char lts[KP_TIME_BUFSZ];
+			it->next = NULL;
+			it->repeat = true;
+			it->event = json_pack("{s:{s:O, s:O}, s:I, s:s}", "metadata", "namespace",
+					      json_array_get(seen, 0), "name", json_array_get(seen, 1),
+					      "count", count, "lastTimestamp",
+					      kp_time_format(tnow, lts));
+			if (it->event) {
+				if (m->ev_tail)
+					m->ev_tail->next = it;
+				else
+					m->ev_head = it;
+				m->ev_tail = it;
+				m->ev_len++;
+				pthread_cond_signal(&m->ev_cond);
+			} else {
+				free(it);
+			}
+		}
+		pthread_mutex_unlock(&m->ev_lock);
+		return;
+	}
+	pthread_mutex_unlock(&m->ev_lock);
 	char ts[KP_TIME_BUFSZ], uid[37], ename[512];
 	snprintf(ename, sizeof(ename), "%s.%" PRIx64, name,
 		 (uint64_t)kp_time_now() * 1000000000u + atomic_fetch_add(&m->ev_seq, 1));
@@ -836,7 +878,12 @@ static void c_event(struct kp_ctl *pc, const json_t *regarding, const char *type
 	}
 	it->next = NULL;
 	it->event = ev;
+	it->repeat = false;
 	pthread_mutex_lock(&m->ev_lock);
+	if (json_object_size(m->ev_seen) >= EVENT_AGGREGATE_MAX)
+		json_object_clear(m->ev_seen); /* bounded memory; aggregation restarts */
+	json_object_set_new(m->ev_seen, akey,
+			    json_pack("[s, s, i, I]", ns, ename, 1, (json_int_t)tnow));
 	if (m->ev_len >= EVENT_QUEUE_MAX || m->ev_stop) {
 		pthread_mutex_unlock(&m->ev_lock);
 		json_decref(ev);
@@ -851,6 +898,20 @@ static void c_event(struct kp_ctl *pc, const json_t *regarding, const char *type
 	m->ev_len++;
 	pthread_cond_signal(&m->ev_cond);
 	pthread_mutex_unlock(&m->ev_lock);
+}
+
+/* kp_store_edit_json callback: count and lastTimestamp from the repeat. */
+static int bump_event(json_t *obj, void *arg, char **errmsg)
+{
+	(void)errmsg;
+	json_t *r = arg;
+	json_int_t cur = json_integer_value(json_object_get(obj, "count"));
+	json_int_t want = json_integer_value(json_object_get(r, "count"));
+	if (want <= cur)
+		return 1;
+	json_object_set_new(obj, "count", json_integer(want));
+	json_object_set(obj, "lastTimestamp", json_object_get(r, "lastTimestamp"));
+	return 0;
 }
 
 static void *event_writer(void *p)
@@ -871,8 +932,13 @@ static void *event_writer(void *p)
 		char key[1024];
 		snprintf(key, sizeof(key), "/registry/core/events/%s/%s",
 			 kp_obj_namespace(it->event), kp_obj_name(it->event));
-		char *s = json_dumps(it->event, JSON_COMPACT);
-		if (s) {
+		char *s = it->repeat ? NULL : json_dumps(it->event, JSON_COMPACT);
+		if (it->repeat) {
+			char *err = NULL;
+			/* Gone (deleted or compacted away): the repeat is dropped. */
+			kp_store_edit_json(m->st, key, bump_event, it->event, &err);
+			free(err);
+		} else if (s) {
 			int rc = kp_store_create(m->st, key, s, strlen(s), NULL);
 			if (rc < 0 && rc != KP_EEXIST)
 				fprintf(stderr, "kplane: controllers: event %s: %s\n", key,
@@ -1042,6 +1108,7 @@ int kp_ctl_manager_new(struct kp_store *st, struct kp_ctl_manager **out, char **
 	m->st = st;
 	pthread_mutex_init(&m->ev_lock, NULL);
 	pthread_cond_init(&m->ev_cond, NULL);
+	m->ev_seen = json_object();
 	*out = m;
 	return 0;
 }
@@ -1333,6 +1400,7 @@ void kp_ctl_manager_free(struct kp_ctl_manager *m)
 		json_decref(it->event);
 		free(it);
 	}
+	json_decref(m->ev_seen);
 	pthread_cond_destroy(&m->ev_cond);
 	pthread_mutex_destroy(&m->ev_lock);
 	free(m);
