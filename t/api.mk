@@ -54,3 +54,7 @@ fuzz:
 		tail -1 t/fuzz/fuzz-$$t.log; \
 	done
 .PHONY: fuzz
+# Watch delivery latency to many watchers (docs/bench/api.md); not a test.
+HELPERS += t/helper/api-watch-bench
+t_helper_api_watch_bench_SOURCES = t/helper/api-watch-bench.c
+t_helper_api_watch_bench_LDADD =

@@ -34,11 +34,15 @@ writer() {
 
 minrev=0
 total=0
+: >pids
+test_when_finished 'test -s pids && kill $(cat pids) 2>/dev/null'
+
 rnd=1
 while [ "$rnd" -le "$ROUNDS" ]; do
 	ms=$(rand 150 600)
-	# A round that failed may have left its restarted server running.
-	test -n "$SERVER_PID" && kill $SERVER_PID 2>/dev/null && sleep 0.5
+	# A round that failed may have left its restarted server running (test
+	# bodies run in subshells: their SERVER_PID is known from pids only).
+	test -s pids && kill $(cat pids) 2>/dev/null && sleep 0.5 && : >pids
 	test_expect_success "round $rnd: $WRITERS clients, server killed after ${ms}ms, nothing acknowledged lost" '
 		start_server --store leveldb --data-dir db &&
 		w=1 && while test $w -le $WRITERS; do
@@ -47,6 +51,7 @@ while [ "$rnd" -le "$ROUNDS" ]; do
 		kill -9 $SERVER_PID && wait &&
 		! test -s errors &&
 		start_server --store leveldb --data-dir db &&
+		echo $SERVER_PID >>pids &&
 		expect_code 200 GET /api/v1/namespaces/default/pods &&
 		jqo ".items[].metadata.name" | sort >present &&
 		jqo ".metadata.resourceVersion" >rev &&

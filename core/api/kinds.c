@@ -213,6 +213,42 @@ static bool type_ok(const json_t *v, enum ftype t)
 	return false;
 }
 
+/*
+ * Appends ".name" (or "name" at the start) to path at plen; returns the new
+ * length, or 0 when it does not fit. Type checks run on every create and
+ * update, so the path is built with memcpy rather than snprintf.
+ */
+static size_t path_add(char *path, size_t plen, const char *name, size_t nlen)
+{
+	size_t need = plen + (plen ? 1 : 0) + nlen;
+	if (need >= 512)
+		return 0;
+	if (plen)
+		path[plen++] = '.';
+	memcpy(path + plen, name, nlen);
+	path[need] = 0;
+	return need;
+}
+
+/* Appends "[idx]"; returns the new length, or 0 when it does not fit. */
+static size_t path_add_index(char *path, size_t plen, size_t idx)
+{
+	char digits[24];
+	size_t nd = 0;
+	do {
+		digits[nd++] = (char)('0' + idx % 10);
+		idx /= 10;
+	} while (idx);
+	if (plen + nd + 2 >= 512)
+		return 0;
+	path[plen++] = '[';
+	while (nd)
+		path[plen++] = digits[--nd];
+	path[plen++] = ']';
+	path[plen] = 0;
+	return plen;
+}
+
 /* Walks segs[i..] from v; path holds the concrete path so far. */
 static int walk(const json_t *v, char **segs, size_t n, size_t i, enum ftype t, char *path,
 		size_t plen, char **errmsg)
@@ -227,32 +263,28 @@ static int walk(const json_t *v, char **segs, size_t n, size_t i, enum ftype t, 
 		return 0; /* the parent's own check reports this */
 	const char *seg = segs[i];
 	size_t sl = strlen(seg);
-	char *out = path + plen;
-	size_t room = 512 - plen;
-	if (!strcmp(seg, "*")) {
+	if (sl == 1 && seg[0] == '*') {
 		const char *k;
 		json_t *c;
 		json_object_foreach ((json_t *)v, k, c) {
-			int w = snprintf(out, room, "%s%s", plen ? "." : "", k);
-			if (w < 0 || (size_t)w >= room)
+			size_t np = path_add(path, plen, k, strlen(k));
+			if (!np)
 				continue;
-			int rc = walk(c, segs, n, i + 1, t, path, plen + (size_t)w, errmsg);
+			int rc = walk(c, segs, n, i + 1, t, path, np, errmsg);
 			if (rc)
 				return rc;
 		}
 		path[plen] = 0;
 		return 0;
 	}
-	bool each = sl > 2 && !strcmp(seg + sl - 2, "[]");
-	char key[128];
-	snprintf(key, sizeof(key), "%.*s", (int)(each ? sl - 2 : sl), seg);
-	json_t *c = json_object_get(v, key);
+	bool each = sl > 2 && seg[sl - 1] == ']' && seg[sl - 2] == '[';
+	size_t kl = each ? sl - 2 : sl;
+	json_t *c = json_object_getn(v, seg, kl);
 	if (!c)
 		return 0;
-	int w = snprintf(out, room, "%s%s", plen ? "." : "", key);
-	if (w < 0 || (size_t)w >= room)
+	size_t np = path_add(path, plen, seg, kl);
+	if (!np)
 		return 0;
-	size_t np = plen + (size_t)w;
 	if (!each)
 		return walk(c, segs, n, i + 1, t, path, np, errmsg);
 	if (!json_is_array(c))
@@ -260,10 +292,10 @@ static int walk(const json_t *v, char **segs, size_t n, size_t i, enum ftype t, 
 	size_t idx;
 	json_t *e;
 	json_array_foreach (c, idx, e) {
-		int w2 = snprintf(path + np, 512 - np, "[%zu]", idx);
-		if (w2 < 0 || (size_t)w2 >= 512 - np)
+		size_t ni = path_add_index(path, np, idx);
+		if (!ni)
 			continue;
-		int rc = walk(e, segs, n, i + 1, t, path, np + (size_t)w2, errmsg);
+		int rc = walk(e, segs, n, i + 1, t, path, ni, errmsg);
 		if (rc)
 			return rc;
 	}
@@ -274,9 +306,17 @@ static int walk(const json_t *v, char **segs, size_t n, size_t i, enum ftype t, 
 static int run_checks(const json_t *obj, const char *prefix, const struct fcheck *checks,
 		      char **errmsg)
 {
+	size_t pl = strlen(prefix);
 	for (const struct fcheck *c = checks; c->path; c++) {
 		char full[256], *segs[24], *save = NULL;
-		snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", c->path);
+		size_t cl = strlen(c->path);
+		if (pl + 1 + cl >= sizeof(full))
+			continue;
+		memcpy(full, prefix, pl);
+		size_t off = pl;
+		if (pl)
+			full[off++] = '.';
+		memcpy(full + off, c->path, cl + 1);
 		size_t n = 0;
 		for (char *t = strtok_r(full, ".", &save); t && n < 24; t = strtok_r(NULL, ".", &save))
 			segs[n++] = t;

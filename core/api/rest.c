@@ -305,12 +305,18 @@ static bool namespace_usable(struct kp_req *r)
 		kp__reply_store_error(r, rc, r->ns);
 		return false;
 	}
-	json_t *ns = json_loadb(kv.value, kv.len, 0, NULL);
+	/* Every namespaced create comes here: decode the namespace only when its
+	 * bytes can say it is terminating. */
+	bool terminating = false;
+	if (memmem(kv.value, kv.len, "deletionTimestamp", 17) ||
+	    memmem(kv.value, kv.len, "Terminating", 11)) {
+		json_t *ns = json_loadb(kv.value, kv.len, 0, NULL);
+		terminating = ns && (kp_obj_str(ns, "metadata.deletionTimestamp") ||
+				     (kp_obj_str(ns, "status.phase") &&
+				      !strcmp(kp_obj_str(ns, "status.phase"), "Terminating")));
+		json_decref(ns);
+	}
 	kp_kv_release(&kv);
-	bool terminating = ns && (kp_obj_str(ns, "metadata.deletionTimestamp") ||
-				  (kp_obj_str(ns, "status.phase") &&
-				   !strcmp(kp_obj_str(ns, "status.phase"), "Terminating")));
-	json_decref(ns);
 	if (terminating) {
 		json_t *d = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}]}", "name", r->ns, "kind",
 				      "namespaces", "causes", "reason", "NamespaceTerminating",

@@ -978,7 +978,7 @@ int kp_api_server_start(struct kp_store *st, const struct kp_api_options *opts,
 		MHD_OPTION_THREAD_POOL_SIZE, srv->opt.threads, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(128 * 1024), MHD_OPTION_END);
+		(size_t)(32 * 1024), MHD_OPTION_END);
 	if (!srv->daemon) {
 		rc = kp_error_set(errmsg, KP_EIO, "libmicrohttpd failed to start on %s",
 				  srv->opt.listen);
