@@ -324,6 +324,29 @@ static size_t buf_cb(char *d, size_t sz, size_t nm, void *arg)
 	return n;
 }
 
+/* A request body handed to libcurl piecewise (writes: see request()). */
+struct body {
+	const char *p;
+	size_t left;
+};
+
+static size_t body_read(char *d, size_t sz, size_t nm, void *arg)
+{
+	struct body *b = arg;
+	size_t n = sz * nm < b->left ? sz * nm : b->left;
+
+	memcpy(d, b->p, n);
+	b->p += n;
+	b->left -= n;
+	return n;
+}
+
+static int body_noseek(void *arg, curl_off_t off, int origin)
+{
+	(void)arg, (void)off, (void)origin;
+	return CURL_SEEKFUNC_CANTSEEK;
+}
+
 /* The KP_E* code for one of etcd's error messages. */
 static int map_error(const char *msg)
 {
@@ -357,6 +380,7 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 	unsigned start = __atomic_load_n(&h->cur, __ATOMIC_RELAXED);
 	char errbuf[CURL_ERROR_SIZE], url[2048], lasterr[1024] = "";
 	struct buf b = { 0 };
+	struct body src;
 	CURL *c;
 	int ret = KP_EIO;
 
@@ -368,8 +392,27 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 		free(data);
 		return kp_error_set(errmsg, KP_ENOMEM, "etcd: cannot create a curl handle");
 	}
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(data));
+	/*
+	 * libcurl silently sends a request again on a new connection when a
+	 * reused keep-alive connection dies before any answer: right for reads,
+	 * wrong for a write etcd may have applied (a create would come back
+	 * KP_EEXIST, the caller's own write). A resend needs the body rewound:
+	 * writes give the body through a read callback that cannot seek, so the
+	 * resend fails instead (CURLE_SEND_FAIL_REWIND, reported as KP_EIO) and
+	 * connections stay reused. t1001 checks with a fake etcd that drops txns.
+	 */
+	src = (struct body){ .p = data, .left = strlen(data) };
+	if (idempotent) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)src.left);
+	} else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, body_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &src);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, body_noseek);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)src.left);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -389,7 +432,9 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 			size_t l = strlen(lasterr);
 
 			snprintf(lasterr + l, sizeof(lasterr) - l, "%s%s: %s", l ? "; " : "",
-				 h->endpoints[ep], errbuf[0] ? errbuf : curl_easy_strerror(rc));
+				 h->endpoints[ep], rc == CURLE_SEND_FAIL_REWIND ?
+				 "the connection closed before any answer" :
+				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			if (not_sent(rc) || idempotent)
 				continue;
 			ret = kp_error_set(errmsg, KP_EIO, "etcd: %s%s: no answer (%s); the write "
@@ -694,6 +739,11 @@ int kp__etcd_open(const struct kp_store_options *opts, struct kp__etcd **out, ch
 	e->hub = h;
 	pthread_mutex_init(&e->pool_lock, NULL);
 	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	/* No "Expect: 100-continue" round trip before large bodies (restores). */
+	if (e->headers && !curl_slist_append(e->headers, "Expect:")) {
+		curl_slist_free_all(e->headers);
+		e->headers = NULL;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!h->endpoints[i])
 			goto out_nomem;

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1191,6 +1192,125 @@ static void test_leveldb_bad_data(void)
 
 /* ---- etcd specifics ---- */
 
+/*
+ * A fake etcd that answers ranges and watches but drops every txn after
+ * reading it: the write may have been applied, so the store must say
+ * KP_EIO and must not retry it (a retried create could report KP_EEXIST
+ * for the caller's own write).
+ */
+static int fake_txns;
+
+static void fake_reply(int fd, const char *body)
+{
+	char h[160];
+	int n = snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n\r\n", strlen(body));
+
+	if (write(fd, h, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
+		return;
+}
+
+static void *fake_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[8192];
+	size_t have = 0;
+
+	for (;;) {
+		char *end = NULL, *cl;
+		size_t need;
+		ssize_t r;
+
+		while (!(end = memmem(buf, have, "\r\n\r\n", 4)) && have < sizeof(buf) - 1) {
+			r = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (r <= 0)
+				goto out;
+			have += (size_t)r;
+		}
+		if (!end)
+			goto out;
+		buf[have] = 0;
+		cl = strcasestr(buf, "content-length:");
+		need = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+		while (have < need && have < sizeof(buf) - 1) {
+			r = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (r <= 0)
+				goto out;
+			have += (size_t)r;
+		}
+		if (strstr(buf, "POST /v3/kv/txn")) {
+			__atomic_fetch_add(&fake_txns, 1, __ATOMIC_RELAXED);
+			goto out; /* read, maybe applied, never answered */
+		}
+		if (strstr(buf, "POST /v3/watch")) {
+			static const char hdr[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+				"{\"result\":{\"header\":{\"revision\":\"5\"},\"created\":true}}\n";
+
+			if (write(fd, hdr, sizeof(hdr) - 1) < 0)
+				goto out;
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			goto out;
+		}
+		fake_reply(fd, "{\"header\":{\"revision\":\"5\"},\"count\":\"0\"}");
+		memmove(buf, buf + need, have - need);
+		have -= need;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *fake_etcd(void *arg)
+{
+	int lfd = (int)(intptr_t)arg, fd;
+
+	while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, fake_conn, (void *)(intptr_t)fd) == 0)
+			pthread_detach(t);
+		else
+			close(fd);
+	}
+	return NULL;
+}
+
+static void test_etcd_unanswered_write(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	char url[64], *msg = NULL;
+	const char *eps[] = { url, url, NULL }; /* twice: a retry would have somewhere to go */
+	struct kp_store_options o = { .backend = KP_STORE_ETCD, .etcd_endpoints = eps };
+	struct kp_store *st = NULL;
+	pthread_t t;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 16) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &l)) {
+		ok(0, "etcd: fake etcd listens");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	pthread_create(&t, NULL, fake_etcd, (void *)(intptr_t)lfd);
+	is_int(kp_store_open(&o, &st, &msg), 0, "etcd: opens on a fake etcd: %s", msg ? msg : "");
+	if (st) {
+		is_int(put(st, "/x", "1", NULL), KP_EIO, "etcd: unanswered create is KP_EIO");
+		free(msg);
+		msg = kp_store_last_error(st);
+		ok(msg && strstr(msg, "may or may not have been applied"),
+		   "etcd: message says the outcome is unknown: %s", msg ? msg : "(none)");
+		is_int(__atomic_load_n(&fake_txns, __ATOMIC_RELAXED), 1,
+		       "etcd: the create was sent once, not retried");
+		kp_store_close(st);
+	}
+	shutdown(lfd, SHUT_RDWR);
+	close(lfd);
+	pthread_join(t, NULL);
+	free(msg);
+}
+
 /* Options are checked before any connection. */
 static void test_etcd_options(void)
 {
@@ -1338,6 +1458,7 @@ int main(void)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_etcd_options();
+	test_etcd_unanswered_write();
 	if (!have_etcd()) {
 		skip(1, "etcd not installed");
 	} else if (!etcd_start()) {
