@@ -774,14 +774,13 @@ out_nomem:
 
 /* ---- writes ---- */
 
-static int write_op(struct kp__etcd *e, enum kp__etcd_op op, const char *key, size_t klen,
-		    const char *value, size_t len, uint64_t expect, json_t **txn)
+static int write_op(enum kp__etcd_op op, const char *key, size_t klen, const char *value,
+		    size_t len, uint64_t expect, json_t **txn)
 {
 	json_t *t = json_object(), *cmp = json_object(), *succ = json_object(),
 	       *fail = NULL, *inner = json_object();
 	int ret = t && cmp && succ && inner ? 0 : KP_ENOMEM;
 
-	(void)e;
 	if (!ret)
 		ret = jset_b64(cmp, "key", key, klen);
 	if (!ret && op == KP__ETCD_CREATE) {
@@ -839,7 +838,7 @@ int kp__etcd_write(struct kp__etcd *e, enum kp__etcd_op op, const char *key, siz
 		   struct kp__ver **prev, char **errmsg)
 {
 	json_t *t = NULL, *r, *resp0;
-	int ret = write_op(e, op, key, klen, value, len, expect, &t);
+	int ret = write_op(op, key, klen, value, len, expect, &t);
 
 	if (ret)
 		return kp_error_set(errmsg, ret, "out of memory");
