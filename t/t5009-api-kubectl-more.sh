@@ -181,7 +181,48 @@ test_expect_success 'kubectl describe deployment and service' '
 	k describe svc svc >out && grep "^TargetPort: *8080/TCP$" out
 '
 
-test_skip 'kubectl rollout status|undo: kplane has no deployment controller yet (nothing would ever roll out)'
+# No kubelet runs the pods: the test plays it, marking the deployment's
+# pods Running and Ready through pods/status.
+pods_ready() {
+	k get pods -l app=web -o name >pods &&
+	test -s pods &&
+	for p in $(cat pods); do
+		expect_code 200 PATCH /api/v1/namespaces/default/pods/${p#pod/}/status \
+			-H "Content-Type: application/merge-patch+json" \
+			-d "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}}" ||
+		return 1
+	done
+}
+
+test_expect_success 'kubectl rollout status, history and undo (server with the controllers)' '
+	start_server --store memory --components api,controllers &&
+	k create -f - >out <<-YAML &&
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: web}
+	spec:
+	  replicas: 2
+	  selector: {matchLabels: {app: web}}
+	  template:
+	    metadata: {labels: {app: web}}
+	    spec: {containers: [{name: c, image: "nginx:1.25"}]}
+	YAML
+	i=0 && while test "$(k get pods -l app=web -o name | wc -l)" -lt 2; do
+		i=$((i + 1)); test $i -le 100 || exit 1; sleep 0.1; done &&
+	pods_ready &&
+	k rollout status deployment/web --timeout=20s >out &&
+	grep "deployment \"web\" successfully rolled out" out &&
+	k set image deployment/web c=nginx:1.26 >out &&
+	i=0 && while test "$(k get rs -l app=web -o name | wc -l)" -lt 2; do
+		i=$((i + 1)); test $i -le 100 || exit 1; sleep 0.1; done &&
+	k rollout history deployment/web >out &&
+	grep -E "^1 " out && grep -E "^2 " out &&
+	k rollout undo deployment/web >out &&
+	grep "deployment.apps/web rolled back" out &&
+	k get deployment web -o jsonpath="{.spec.template.spec.containers[0].image}" >v &&
+	printf nginx:1.25 >expect && test_cmp expect v &&
+	stop_server
+'
 
 test_expect_success 'kubectl delete -f removes what create -f made' '
 	k delete -f objs.yaml --ignore-not-found --wait=false >out &&
