@@ -38,7 +38,6 @@
 #include "core/sched/internal.h"
 #include "store/store.h"
 
-#define EVENT_QUEUE_MAX 10000
 #define WRITE_RETRIES 16
 /* Expectations older than this are considered lost (kube's ExpectationsTimeout). */
 #define EXPECTATIONS_TTL_NS (300ull * 1000000000ull)
@@ -82,16 +81,6 @@ struct ctl {
 	bool inited;
 };
 
-struct event_item {
-	struct event_item *next;
-	json_t *event; /* a new Event, or (repeat) the one whose count grows */
-	bool repeat;
-};
-
-/* Identical events within this window update one Event (kube's EventCorrelator). */
-#define EVENT_AGGREGATE_SEC 600
-#define EVENT_AGGREGATE_MAX 4096
-
 struct kp_ctl_manager {
 	struct kp_store *st;
 	struct cache **caches;
@@ -100,15 +89,7 @@ struct kp_ctl_manager {
 	size_t nctls;
 	atomic_bool stop;
 	bool started;
-	pthread_t event_thread;
-	bool event_thread_running;
-	pthread_mutex_t ev_lock;
-	pthread_cond_t ev_cond;
-	struct event_item *ev_head, *ev_tail;
-	size_t ev_len;
-	bool ev_stop;
-	atomic_uint_fast64_t ev_seq;
-	json_t *ev_seen; /* aggregation key -> [namespace, name, count, first seen] (ev_lock) */
+	struct kp_recorder *events; /* shared Event recorder (core/runtime) */
 };
 
 static const struct kp_ctl_api api;
@@ -807,150 +788,10 @@ static void c_event(struct kp_ctl *pc, const json_t *regarding, const char *type
 		    const char *reason, const char *fmt, va_list ap)
 {
 	struct ctl *c = ctl_of(pc);
-	struct kp_ctl_manager *m = c->m;
-	const char *ns = kp_obj_namespace(regarding), *name = kp_obj_name(regarding);
-	if (!name)
-		return;
-	if (!ns)
-		ns = "default";
-	char msg[1024];
+	char msg[1024], component[128];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* The same event about the same object again: count it on the first one. */
-	char akey[1600];
-	snprintf(akey, sizeof(akey), "%s|%s|%s|%s|%s", kp_obj_uid(regarding) ? kp_obj_uid(regarding) : name,
-		 c->p->name, type, reason, msg);
-	int64_t tnow = kp_time_now();
-	pthread_mutex_lock(&m->ev_lock);
-	json_t *seen = json_object_get(m->ev_seen, akey);
-	if (seen && tnow - json_integer_value(json_array_get(seen, 3)) < EVENT_AGGREGATE_SEC &&
-	    !m->ev_stop && m->ev_len < EVENT_QUEUE_MAX) {
-		json_int_t count = json_integer_value(json_array_get(seen, 2)) + 1;
-		json_array_set_new(seen, 2, json_integer(count));
-		struct event_item *it = malloc(sizeof(*it));
-		if (it) {
-			char lts[KP_TIME_BUFSZ];
-			it->next = NULL;
-			it->repeat = true;
-			it->event = json_pack("{s:{s:O, s:O}, s:I, s:s}", "metadata", "namespace",
-					      json_array_get(seen, 0), "name", json_array_get(seen, 1),
-					      "count", count, "lastTimestamp",
-					      kp_time_format(tnow, lts));
-			if (it->event) {
-				if (m->ev_tail)
-					m->ev_tail->next = it;
-				else
-					m->ev_head = it;
-				m->ev_tail = it;
-				m->ev_len++;
-				pthread_cond_signal(&m->ev_cond);
-			} else {
-				free(it);
-			}
-		}
-		pthread_mutex_unlock(&m->ev_lock);
-		return;
-	}
-	pthread_mutex_unlock(&m->ev_lock);
-	char ts[KP_TIME_BUFSZ], uid[37], ename[512];
-	snprintf(ename, sizeof(ename), "%s.%" PRIx64, name,
-		 (uint64_t)kp_time_now() * 1000000000u + atomic_fetch_add(&m->ev_seq, 1));
-	kp_uuid4(uid);
-	kp_time_format(kp_time_now(), ts);
-	char component[128];
 	snprintf(component, sizeof(component), "%s-controller", c->p->name);
-	json_t *ev = json_pack(
-		"{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s?, s:s?, s:s, s:s, s:s?}, s:s, s:s, s:s,"
-		" s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
-		"apiVersion", "v1", "kind", "Event",
-		"metadata", "name", ename, "namespace", ns, "uid", uid, "creationTimestamp", ts,
-		"involvedObject", "apiVersion", kp_obj_api_version(regarding), "kind",
-		kp_obj_kind(regarding), "namespace", ns, "name", name, "uid", kp_obj_uid(regarding),
-		"type", type, "reason", reason, "message", msg,
-		"source", "component", component,
-		"firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
-		"reportingComponent", component, "reportingInstance", "kplane");
-	if (!ev)
-		return;
-	struct event_item *it = malloc(sizeof(*it));
-	if (!it) {
-		json_decref(ev);
-		return;
-	}
-	it->next = NULL;
-	it->event = ev;
-	it->repeat = false;
-	pthread_mutex_lock(&m->ev_lock);
-	if (json_object_size(m->ev_seen) >= EVENT_AGGREGATE_MAX)
-		json_object_clear(m->ev_seen); /* bounded memory; aggregation restarts */
-	json_object_set_new(m->ev_seen, akey,
-			    json_pack("[s, s, i, I]", ns, ename, 1, (json_int_t)tnow));
-	if (m->ev_len >= EVENT_QUEUE_MAX || m->ev_stop) {
-		pthread_mutex_unlock(&m->ev_lock);
-		json_decref(ev);
-		free(it);
-		return;
-	}
-	if (m->ev_tail)
-		m->ev_tail->next = it;
-	else
-		m->ev_head = it;
-	m->ev_tail = it;
-	m->ev_len++;
-	pthread_cond_signal(&m->ev_cond);
-	pthread_mutex_unlock(&m->ev_lock);
-}
-
-/* kp_store_edit_json callback: count and lastTimestamp from the repeat. */
-static int bump_event(json_t *obj, void *arg, char **errmsg)
-{
-	(void)errmsg;
-	json_t *r = arg;
-	json_int_t cur = json_integer_value(json_object_get(obj, "count"));
-	json_int_t want = json_integer_value(json_object_get(r, "count"));
-	if (want <= cur)
-		return 1;
-	json_object_set_new(obj, "count", json_integer(want));
-	json_object_set(obj, "lastTimestamp", json_object_get(r, "lastTimestamp"));
-	return 0;
-}
-
-static void *event_writer(void *p)
-{
-	struct kp_ctl_manager *m = p;
-	pthread_mutex_lock(&m->ev_lock);
-	for (;;) {
-		while (!m->ev_head && !m->ev_stop)
-			pthread_cond_wait(&m->ev_cond, &m->ev_lock);
-		struct event_item *it = m->ev_head;
-		if (!it)
-			break;
-		m->ev_head = it->next;
-		if (!m->ev_head)
-			m->ev_tail = NULL;
-		m->ev_len--;
-		pthread_mutex_unlock(&m->ev_lock);
-		char key[1024];
-		snprintf(key, sizeof(key), "/registry/core/events/%s/%s",
-			 kp_obj_namespace(it->event), kp_obj_name(it->event));
-		char *s = it->repeat ? NULL : json_dumps(it->event, JSON_COMPACT);
-		if (it->repeat) {
-			char *err = NULL;
-			/* Gone (deleted or compacted away): the repeat is dropped. */
-			kp_store_edit_json(m->st, key, bump_event, it->event, &err);
-			free(err);
-		} else if (s) {
-			int rc = kp_store_create(m->st, key, s, strlen(s), NULL);
-			if (rc < 0 && rc != KP_EEXIST)
-				fprintf(stderr, "kplane: controllers: event %s: %s\n", key,
-					kp_strerror(rc));
-			free(s);
-		}
-		json_decref(it->event);
-		free(it);
-		pthread_mutex_lock(&m->ev_lock);
-	}
-	pthread_mutex_unlock(&m->ev_lock);
-	return NULL;
+	kp_recorder_event(c->m->events, component, regarding, type, reason, msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1106,9 +947,6 @@ int kp_ctl_manager_new(struct kp_store *st, struct kp_ctl_manager **out, char **
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	kp__registry_init();
 	m->st = st;
-	pthread_mutex_init(&m->ev_lock, NULL);
-	pthread_cond_init(&m->ev_cond, NULL);
-	m->ev_seen = json_object();
 	*out = m;
 	return 0;
 }
@@ -1324,23 +1162,17 @@ static void stop_all(struct kp_ctl_manager *m)
 			c->ops->fini(c->state);
 		c->inited = false;
 	}
-	if (m->event_thread_running) {
-		pthread_mutex_lock(&m->ev_lock);
-		m->ev_stop = true;
-		pthread_cond_signal(&m->ev_cond);
-		pthread_mutex_unlock(&m->ev_lock);
-		pthread_join(m->event_thread, NULL);
-		m->event_thread_running = false;
-	}
+	/* Writes the events still queued. */
+	kp_recorder_stop(m->events);
+	m->events = NULL;
 }
 
 int kp_ctl_manager_start(struct kp_ctl_manager *m, char **errmsg)
 {
 	int rc;
 	m->started = true;
-	if (pthread_create(&m->event_thread, NULL, event_writer, m))
-		return kp_error_set(errmsg, KP_ENOMEM, "cannot start the event writer");
-	m->event_thread_running = true;
+	if ((rc = kp_recorder_start(m->st, "controller-manager", &m->events, errmsg)) < 0)
+		return rc;
 	for (size_t i = 0; i < m->nctls; i++) {
 		struct ctl *c = m->ctls[i];
 		if (c->ops->init) {
@@ -1394,14 +1226,5 @@ void kp_ctl_manager_free(struct kp_ctl_manager *m)
 		cache_free(m->caches[i]);
 	free(m->ctls);
 	free(m->caches);
-	/* Events still queued after ev_stop were dropped by the writer's loop end. */
-	for (struct event_item *it = m->ev_head, *n; it; it = n) {
-		n = it->next;
-		json_decref(it->event);
-		free(it);
-	}
-	json_decref(m->ev_seen);
-	pthread_cond_destroy(&m->ev_cond);
-	pthread_mutex_destroy(&m->ev_lock);
 	free(m);
 }

@@ -19,10 +19,15 @@
 /* Past this many queued events new ones are dropped rather than slowing the
  * component that reports them. */
 #define EVENT_QUEUE_MAX 10000
+/* Identical events within this window update one Event (kube's EventCorrelator);
+ * at most this many distinct ones are remembered (then aggregation restarts). */
+#define EVENT_AGGREGATE_SEC 600
+#define EVENT_AGGREGATE_MAX 4096
 
 struct event_item {
 	struct event_item *next;
-	json_t *event; /* owned */
+	json_t *event; /* owned: a new Event, or (repeat) {metadata, count, lastTimestamp} */
+	bool repeat;
 };
 
 struct kp_recorder {
@@ -36,7 +41,21 @@ struct kp_recorder {
 	bool stop;
 	uint64_t dropped;
 	atomic_uint_fast64_t seq;
+	json_t *seen; /* aggregation key -> [namespace, name, count, first seen] (lock) */
 };
+
+/* kp_store_edit_json callback: count and lastTimestamp from a repeat. */
+static int bump_event(json_t *obj, void *arg, char **errmsg)
+{
+	json_t *r = arg;
+	json_int_t cur = json_integer_value(json_object_get(obj, "count"));
+	json_int_t want = json_integer_value(json_object_get(r, "count"));
+	if (want <= cur)
+		return 1;
+	json_object_set_new(obj, "count", json_integer(want));
+	json_object_set(obj, "lastTimestamp", json_object_get(r, "lastTimestamp"));
+	return 0;
+}
 
 static void *writer(void *p)
 {
@@ -57,13 +76,20 @@ static void *writer(void *p)
 		char key[1024];
 		snprintf(key, sizeof(key), "/registry/core/events/%s/%s",
 			 kp_obj_namespace(it->event), kp_obj_name(it->event));
-		char *s = json_dumps(it->event, JSON_COMPACT);
-		if (s) {
-			int rc = kp_store_create(r->st, key, s, strlen(s), NULL);
-			if (rc < 0 && rc != KP_EEXIST)
-				fprintf(stderr, "kplane: %s: event %s: %s\n", r->component, key,
-					kp_strerror(rc));
-			free(s);
+		if (it->repeat) {
+			/* Gone (deleted, or its namespace went): the repeat is dropped. */
+			char *err = NULL;
+			kp_store_edit_json(r->st, key, bump_event, it->event, &err);
+			free(err);
+		} else {
+			char *s = json_dumps(it->event, JSON_COMPACT);
+			if (s) {
+				int rc = kp_store_create(r->st, key, s, strlen(s), NULL);
+				if (rc < 0 && rc != KP_EEXIST)
+					fprintf(stderr, "kplane: %s: event %s: %s\n", r->component,
+						key, kp_strerror(rc));
+				free(s);
+			}
 		}
 		json_decref(it->event);
 		free(it);
@@ -77,7 +103,9 @@ int kp_recorder_start(struct kp_store *st, const char *component, struct kp_reco
 		      char **errmsg)
 {
 	struct kp_recorder *r = calloc(1, sizeof(*r));
-	if (!r || !(r->component = strdup(component))) {
+	if (!r || !(r->component = strdup(component)) || !(r->seen = json_object())) {
+		if (r)
+			free(r->component);
 		free(r);
 		return kp_error_set(errmsg, KP_ENOMEM, "event recorder: out of memory");
 	}
@@ -87,6 +115,7 @@ int kp_recorder_start(struct kp_store *st, const char *component, struct kp_reco
 	if (pthread_create(&r->thread, NULL, writer, r)) {
 		pthread_cond_destroy(&r->cond);
 		pthread_mutex_destroy(&r->lock);
+		json_decref(r->seen);
 		free(r->component);
 		free(r);
 		return kp_error_set(errmsg, KP_ENOMEM, "event recorder: cannot start a thread");
@@ -95,21 +124,72 @@ int kp_recorder_start(struct kp_store *st, const char *component, struct kp_reco
 	return 0;
 }
 
-void kp_recorder_event(struct kp_recorder *r, const json_t *regarding, const char *type,
-		       const char *reason, const char *message)
+/* Appends to the writer's queue; the caller holds r->lock. Steals ev. */
+static void enqueue_locked(struct kp_recorder *r, json_t *ev, bool repeat)
+{
+	struct event_item *it = malloc(sizeof(*it));
+	if (!it || r->len >= EVENT_QUEUE_MAX || r->stop) {
+		r->dropped++;
+		json_decref(ev);
+		free(it);
+		return;
+	}
+	it->next = NULL;
+	it->event = ev;
+	it->repeat = repeat;
+	if (r->tail)
+		r->tail->next = it;
+	else
+		r->head = it;
+	r->tail = it;
+	r->len++;
+	pthread_cond_signal(&r->cond);
+}
+
+void kp_recorder_event(struct kp_recorder *r, const char *component, const json_t *regarding,
+		       const char *type, const char *reason, const char *message)
 {
 	const char *ns = kp_obj_namespace(regarding), *name = kp_obj_name(regarding);
 	if (!r || !name)
 		return;
 	if (!ns)
 		ns = "default"; /* events about cluster-scoped objects live in default */
-	char ts[KP_TIME_BUFSZ], uid[37], ename[512];
+	if (!component)
+		component = r->component;
+	if (!message)
+		message = "";
+	int64_t now = kp_time_now();
+	char ts[KP_TIME_BUFSZ];
+	kp_time_format(now, ts);
+
+	/* The same event about the same object again: count it on the first one. */
+	char *akey = NULL;
+	if (asprintf(&akey, "%s|%s|%s|%s|%s",
+		     kp_obj_uid(regarding) ? kp_obj_uid(regarding) : name, component, type, reason,
+		     message) < 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	json_t *seen = json_object_get(r->seen, akey);
+	if (seen && now - json_integer_value(json_array_get(seen, 3)) < EVENT_AGGREGATE_SEC) {
+		json_int_t count = json_integer_value(json_array_get(seen, 2)) + 1;
+		json_array_set_new(seen, 2, json_integer(count));
+		json_t *rep = json_pack("{s:{s:O, s:O}, s:I, s:s}", "metadata", "namespace",
+					json_array_get(seen, 0), "name", json_array_get(seen, 1),
+					"count", count, "lastTimestamp", ts);
+		if (rep)
+			enqueue_locked(r, rep, true);
+		pthread_mutex_unlock(&r->lock);
+		free(akey);
+		return;
+	}
+	pthread_mutex_unlock(&r->lock);
+
+	char uid[37], ename[512];
 	/* client-go names events "<object>.<hex unix nanos>"; the sequence keeps
 	 * two events of the same nanosecond apart. */
 	snprintf(ename, sizeof(ename), "%s.%" PRIx64, name,
-		 (uint64_t)kp_time_now() * 1000000000u + atomic_fetch_add(&r->seq, 1));
+		 (uint64_t)now * 1000000000u + atomic_fetch_add(&r->seq, 1));
 	kp_uuid4(uid);
-	kp_time_format(kp_time_now(), ts);
 	json_t *ev = json_pack(
 		"{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s?, s:s?, s:s?, s:s, s:s?}, s:s, s:s, s:s,"
 		" s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
@@ -118,35 +198,21 @@ void kp_recorder_event(struct kp_recorder *r, const json_t *regarding, const cha
 		"involvedObject", "apiVersion", kp_obj_api_version(regarding),
 		"kind", kp_obj_kind(regarding), "namespace", kp_obj_namespace(regarding),
 		"name", name, "uid", kp_obj_uid(regarding),
-		"type", type, "reason", reason, "message", message ? message : "",
-		"source", "component", r->component,
+		"type", type, "reason", reason, "message", message,
+		"source", "component", component,
 		"firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
-		"reportingComponent", r->component, "reportingInstance", "kplane");
-	if (!ev)
-		return;
-	struct event_item *it = malloc(sizeof(*it));
-	if (!it) {
-		json_decref(ev);
+		"reportingComponent", component, "reportingInstance", "kplane");
+	if (!ev) {
+		free(akey);
 		return;
 	}
-	it->next = NULL;
-	it->event = ev;
 	pthread_mutex_lock(&r->lock);
-	if (r->len >= EVENT_QUEUE_MAX || r->stop) {
-		r->dropped++;
-		pthread_mutex_unlock(&r->lock);
-		json_decref(ev);
-		free(it);
-		return;
-	}
-	if (r->tail)
-		r->tail->next = it;
-	else
-		r->head = it;
-	r->tail = it;
-	r->len++;
-	pthread_cond_signal(&r->cond);
+	if (json_object_size(r->seen) >= EVENT_AGGREGATE_MAX)
+		json_object_clear(r->seen); /* bounded memory; aggregation restarts */
+	json_object_set_new(r->seen, akey, json_pack("[s, s, i, I]", ns, ename, 1, (json_int_t)now));
+	enqueue_locked(r, ev, false);
 	pthread_mutex_unlock(&r->lock);
+	free(akey);
 }
 
 uint64_t kp_recorder_dropped(struct kp_recorder *r)
@@ -168,6 +234,7 @@ void kp_recorder_stop(struct kp_recorder *r)
 	pthread_join(r->thread, NULL);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
+	json_decref(r->seen);
 	free(r->component);
 	free(r);
 }

@@ -70,10 +70,14 @@ int kp_recorder_start(struct kp_store *st, const char *component, struct kp_reco
 		      char **errmsg);
 /*
  * Queues an Event about `regarding` (borrowed: its apiVersion, kind,
- * namespace, name and uid are copied). type is "Normal" or "Warning".
+ * namespace, name and uid are copied). type is "Normal" or "Warning";
+ * component (NULL: the recorder's) names the source. As Kubernetes' event
+ * correlator does, the same event about the same object within 10 minutes
+ * raises the count and lastTimestamp of the first Event instead of creating
+ * another one.
  */
-void kp_recorder_event(struct kp_recorder *r, const json_t *regarding, const char *type,
-		       const char *reason, const char *message);
+void kp_recorder_event(struct kp_recorder *r, const char *component, const json_t *regarding,
+		       const char *type, const char *reason, const char *message);
 /* Events dropped because the queue was full. */
 uint64_t kp_recorder_dropped(struct kp_recorder *r);
 /* Writes what is queued, then stops the writer and frees r. NULL is a no-op. */

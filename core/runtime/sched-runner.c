@@ -215,7 +215,7 @@ static void host_event(void *arg, const json_t *regarding, const char *type, con
 		       const char *message)
 {
 	struct kp_sched_runner *r = arg;
-	kp_recorder_event(r->events, regarding, type, reason, message);
+	kp_recorder_event(r->events, NULL, regarding, type, reason, message);
 }
 
 static void on_change(void *arg, int change, json_t *obj)

@@ -24,7 +24,12 @@ static inline bool kp__split_key(const char *key, char *ns, char *name, size_t n
 	return true;
 }
 
-/* Sets (or replaces) the condition of cond's type in status.conditions; steals cond. */
+/*
+ * Sets (or replaces) the condition of cond's type in status.conditions; steals
+ * cond. Unlike kp_obj_set_condition() it always replaces: the workload
+ * controllers compute lastUpdateTime/lastTransitionTime themselves, as their
+ * Kubernetes counterparts do. kp_obj_condition() reads one back.
+ */
 static inline void kp__set_condition(json_t *obj, json_t *cond)
 {
 	json_t *conds = kp_obj_get(obj, "status.conditions");
@@ -43,19 +48,6 @@ static inline void kp__set_condition(json_t *obj, json_t *cond)
 		}
 	}
 	json_array_append_new(conds, cond);
-}
-
-/* The condition of this type (borrowed) or NULL. */
-static inline json_t *kp__get_condition(const json_t *obj, const char *type)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(kp_obj_get(obj, "status.conditions"), i, c) {
-		const char *t = json_string_value(json_object_get(c, "type"));
-		if (t && !strcmp(t, type))
-			return c;
-	}
-	return NULL;
 }
 
 /* True when the template's labels (borrowed) are all on the pod. */

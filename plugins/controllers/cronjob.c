@@ -53,11 +53,11 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 
 static const char *finished(const json_t *job)
 {
-	json_t *c = kp__get_condition(job, "Complete");
+	json_t *c = kp_obj_condition(job, "Complete");
 	const char *s = c ? json_string_value(json_object_get(c, "status")) : NULL;
 	if (s && !strcmp(s, "True"))
 		return "Complete";
-	c = kp__get_condition(job, "Failed");
+	c = kp_obj_condition(job, "Failed");
 	s = c ? json_string_value(json_object_get(c, "status")) : NULL;
 	if (s && !strcmp(s, "True"))
 		return "Failed";

@@ -606,9 +606,9 @@ static int64_t write_status(struct sync *s, char **errmsg, int *rc)
 						"MinimumReplicasUnavailable",
 				       min_ok ? "Deployment has minimum availability." :
 						"Deployment does not have minimum availability.",
-				       ts, kp__get_condition(s->d, "Available"), false));
+				       ts, kp_obj_condition(s->d, "Available"), false));
 	/* Progressing (kube's syncRolloutStatus). */
-	json_t *prog = kp__get_condition(s->d, "Progressing");
+	json_t *prog = kp_obj_condition(s->d, "Progressing");
 	const char *preason = prog ? json_string_value(json_object_get(prog, "reason")) : NULL;
 	int64_t deadline = kp_obj_int(s->d, "spec.progressDeadlineSeconds", 600);
 	bool complete = s->newrs && updated == s->replicas && total == s->replicas &&

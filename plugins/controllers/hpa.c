@@ -214,7 +214,7 @@ static json_t *with_defaults(const json_t *given, const json_t *def)
 static json_t *cond(const char *type, const char *status, const char *reason, const char *msg,
 		    const char *ts, const json_t *hpa)
 {
-	json_t *prev = kp__get_condition(hpa, type);
+	json_t *prev = kp_obj_condition(hpa, type);
 	const char *ps = prev ? json_string_value(json_object_get(prev, "status")) : NULL;
 	const char *lt = ps && !strcmp(ps, status) ?
 				 json_string_value(json_object_get(prev, "lastTransitionTime")) :

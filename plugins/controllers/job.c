@@ -108,7 +108,7 @@ static json_t *condition(const char *type, const char *status, const char *reaso
 
 static bool cond_true(const json_t *job, const char *type)
 {
-	json_t *c = kp__get_condition(job, type);
+	json_t *c = kp_obj_condition(job, type);
 	const char *s = c ? json_string_value(json_object_get(c, "status")) : NULL;
 	return s && !strcmp(s, "True");
 }
@@ -204,7 +204,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		/* Finished: only the TTL is left. */
 		int64_t ttl = kp_obj_int(job, "spec.ttlSecondsAfterFinished", -1), fin = 0;
 		const char *ft = kp_obj_str(job, "status.completionTime");
-		json_t *fc = kp__get_condition(job, cond_true(job, "Complete") ? "Complete" : "Failed");
+		json_t *fc = kp_obj_condition(job, cond_true(job, "Complete") ? "Complete" : "Failed");
 		if (!ft && fc)
 			ft = json_string_value(json_object_get(fc, "lastTransitionTime"));
 		if (ttl >= 0 && ft && kp_time_parse(ft, &fin) == 0) {

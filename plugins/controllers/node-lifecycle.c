@@ -120,7 +120,7 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 static int64_t last_probe(struct kp_ctl *c, const json_t *node)
 {
 	int64_t t = 0, l = 0;
-	json_t *ready = kp__get_condition(node, "Ready");
+	json_t *ready = kp_obj_condition(node, "Ready");
 	const char *hb = ready ? json_string_value(json_object_get(ready, "lastHeartbeatTime")) :
 				 NULL;
 	if (hb)
@@ -190,7 +190,7 @@ static int64_t sync_node(struct kp_ctl *c, const struct args *a, const char *nam
 	int64_t now = kp_time_now(), probe = last_probe(c, node), ret = 0;
 	char ts[KP_TIME_BUFSZ];
 	kp_time_format(now, ts);
-	json_t *ready = kp__get_condition(node, "Ready");
+	json_t *ready = kp_obj_condition(node, "Ready");
 	const char *rs = ready ? json_string_value(json_object_get(ready, "status")) : NULL;
 	int rc = 0;
 	if (probe && probe + a->grace <= now && rs && strcmp(rs, "Unknown")) {
@@ -199,7 +199,7 @@ static int64_t sync_node(struct kp_ctl *c, const struct args *a, const char *nam
 		static const char *const types[] = { "Ready", "MemoryPressure", "DiskPressure",
 						     "PIDPressure" };
 		for (size_t i = 0; i < 4; i++) {
-			json_t *prev = kp__get_condition(node, types[i]);
+			json_t *prev = kp_obj_condition(node, types[i]);
 			const char *hb = prev ? json_string_value(json_object_get(prev, "lastHeartbeatTime")) :
 						NULL;
 			json_t *cnd = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", types[i], "status",

@@ -244,7 +244,7 @@ static int64_t sync_node(struct kp_ctl *c, struct state *s, const char *name, ch
 		return 0;
 	}
 	int64_t now = kp_time_now(), hb = s->a.heartbeat_seconds;
-	json_t *ready = kp__get_condition(node, "Ready");
+	json_t *ready = kp_obj_condition(node, "Ready");
 	const char *last = ready ? json_string_value(json_object_get(ready, "lastHeartbeatTime")) :
 				   NULL;
 	const char *rst = ready ? json_string_value(json_object_get(ready, "status")) : NULL;
@@ -283,13 +283,13 @@ static int64_t sync_node(struct kp_ctl *c, struct state *s, const char *name, ch
 				  ts, ready, true));
 	kp__set_condition(n, cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
 				  "kubelet has sufficient memory available", ts,
-				  kp__get_condition(node, "MemoryPressure"), true));
+				  kp_obj_condition(node, "MemoryPressure"), true));
 	kp__set_condition(n, cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
 				  "kubelet has no disk pressure", ts,
-				  kp__get_condition(node, "DiskPressure"), true));
+				  kp_obj_condition(node, "DiskPressure"), true));
 	kp__set_condition(n, cond("PIDPressure", "False", "KubeletHasSufficientPID",
 				  "kubelet has sufficient PID available", ts,
-				  kp__get_condition(node, "PIDPressure"), true));
+				  kp_obj_condition(node, "PIDPressure"), true));
 	int rc = kp_ctl_update_status(c, K_NODE, n, NULL, errmsg);
 	json_decref(n);
 	if (rc == 0) {
@@ -352,7 +352,7 @@ static int64_t sync_pod(struct kp_ctl *c, struct state *s, const char *ns, const
 	const char *run = kp_obj_annotation(pod, "sim.kplane.io/run-seconds");
 	int64_t run_s = run ? strtoll(run, NULL, 10) : -1;
 	if (!ph || !strcmp(ph, "Pending")) {
-		json_t *sc = kp__get_condition(pod, "PodScheduled");
+		json_t *sc = kp_obj_condition(pod, "PodScheduled");
 		const char *bt = sc ? json_string_value(json_object_get(sc, "lastTransitionTime")) :
 				      NULL;
 		int64_t bound = 0;
@@ -442,9 +442,9 @@ static int64_t sync_pod(struct kp_ctl *c, struct state *s, const char *ns, const
 	if (!restart) {
 		kp_obj_set_str(p, "status.phase", code ? "Failed" : "Succeeded");
 		kp__set_condition(p, cond("Ready", "False", "PodCompleted", "", ts,
-					  kp__get_condition(pod, "Ready"), false));
+					  kp_obj_condition(pod, "Ready"), false));
 		kp__set_condition(p, cond("ContainersReady", "False", "PodCompleted", "", ts,
-					  kp__get_condition(pod, "ContainersReady"), false));
+					  kp_obj_condition(pod, "ContainersReady"), false));
 	}
 	int rc = kp_ctl_update_status(c, K_POD, p, NULL, errmsg);
 	if (rc < 0 && rc != KP_ENOENT)
