@@ -34,6 +34,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I$(top_srcdir)/core/inc
 	-I$(top_srcdir) -I$(top_builddir)
 FUZZ_SRCS = $(top_srcdir)/core/api/buf.c $(top_srcdir)/core/api/registry.c \
 	$(top_srcdir)/core/api/kinds.c $(top_srcdir)/core/api/patch.c \
+	$(top_srcdir)/core/api/proto.c \
 	$(top_srcdir)/core/yaml.c $(top_srcdir)/core/selector.c $(top_srcdir)/core/validate.c \
 	$(top_srcdir)/core/object.c $(top_srcdir)/core/quantity.c $(top_srcdir)/core/error.c \
 	$(top_srcdir)/t/fuzz/fuzz-nostore.c

@@ -194,6 +194,32 @@ pods_ready() {
 	done
 }
 
+test_expect_success 'kubectl create namespace|configmap|secret (protobuf bodies)' '
+	k create namespace team-a >out && grep "namespace/team-a created" out &&
+	k get ns team-a -o jsonpath="{.status.phase}" >v &&
+	printf Active >expect && test_cmp expect v &&
+	k create configmap c1 --from-literal=a=b --from-literal=x=y >out &&
+	grep "configmap/c1 created" out &&
+	k get cm c1 -o json >out && jq -c .data out >v &&
+	echo "{\"a\":\"b\",\"x\":\"y\"}" >expect && test_cmp expect v &&
+	k create secret generic s1 --from-literal=pw=hunter2 -n team-a >out &&
+	grep "secret/s1 created" out &&
+	k get secret s1 -n team-a -o jsonpath="{.data.pw}" >v &&
+	printf aHVudGVyMg== >expect && test_cmp expect v &&
+	k get secret s1 -n team-a -o jsonpath="{.type}" >v &&
+	printf Opaque >expect && test_cmp expect v
+'
+
+test_expect_success 'protobuf bodies the server cannot decode: 415, malformed: 400' '
+	printf "k8s\000\012\025\012\007apps/v1\022\012Deployment\022\000" >dep.pb &&
+	expect_code 415 POST /apis/apps/v1/namespaces/default/deployments \
+		-H "Content-Type: application/vnd.kubernetes.protobuf" --data-binary @dep.pb &&
+	grep "protobuf bodies of apps/v1 Deployment are not supported" out &&
+	printf "k8s\000\012\377" >bad.pb &&
+	expect_code 400 POST /api/v1/namespaces/default/configmaps \
+		-H "Content-Type: application/vnd.kubernetes.protobuf" --data-binary @bad.pb
+'
+
 test_expect_success 'kubectl rollout status, history and undo (server with the controllers)' '
 	start_server --store memory --components api,controllers &&
 	k create -f - >out <<-YAML &&

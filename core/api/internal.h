@@ -254,6 +254,14 @@ json_t *kp__table(const struct kp_resource *res, json_t *items, const char *incl
 /* True when an Accept header asks for as=Table. */
 bool kp__wants_table(const char *accept);
 
+/*
+ * Protobuf bodies (proto.c): decodes a "k8s\0"-enveloped body of the kinds
+ * it knows (Namespace, ConfigMap, Secret) into a new JSON object in *out.
+ * KP_ENOTSUP for other kinds or fields it cannot decode, KP_EINVAL for a
+ * malformed body; *errmsg says which (caller frees).
+ */
+int kp__proto_decode(const char *buf, size_t len, json_t **out, char **errmsg);
+
 /* OpenAPI (openapi.c): builds the documents (idempotent, thread-safe). */
 void kp__openapi_init(void);
 /* Serves /openapi/v2 and /openapi/v3[/...]; seg[0] is "openapi", n >= 1. */

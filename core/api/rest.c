@@ -132,7 +132,22 @@ static json_t *decode_body(struct kp_req *r, bool allow_missing_ctype)
 		else if (ctype_is(ct, "application/yaml") || ctype_is(ct, "application/x-yaml") ||
 			 ctype_is(ct, "text/yaml"))
 			yaml = true;
-		else {
+		else if (ctype_is(ct, "application/vnd.kubernetes.protobuf")) {
+			json_t *pv = NULL;
+			char *perr = NULL;
+			int prc = kp__proto_decode(r->body.p ? r->body.p : "", r->body.len, &pv,
+						   &perr);
+			if (prc == KP_ENOTSUP)
+				kp__reply_status(r, 415, "UnsupportedMediaType", NULL,
+						 "the body of the request was in an unknown format - "
+						 "accepted media types include: application/json, "
+						 "application/yaml (%s)", perr ? perr : "");
+			else if (prc)
+				bad_request(r, "the body of the request could not be decoded as "
+					       "protobuf: %s", perr ? perr : "");
+			free(perr);
+			return pv;
+		} else {
 			kp__reply_status(r, 415, "UnsupportedMediaType", NULL,
 					 "the body of the request was in an unknown format - "
 					 "accepted media types include: application/json, "

@@ -22,6 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The raw JSON decoder as rest.c calls it for application/json. */
 	json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY, &je);
 	json_decref(j);
+	/* The protobuf body decoder (application/vnd.kubernetes.protobuf). */
+	json_t *pb = NULL;
+	char *perr = NULL;
+	kp__proto_decode((const char *)data, size, &pb, &perr);
+	json_decref(pb);
+	free(perr);
 	if (kp_yaml_or_json_load_one((const char *)data, size, &v, &err) || !v) {
 		free(err);
 		json_decref(v);
