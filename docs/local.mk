@@ -10,4 +10,7 @@ EXTRA_DIST += \
 	docs/plugins-reference.md \
 	docs/controllers.md \
 	docs/bench.md \
-	docs/bench/controllers.md
+	docs/bench/controllers.md \
+	docs/bench/api.md \
+	docs/bench/etcd.md \
+	docs/ha.md
