@@ -381,6 +381,7 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 	char errbuf[CURL_ERROR_SIZE], url[2048], lasterr[1024] = "";
 	struct buf b = { 0 };
 	struct body src;
+	int noleader_waits = 0;
 	CURL *c;
 	int ret = KP_EIO;
 
@@ -427,6 +428,7 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		b.n = 0;
 		errbuf[0] = 0;
+		src = (struct body){ .p = data, .left = strlen(data) };
 		rc = curl_easy_perform(c);
 		if (rc != CURLE_OK) {
 			size_t l = strlen(lasterr);
@@ -457,6 +459,25 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 
 			if (!m)
 				m = json_is_string(err) ? json_string_value(err) : "unknown error";
+			/*
+			 * During an election (~1 s after a leader dies): "no leader"
+			 * means refused before anything was proposed, so even a write
+			 * is safe to send again; "leader changed" and "request timed
+			 * out" may hide an applied write, so only reads go again.
+			 * Wait a little, up to 5 s.
+			 */
+			if ((strstr(m, "etcdserver: no leader") ||
+			     (idempotent && (strstr(m, "etcdserver: leader changed") ||
+					     strstr(m, "etcdserver: request timed out")))) &&
+			    noleader_waits < 50) {
+				struct timespec ts = { 0, 100 * 1000000L };
+
+				noleader_waits++;
+				json_decref(j);
+				nanosleep(&ts, NULL);
+				i--; /* the same endpoint again */
+				continue;
+			}
 			ret = kp_error_set(errmsg, map_error(m), "etcd: %s%s: %s", h->endpoints[ep],
 					   path, m);
 			json_decref(j);

@@ -130,6 +130,46 @@ test_expect_success 'a bad endpoint list is refused with a message' '
 	grep "etcd" bad.err
 '
 
+# Three members; the one the server talks to (the first listed) is killed.
+c1=$((base + 20)) c2=$((base + 21)) c3=$((base + 22))
+ic="m1=http://127.0.0.1:$((base + 23)),m2=http://127.0.0.1:$((base + 24)),m3=http://127.0.0.1:$((base + 25))"
+M1_PID= M2_PID= M3_PID=
+for i in 1 2 3; do
+	eval "c=\$c$i"
+	etcd --name m$i --data-dir m$i --listen-client-urls "http://127.0.0.1:$c" \
+		--advertise-client-urls "http://127.0.0.1:$c" \
+		--listen-peer-urls "http://127.0.0.1:$((base + 22 + i))" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$((base + 22 + i))" \
+		--initial-cluster "$ic" --log-level warn >m$i.log 2>&1 &
+	eval "M${i}_PID=\$!"
+done
+test_when_finished "kill -9 $M1_PID $M2_PID $M3_PID 2>/dev/null"
+i=0
+while test $i -lt 150 && ! curl -s "http://127.0.0.1:$c3/health" | grep -q true; do
+	i=$((i + 1))
+	sleep 0.1
+done
+stop_server
+start_server --store etcd \
+	--etcd-endpoints "http://127.0.0.1:$c1,http://127.0.0.1:$c2,http://127.0.0.1:$c3" || exit 1
+
+test_expect_success 'three etcd members: a killed member is failed over, the watch goes on' '
+	expect_code 201 POST /api/v1/namespaces/default/configmaps -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"m-a\"}}" &&
+	rv=$(jqo .metadata.resourceVersion) &&
+	curl -sN "$S/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=4" >wm.out &
+	sleep 0.3 &&
+	kill -9 $M1_PID &&
+	for n in b c d; do
+		expect_code 201 POST /api/v1/namespaces/default/configmaps -H "$CT_JSON" \
+			-d "{\"metadata\":{\"name\":\"m-$n\"}}" || exit 1
+	done &&
+	wait &&
+	jq -r .object.metadata.name wm.out >got &&
+	printf "m-b\nm-c\nm-d\n" >want &&
+	test_cmp want got
+'
+
 # TLS with client certificates: a CA, a server and a client certificate
 # (etcd's gateway dials etcd itself with the server certificate: clientAuth too).
 if command -v openssl >/dev/null 2>&1 &&
