@@ -69,7 +69,6 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 		      const json_t *old, const json_t *obj)
 {
 	(void)state;
-	(void)old;
 	char k[700];
 	if (kind == K_PVC) {
 		snprintf(k, sizeof(k), "pvc/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
@@ -83,8 +82,15 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 	} else if (kind == K_PV) {
 		snprintf(k, sizeof(k), "pv/%s", kp_obj_name(obj));
 		kp_ctl_enqueue(c, k, 0);
-		/* A new volume may fit a waiting claim. */
-		if (change == KP_CTL_ADDED) {
+		/* A volume that became Available may fit a waiting claim. Claims are
+		 * only matched to Available volumes, and a new volume turns Available
+		 * in a later write of this controller: requeue on that transition
+		 * too, or a claim that was looked at in between waits for a resync. */
+		const char *ph = kp_obj_str(obj, "status.phase");
+		const char *oph = old ? kp_obj_str(old, "status.phase") : NULL;
+		bool now_available = ph && !strcmp(ph, "Available") &&
+				     !(oph && !strcmp(oph, "Available"));
+		if (change == KP_CTL_ADDED || (change == KP_CTL_MODIFIED && now_available)) {
 			json_t *pvcs = kp_ctl_list(c, K_PVC, NULL, NULL);
 			size_t i;
 			json_t *p;
