@@ -12,6 +12,33 @@
 #include <kplane/error.h>
 #include <kplane/object.h>
 
+/* Enqueues obj's "namespace/name" key. */
+static inline void kp__enqueue_obj(struct kp_ctl *c, const json_t *obj)
+{
+	char k[600];
+	snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
+	kp_ctl_enqueue(c, k, 0);
+}
+
+/*
+ * Enqueues the key of obj's controller owner when it is of `kind`; returns
+ * false when obj has no controller owner at all (an orphan), true otherwise.
+ */
+static inline bool kp__enqueue_owner(struct kp_ctl *c, const json_t *obj, const char *kind)
+{
+	json_t *ref = kp_obj_controller_ref(obj);
+	if (!ref)
+		return false;
+	const char *rk = json_string_value(json_object_get(ref, "kind"));
+	const char *rn = json_string_value(json_object_get(ref, "name"));
+	if (rk && rn && !strcmp(rk, kind)) {
+		char k[600];
+		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), rn);
+		kp_ctl_enqueue(c, k, 0);
+	}
+	return true;
+}
+
 /* Splits "ns/name" into its parts (buffers of n bytes); false when malformed. */
 static inline bool kp__split_key(const char *key, char *ns, char *name, size_t n)
 {

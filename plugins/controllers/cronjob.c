@@ -36,19 +36,11 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 	(void)state;
 	(void)change;
 	(void)old;
-	char k[600];
 	if (kind == K_CJ) {
-		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
-		kp_ctl_enqueue(c, k, 0);
+		kp__enqueue_obj(c, obj);
 		return;
 	}
-	json_t *ref = kp_obj_controller_ref(obj);
-	const char *rk = ref ? json_string_value(json_object_get(ref, "kind")) : NULL;
-	const char *rn = ref ? json_string_value(json_object_get(ref, "name")) : NULL;
-	if (rk && rn && !strcmp(rk, "CronJob")) {
-		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), rn);
-		kp_ctl_enqueue(c, k, 0);
-	}
+	kp__enqueue_owner(c, obj, "CronJob");
 }
 
 static const char *finished(const json_t *job)

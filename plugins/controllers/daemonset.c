@@ -41,13 +41,6 @@ static const char *const default_tolerations[][2] = {
 	{ "node.kubernetes.io/unschedulable", "NoSchedule" },
 };
 
-static void enqueue_obj(struct kp_ctl *c, const json_t *o)
-{
-	char k[600];
-	snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(o), kp_obj_name(o));
-	kp_ctl_enqueue(c, k, 0);
-}
-
 static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 		      const json_t *old, const json_t *obj)
 {
@@ -55,23 +48,16 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 	(void)change;
 	(void)old;
 	if (kind == K_DS) {
-		enqueue_obj(c, obj);
+		kp__enqueue_obj(c, obj);
 	} else if (kind == K_POD) {
-		json_t *ref = kp_obj_controller_ref(obj);
-		const char *rk = ref ? json_string_value(json_object_get(ref, "kind")) : NULL;
-		const char *rn = ref ? json_string_value(json_object_get(ref, "name")) : NULL;
-		if (rk && rn && !strcmp(rk, "DaemonSet")) {
-			char k[600];
-			snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), rn);
-			kp_ctl_enqueue(c, k, 0);
-		}
+		kp__enqueue_owner(c, obj, "DaemonSet");
 	} else {
 		/* Any node change may change where daemons run. */
 		json_t *all = kp_ctl_list(c, K_DS, NULL, NULL);
 		size_t i;
 		json_t *d;
 		json_array_foreach(all, i, d)
-			enqueue_obj(c, d);
+			kp__enqueue_obj(c, d);
 		json_decref(all);
 	}
 }

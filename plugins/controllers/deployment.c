@@ -32,26 +32,10 @@ static const struct kp_ctl_kind kinds[] = {
 #define A_MAX "deployment.kubernetes.io/max-replicas"
 #define HASH_LABEL "pod-template-hash"
 
-static void enqueue_obj(struct kp_ctl *c, const json_t *o)
-{
-	char k[600];
-	snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(o), kp_obj_name(o));
-	kp_ctl_enqueue(c, k, 0);
-}
-
 static void rs_changed(struct kp_ctl *c, const json_t *rs)
 {
-	json_t *ref = kp_obj_controller_ref(rs);
-	if (ref) {
-		const char *kind = json_string_value(json_object_get(ref, "kind"));
-		const char *name = json_string_value(json_object_get(ref, "name"));
-		if (kind && name && !strcmp(kind, "Deployment")) {
-			char k[600];
-			snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(rs), name);
-			kp_ctl_enqueue(c, k, 0);
-		}
+	if (kp__enqueue_owner(c, rs, "Deployment"))
 		return;
-	}
 	/* An orphan wakes the deployments that could adopt it. */
 	json_t *ds = kp_ctl_list(c, K_DEPLOY, kp_obj_namespace(rs), NULL);
 	size_t i;
@@ -61,7 +45,7 @@ static void rs_changed(struct kp_ctl *c, const json_t *rs)
 		if (kp_label_selector_from_json(kp_obj_get(d, "spec.selector"), &sel, NULL) == 0 &&
 		    !kp_label_selector_is_everything(sel) &&
 		    kp_label_selector_matches(sel, kp_obj_labels(rs)))
-			enqueue_obj(c, d);
+			kp__enqueue_obj(c, d);
 		kp_label_selector_free(sel);
 	}
 	json_decref(ds);
@@ -73,7 +57,7 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 	(void)state;
 	(void)change;
 	if (kind == K_DEPLOY) {
-		enqueue_obj(c, obj);
+		kp__enqueue_obj(c, obj);
 		return;
 	}
 	rs_changed(c, obj);

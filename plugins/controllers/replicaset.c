@@ -26,13 +26,6 @@ static const struct kp_ctl_kind kinds[] = {
 /* kube's burstReplicas: at most this many creations or deletions per sync. */
 #define BURST 500
 
-static void enqueue_obj(struct kp_ctl *c, const json_t *o)
-{
-	char k[600];
-	snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(o), kp_obj_name(o));
-	kp_ctl_enqueue(c, k, 0);
-}
-
 /* Orphan pods wake every ReplicaSet of their namespace whose selector matches. */
 static void enqueue_matching(struct kp_ctl *c, const json_t *pod)
 {
@@ -44,7 +37,7 @@ static void enqueue_matching(struct kp_ctl *c, const json_t *pod)
 		if (kp_label_selector_from_json(kp_obj_get(rs, "spec.selector"), &sel, NULL) == 0 &&
 		    !kp_label_selector_is_everything(sel) &&
 		    kp_label_selector_matches(sel, kp_obj_labels(pod)))
-			enqueue_obj(c, rs);
+			kp__enqueue_obj(c, rs);
 		kp_label_selector_free(sel);
 	}
 	json_decref(rss);
@@ -52,17 +45,8 @@ static void enqueue_matching(struct kp_ctl *c, const json_t *pod)
 
 static void owner_or_matching(struct kp_ctl *c, const json_t *pod)
 {
-	json_t *ref = kp_obj_controller_ref(pod);
-	if (ref) {
-		const char *kind = json_string_value(json_object_get(ref, "kind"));
-		const char *name = json_string_value(json_object_get(ref, "name"));
-		if (kind && name && !strcmp(kind, "ReplicaSet")) {
-			char k[600];
-			snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(pod), name);
-			kp_ctl_enqueue(c, k, 0);
-		}
+	if (kp__enqueue_owner(c, pod, "ReplicaSet"))
 		return;
-	}
 	enqueue_matching(c, pod);
 }
 
@@ -71,7 +55,7 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 {
 	(void)state;
 	if (kind == K_RS) {
-		enqueue_obj(c, obj);
+		kp__enqueue_obj(c, obj);
 		return;
 	}
 	owner_or_matching(c, obj);

@@ -41,19 +41,11 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 	(void)state;
 	(void)change;
 	(void)old;
-	char k[600];
 	if (kind == K_STS) {
-		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
-		kp_ctl_enqueue(c, k, 0);
+		kp__enqueue_obj(c, obj);
 		return;
 	}
-	json_t *ref = kp_obj_controller_ref(obj);
-	const char *rk = ref ? json_string_value(json_object_get(ref, "kind")) : NULL;
-	const char *rn = ref ? json_string_value(json_object_get(ref, "name")) : NULL;
-	if (rk && rn && !strcmp(rk, "StatefulSet")) {
-		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), rn);
-		kp_ctl_enqueue(c, k, 0);
-	}
+	kp__enqueue_owner(c, obj, "StatefulSet");
 }
 
 static bool running_ready(const json_t *pod)
