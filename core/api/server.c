@@ -287,8 +287,16 @@ void kp__reply_store_error(struct kp_req *r, int err, const char *name)
 		kp__reply_status(r, 410, "Expired", NULL,
 				 "The resourceVersion for the provided list is too old.");
 		break;
+	case KP_EIO: {
+		/* The backend's own words (a disk error, etcd's message, "may or may
+		 * not have been applied") say more than the code. */
+		char *why = kp_store_last_error(r->srv->st);
+		kp__reply_status(r, 500, "InternalError", NULL, "Internal error occurred: store: %s",
+				 why ? why : kp_strerror(err));
+		free(why);
+		break;
+	}
 	case KP_ENOMEM:
-	case KP_EIO:
 	default:
 		kp__reply_status(r, 500, "InternalError", NULL,
 				 "Internal error occurred: store: %s", kp_strerror(err));
