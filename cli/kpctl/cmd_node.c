@@ -502,7 +502,7 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 		char *ds = NULL, *unmanaged = NULL, *local = NULL;
 		/* Refusals grouped by message, in the order pods show them (kubectl's layout). */
 		json_t *errs = json_object();
-		json_t *todo = json_array();
+		json_t *to_evict = json_array();
 		const struct kpc_resource *dsres = kpc_discovery_resolve(k->disc, "daemonsets.apps", NULL);
 		for (size_t i = 0; i < ptargets.n; i++) {
 			json_t *pod = ptargets.v[i].obj;
@@ -559,7 +559,7 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 				json_object_set_new(errs, refusal, json_string(list ? list : ""));
 				free(list);
 			} else {
-				json_array_append(todo, pod);
+				json_array_append(to_evict, pod);
 			}
 			free(dsmsg);
 		}
@@ -600,7 +600,7 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 			size_t i;
 			json_t *pod;
 			bool ok = true;
-			json_array_foreach(todo, i, pod) {
+			json_array_foreach(to_evict, i, pod) {
 				if (!o.disable_eviction)
 					printf("evicting pod %s/%s\n", kp_obj_namespace(pod), kp_obj_name(pod));
 				fflush(stdout);
@@ -608,7 +608,7 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 					ok = false;
 			}
 			/* Wait until each pod is gone (or replaced by a new uid). */
-			json_array_foreach(todo, i, pod) {
+			json_array_foreach(to_evict, i, pod) {
 				char *path = kpc_resource_path(pods, kp_obj_namespace(pod), kp_obj_name(pod), NULL);
 				for (long delay = 20; path; delay = delay < 500 ? delay * 2 : 500) {
 					struct kpc_response r;
@@ -640,7 +640,7 @@ int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv)
 			else
 				rc = 1;
 		}
-		json_decref(todo);
+		json_decref(to_evict);
 		json_decref(errs);
 		free(ds);
 		free(unmanaged);
