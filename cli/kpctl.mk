@@ -11,6 +11,7 @@ kpctl_SOURCES = \
 	cli/kpctl/objects.c cli/kpctl/objects.h \
 	cli/kpctl/patch.c cli/kpctl/patch.h \
 	cli/kpctl/printers.c cli/kpctl/printers.h \
+	cli/kpctl/jsonpath.c cli/kpctl/jsonpath.h \
 	cli/kpctl/kpctl.h cli/kpctl/main.c \
 	cli/kpctl/cmd_get.c cli/kpctl/cmd_apply.c cli/kpctl/cmd_delete.c \
 	cli/kpctl/cmd_describe.c cli/kpctl/cmd_meta.c cli/kpctl/cmd_node.c \

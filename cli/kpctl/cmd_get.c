@@ -1,6 +1,7 @@
 /*
  * cmd_get.c - `kpctl get`: server-side Tables printed as kubectl does,
- * -o wide|json|yaml|name, -l/--field-selector, -A, -w.
+ * -o wide|json|yaml|name|jsonpath|custom-columns, --sort-by, -L,
+ * -l/--field-selector, -A, -w.
  */
 #include "config.h"
 
@@ -12,11 +13,18 @@
 #include <kplane/error.h>
 #include <kplane/object.h>
 
+#include "cli/kpctl/jsonpath.h"
 #include "cli/kpctl/kpctl.h"
 #include "cli/kpctl/objects.h"
 #include "cli/kpctl/printers.h"
 
-enum out_mode { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_YAML, OUT_NAME };
+enum out_mode { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_YAML, OUT_NAME, OUT_JSONPATH, OUT_CUSTOM };
+
+/* One -o custom-columns column. */
+struct column {
+	char *header;
+	struct kpc_jsonpath *jp;
+};
 
 struct get {
 	struct kpctl *k;
@@ -34,17 +42,33 @@ struct get {
 	json_t *items;       /* -o json|yaml|name: collected objects */
 	size_t printed;      /* rows printed for the current type */
 	size_t yaml_docs;    /* -w -o yaml: documents printed ("---" goes between them) */
+	struct kpc_jsonpath *jsonpath; /* -o jsonpath */
+	const char *jsonpath_text;
+	struct column *cols; /* -o custom-columns */
+	size_t ncols;
+	struct kpc_jsonpath *sort_by; /* --sort-by */
+	const char *sort_by_text;
+	char *file_text;     /* -o ...-file= content */
+	char **label_cols;   /* -L keys */
+	size_t nlabel_cols;
 	int status;
 };
+
+static bool collects(const struct get *g)
+{
+	return g->mode != OUT_TABLE && g->mode != OUT_WIDE;
+}
 
 static const char *usage_text =
 	"Display one or many resources.\n\n"
 	"Usage:\n"
 	"  kpctl get TYPE[,TYPE...] [NAME...] [-n NS | -A] [-l SELECTOR] [--field-selector S]\n"
-	"            [-o wide|json|yaml|name] [-w]\n"
+	"            [-o wide|json|yaml|name|jsonpath=T|custom-columns=SPEC] [--sort-by EXPR] [-L KEY] [-w]\n"
 	"  kpctl get TYPE/NAME...\n\n"
 	"Examples:\n"
 	"  kpctl get pods -A -o wide\n"
+	"  kpctl get pods -o jsonpath='{range .items[*]}{.metadata.name}{\"\\t\"}{.status.phase}{\"\\n\"}{end}'\n"
+	"  kpctl get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName --sort-by=.spec.nodeName\n"
 	"  kpctl get deploy,rs -l app=web\n"
 	"  kpctl get node node-1 -o yaml\n";
 
@@ -73,32 +97,38 @@ static char *labels_text(const json_t *obj)
 	json_t *l = kp_obj_labels(obj);
 	if (!json_object_size(l))
 		return strdup("<none>");
-	/* Sorted key=value list, as kubectl's labels.FormatLabels. */
+	/* labels.FormatLabels sorts the "key=value" strings, not the keys:
+	 * "app.kubernetes.io/name=x" comes before "app=y". */
 	size_t n = json_object_size(l), i = 0;
-	const char **keys = calloc(n, sizeof(*keys));
+	char **pairs = calloc(n, sizeof(*pairs));
 	const char *key;
 	json_t *v;
 	char *b = NULL;
 	size_t bl = 0;
 	FILE *m;
-	if (!keys)
+	if (!pairs)
 		return NULL;
-	json_object_foreach(l, key, v) keys[i++] = key;
+	json_object_foreach(l, key, v) {
+		const char *val = json_string_value(v);
+		if (asprintf(&pairs[i], "%s=%s", key, val ? val : "") < 0)
+			pairs[i] = NULL;
+		i++;
+	}
 	for (size_t a = 1; a < n; a++)
-		for (size_t c = a; c > 0 && strcmp(keys[c - 1], keys[c]) > 0; c--) {
-			const char *t = keys[c];
-			keys[c] = keys[c - 1];
-			keys[c - 1] = t;
+		for (size_t c = a; c > 0 && strcmp(pairs[c - 1] ? pairs[c - 1] : "", pairs[c] ? pairs[c] : "") > 0; c--) {
+			char *t = pairs[c];
+			pairs[c] = pairs[c - 1];
+			pairs[c - 1] = t;
 		}
 	m = open_memstream(&b, &bl);
 	if (m) {
-		for (i = 0; i < n; i++) {
-			const char *val = json_string_value(json_object_get(l, keys[i]));
-			fprintf(m, "%s%s=%s", i ? "," : "", keys[i], val ? val : "");
-		}
+		for (i = 0; i < n; i++)
+			fprintf(m, "%s%s", i ? "," : "", pairs[i] ? pairs[i] : "");
 		fclose(m);
 	}
-	free(keys);
+	for (i = 0; i < n; i++)
+		free(pairs[i]);
+	free(pairs);
 	return b;
 }
 
@@ -134,6 +164,35 @@ static char *upper(const char *s)
 	return u;
 }
 
+/*
+ * -L columns (kubectl heads them with the key's last path segment in upper
+ * case), then LABELS for --show-labels.
+ */
+static void label_headers(struct get *g)
+{
+	for (size_t i = 0; i < g->nlabel_cols; i++) {
+		const char *key = g->label_cols[i], *slash = strrchr(key, '/');
+		char *u = upper(slash ? slash + 1 : key);
+		json_array_append_new(g->header, json_string(u ? u : ""));
+		free(u);
+	}
+	if (g->show_labels)
+		json_array_append_new(g->header, json_string("LABELS"));
+}
+
+static void label_cells(struct get *g, const json_t *obj, json_t *cells)
+{
+	for (size_t i = 0; i < g->nlabel_cols; i++) {
+		const char *v = kp_obj_label(obj, g->label_cols[i]);
+		json_array_append_new(cells, json_string(v ? v : ""));
+	}
+	if (g->show_labels) {
+		char *l = labels_text(obj);
+		json_array_append_new(cells, json_string(l ? l : ""));
+		free(l);
+	}
+}
+
 /* Fixes the table's shape from a server Table's columnDefinitions. */
 static void shape_from_table(struct get *g, const json_t *table)
 {
@@ -155,8 +214,7 @@ static void shape_from_table(struct get *g, const json_t *table)
 		json_array_set_new(g->header, json_array_size(g->header) - 1, json_string(u ? u : ""));
 		free(u);
 	}
-	if (g->show_labels)
-		json_array_append_new(g->header, json_string("LABELS"));
+	label_headers(g);
 }
 
 static void shape_from_objects(struct get *g)
@@ -170,8 +228,7 @@ static void shape_from_objects(struct get *g)
 		json_array_append_new(g->header, json_string("NAMESPACE"));
 	json_array_append_new(g->header, json_string("NAME"));
 	json_array_append_new(g->header, json_string("AGE"));
-	if (g->show_labels)
-		json_array_append_new(g->header, json_string("LABELS"));
+	label_headers(g);
 }
 
 static char *prefixed_name(struct get *g, const char *name)
@@ -214,11 +271,7 @@ static void table_row(struct get *g, const json_t *row)
 		json_array_append_new(cells, json_string(t ? t : ""));
 		free(t);
 	}
-	if (g->show_labels) {
-		char *l = labels_text(obj);
-		json_array_append_new(cells, json_string(l ? l : ""));
-		free(l);
-	}
+	label_cells(g, obj, cells);
 	add_row(g, cells);
 	remember(g, obj, cells);
 	json_decref(cells);
@@ -237,14 +290,131 @@ static void object_row(struct get *g, const json_t *obj)
 	free(n);
 	json_array_append_new(cells, json_string(kpc_age(kp_obj_str(obj, "metadata.creationTimestamp"),
 						       kp_time_now(), age)));
-	if (g->show_labels) {
-		char *l = labels_text(obj);
-		json_array_append_new(cells, json_string(l ? l : ""));
-		free(l);
-	}
+	label_cells(g, obj, cells);
 	add_row(g, cells);
 	remember(g, obj, cells);
 	json_decref(cells);
+}
+
+
+/*
+ * Orders objects (or a Table's rows, by row.object) by the --sort-by
+ * expression, stably, as kubectl's sorters do. 0, or 1 with the message
+ * printed.
+ */
+static int sort_values(struct get *g, json_t *arr, bool rows)
+{
+	size_t n = json_array_size(arr);
+	char *em = NULL;
+	int rc = 0;
+	if (!g->sort_by || n == 0)
+		return 0;
+	json_t **keys = calloc(n, sizeof(*keys)), **els = calloc(n, sizeof(*els));
+	bool any = false;
+	if (!keys || !els) {
+		free(keys);
+		free(els);
+		return kpctl_err("out of memory");
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_t *el = json_array_get(arr, i), *res = NULL;
+		const json_t *obj = rows ? json_object_get(el, "object") : el;
+		els[i] = json_incref(el);
+		if (kpc_jsonpath_find(g->sort_by, obj ? obj : json_null(), true, &res, &em)) {
+			rc = kpctl_err("%s", em ? em : "cannot evaluate --sort-by");
+			free(em);
+			break;
+		}
+		if (json_array_size(res)) {
+			keys[i] = json_incref(json_array_get(res, 0));
+			any = true;
+		}
+		json_decref(res);
+	}
+	/* kubectl 1.32 leaves the order alone when no object has the field */
+	if (!rc && any) {
+		/* insertion sort: stable, and lists are small */
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && kpc_value_cmp(keys[j - 1], keys[j]) > 0; j--) {
+				json_t *t = keys[j];
+				keys[j] = keys[j - 1];
+				keys[j - 1] = t;
+				t = els[j];
+				els[j] = els[j - 1];
+				els[j - 1] = t;
+			}
+		for (size_t i = 0; i < n; i++)
+			json_array_set(arr, i, els[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_decref(keys[i]);
+		json_decref(els[i]);
+	}
+	free(keys);
+	free(els);
+	return rc;
+}
+
+static int print_jsonpath(struct get *g, const json_t *obj)
+{
+	char *em = NULL;
+	if (kpc_jsonpath_exec(g->jsonpath, obj, true, stdout, &em)) {
+		fflush(stdout);
+		kpctl_err("error executing jsonpath \"%s\": Error executing template: %s", g->jsonpath_text,
+			  em ? em : "failed");
+		free(em);
+		g->status = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* -o custom-columns: one row per object, "<none>" for nothing found. */
+static void custom_row(struct get *g, const json_t *obj)
+{
+	const char **cells = calloc(g->ncols, sizeof(*cells));
+	char **owned = calloc(g->ncols, sizeof(*owned));
+	if (!cells || !owned)
+		goto out;
+	if (!g->header_printed && !g->no_headers) {
+		for (size_t i = 0; i < g->ncols; i++)
+			cells[i] = g->cols[i].header;
+		kpc_table_add(&g->table, g->ncols, cells);
+	}
+	g->header_printed = true;
+	for (size_t i = 0; i < g->ncols; i++) {
+		json_t *res = NULL, *v;
+		char *em = NULL, *b = NULL;
+		size_t bl = 0, j;
+		if (kpc_jsonpath_find(g->cols[i].jp, obj, true, &res, &em)) {
+			kpctl_err("%s", em ? em : "cannot evaluate a column");
+			free(em);
+			g->status = 1;
+		}
+		if (!json_array_size(res)) {
+			owned[i] = strdup("<none>");
+		} else {
+			FILE *m = open_memstream(&b, &bl);
+			if (m) {
+				json_array_foreach(res, j, v) {
+					char *t = kpc_go_format(v);
+					fprintf(m, "%s%s", j ? "," : "", t ? t : "");
+					free(t);
+				}
+				fclose(m);
+			}
+			owned[i] = b;
+		}
+		cells[i] = owned[i];
+		json_decref(res);
+	}
+	kpc_table_add(&g->table, g->ncols, cells);
+	g->printed++;
+out:
+	for (size_t i = 0; owned && i < g->ncols; i++)
+		free(owned[i]);
+	free(owned);
+	free(cells);
 }
 
 static bool is_table(const json_t *v)
@@ -256,7 +426,7 @@ static bool is_table(const json_t *v)
 /* Prints or collects one response body (a Table, a List or one object). */
 static void consume(struct get *g, json_t *body)
 {
-	if (g->mode == OUT_JSON || g->mode == OUT_YAML || g->mode == OUT_NAME) {
+	if (collects(g)) {
 		json_t *items = json_object_get(body, "items");
 		if (json_is_array(items) && !json_object_get(body, "spec")) {
 			size_t i;
@@ -276,6 +446,10 @@ static void consume(struct get *g, json_t *body)
 	if (is_table(body)) {
 		size_t i;
 		json_t *row;
+		if (sort_values(g, json_object_get(body, "rows"), true)) {
+			g->status = 1;
+			return;
+		}
 		shape_from_table(g, body);
 		json_array_foreach(json_object_get(body, "rows"), i, row)
 			table_row(g, row);
@@ -283,6 +457,10 @@ static void consume(struct get *g, json_t *body)
 	}
 	shape_from_objects(g);
 	json_t *items = json_object_get(body, "items");
+	if (json_is_array(items) && sort_values(g, items, false)) {
+		g->status = 1;
+		return;
+	}
 	if (json_is_array(items)) {
 		size_t i;
 		json_t *it;
@@ -292,6 +470,7 @@ static void consume(struct get *g, json_t *body)
 		object_row(g, body);
 	}
 }
+
 
 static int add_selectors(struct get *g, char **path)
 {
@@ -308,6 +487,13 @@ static int add_selectors(struct get *g, char **path)
 		return KP_ENOMEM;
 	free(*path);
 	*path = np;
+	/* Table rows carry only metadata unless asked: --sort-by needs the rest. */
+	if (g->sort_by && !collects(g)) {
+		if (asprintf(&np, "%s%cincludeObject=Object", *path, strchr(*path, '?') ? '&' : '?') < 0)
+			return KP_ENOMEM;
+		free(*path);
+		*path = np;
+	}
 	return 0;
 }
 
@@ -384,6 +570,17 @@ static int on_event(json_t *ev, void *arg)
 		char *n = kpc_ref_name(g->res->kind, g->res->api_version, kp_obj_name(obj));
 		printf("%s\n", n ? n : "");
 		free(n);
+		fflush(stdout);
+		return 0;
+	}
+	if (g->mode == OUT_JSONPATH) {
+		int r = print_jsonpath(g, obj);
+		fflush(stdout);
+		return r;
+	}
+	if (g->mode == OUT_CUSTOM) {
+		custom_row(g, obj);
+		kpc_table_flush(&g->table);
 		fflush(stdout);
 		return 0;
 	}
@@ -464,6 +661,18 @@ static int do_watch(struct get *g, const struct kpc_target *t, const char *rv)
 
 static void print_collected(struct get *g, bool single)
 {
+	if (!single && sort_values(g, g->items, false)) {
+		g->status = 1;
+		return;
+	}
+	if (g->mode == OUT_CUSTOM) {
+		size_t i;
+		json_t *it;
+		json_array_foreach(g->items, i, it)
+			custom_row(g, it);
+		kpc_table_flush(&g->table);
+		return;
+	}
 	if (g->mode == OUT_NAME) {
 		size_t i;
 		json_t *it;
@@ -482,6 +691,8 @@ static void print_collected(struct get *g, bool single)
 				"metadata", "resourceVersion", "");
 	if (g->mode == OUT_JSON) {
 		kpc_print_json(stdout, out);
+	} else if (g->mode == OUT_JSONPATH) {
+		print_jsonpath(g, out);
 	} else {
 		char *em = NULL;
 		if (kpc_print_yaml(stdout, out, &em)) {
@@ -504,16 +715,208 @@ static void reset_shape(struct get *g)
 	g->printed = 0;
 }
 
+/* Reads a -o ...-file= template; NULL with the message printed. */
+static char *read_text_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL, tmp[4096];
+	size_t bl = 0, n;
+	if (!f) {
+		kpctl_err("error reading template %s, %m", path);
+		return NULL;
+	}
+	FILE *m = open_memstream(&b, &bl);
+	if (!m) {
+		fclose(f);
+		return NULL;
+	}
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		fwrite(tmp, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return b;
+}
+
+static int add_column(struct get *g, const char *header, size_t hlen, const char *spec)
+{
+	char *em = NULL, *tmpl = kpc_jsonpath_relaxed(spec, &em);
+	struct column *nc = realloc(g->cols, (g->ncols + 1) * sizeof(*nc));
+	if (!tmpl || !nc) {
+		if (nc)
+			g->cols = nc;
+		kpctl_err("%s", em ? em : "out of memory");
+		free(em);
+		free(tmpl);
+		return 1;
+	}
+	g->cols = nc;
+	struct column *c = &g->cols[g->ncols];
+	c->jp = NULL;
+	if (kpc_jsonpath_parse(tmpl, &c->jp, &em)) {
+		kpctl_err("error parsing jsonpath %s, %s", tmpl, em ? em : "");
+		free(em);
+		free(tmpl);
+		return 1;
+	}
+	free(tmpl);
+	c->header = strndup(header, hlen);
+	g->ncols++;
+	return 0;
+}
+
+/* "NAME:.metadata.name,IMAGE:.spec.containers[*].image" */
+static int parse_custom_columns(struct get *g, const char *spec)
+{
+	if (!*spec)
+		return kpctl_err("custom-columns format specified but no custom columns given");
+	const char *p = spec;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const char *colon = memchr(p, ':', len);
+		if (!colon) {
+			kpctl_err("unexpected custom-columns spec: %.*s, expected <header>:<json-path-expr>", (int)len, p);
+			return 1;
+		}
+		char *path = strndup(colon + 1, len - (size_t)(colon + 1 - p));
+		int rc = path ? add_column(g, p, (size_t)(colon - p), path) : 1;
+		free(path);
+		if (rc)
+			return 1;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+/* custom-columns-file: a line of headers, a line of expressions. */
+static int parse_custom_columns_file(struct get *g, char *text)
+{
+	char *save = NULL, *l1 = strtok_r(text, "\n", &save), *l2 = l1 ? strtok_r(NULL, "\n", &save) : NULL;
+	char *s1 = NULL, *s2 = NULL;
+	size_t nh = 0, ns = 0;
+	if (!l1 || !l2)
+		return kpctl_err("custom-columns file must have a line of headers and a line of field specs");
+	for (char *h = strtok_r(l1, " \t", &s1); h; h = strtok_r(NULL, " \t", &s1))
+		nh++;
+	for (char *f = strtok_r(l2, " \t", &s2); f; f = strtok_r(NULL, " \t", &s2))
+		ns++;
+	if (nh != ns)
+		return kpctl_err("number of headers (%zu) does not match number of field specs (%zu)", nh, ns);
+	/* strtok_r left NULs between the words: walk them again */
+	const char *h = l1, *f = l2;
+	for (size_t i = 0; i < nh; i++) {
+		while (*h == ' ' || *h == '\t' || !*h)
+			h++;
+		while (*f == ' ' || *f == '\t' || !*f)
+			f++;
+		if (add_column(g, h, strlen(h), f))
+			return 1;
+		h += strlen(h);
+		f += strlen(f);
+	}
+	return 0;
+}
+
+static int parse_output(struct get *g, const char *output)
+{
+	char *em = NULL;
+	const char *eq = output ? strchr(output, '=') : NULL;
+	size_t kl = eq ? (size_t)(eq - output) : (output ? strlen(output) : 0);
+	const char *arg = eq ? eq + 1 : NULL;
+#define IS(w) (kl == strlen(w) && !strncmp(output, w, kl))
+	if (!output || !*output) g->mode = OUT_TABLE;
+	else if (!eq && !strcmp(output, "wide")) g->mode = OUT_WIDE;
+	else if (!eq && !strcmp(output, "json")) g->mode = OUT_JSON;
+	else if (!eq && !strcmp(output, "yaml")) g->mode = OUT_YAML;
+	else if (!eq && !strcmp(output, "name")) g->mode = OUT_NAME;
+	else if (IS("jsonpath") || IS("jsonpath-file")) {
+		if (!arg || !*arg)
+			return kpctl_err("template format specified but no template given");
+		if (IS("jsonpath-file")) {
+			if (!(g->file_text = read_text_file(arg)))
+				return 1;
+			arg = g->file_text;
+		}
+		g->mode = OUT_JSONPATH;
+		g->jsonpath_text = arg;
+		if (kpc_jsonpath_parse(arg, &g->jsonpath, &em)) {
+			kpctl_err("error parsing jsonpath %s, %s", arg, em ? em : "");
+			free(em);
+			return 1;
+		}
+	} else if (IS("custom-columns") || IS("custom-columns-file")) {
+		g->mode = OUT_CUSTOM;
+		if (IS("custom-columns-file")) {
+			if (!arg || !*arg)
+				return kpctl_err("custom-columns-file format specified but no file given");
+			if (!(g->file_text = read_text_file(arg)))
+				return 1;
+			return parse_custom_columns_file(g, g->file_text);
+		}
+		return parse_custom_columns(g, arg ? arg : "");
+	} else if (IS("go-template") || IS("go-template-file") || IS("template") || IS("templatefile")) {
+		return kpctl_err("kpctl does not implement Go templates (-o %.*s); use -o jsonpath=TEMPLATE, "
+				 "whose {.field}, {range}...{end} and {\"\\n\"} cover the same ground", (int)kl, output);
+	} else {
+		return kpctl_err("unable to match a printer suitable for the output format \"%s\", allowed formats are: "
+				 "custom-columns,custom-columns-file,json,jsonpath,jsonpath-file,name,wide,yaml", output);
+	}
+#undef IS
+	return 0;
+}
+
+static int parse_sort_and_labels(struct get *g, const struct kpc_strlist *label_cols)
+{
+	char *em = NULL;
+	if (g->sort_by_text && *g->sort_by_text) {
+		char *tmpl = kpc_jsonpath_relaxed(g->sort_by_text, &em);
+		if (!tmpl) {
+			kpctl_err("%s", em ? em : "bad --sort-by");
+			free(em);
+			return 1;
+		}
+		if (kpc_jsonpath_parse(tmpl, &g->sort_by, &em)) {
+			kpctl_err("error parsing jsonpath %s, %s", tmpl, em ? em : "");
+			free(em);
+			free(tmpl);
+			return 1;
+		}
+		free(tmpl);
+	}
+	for (int i = 0; i < label_cols->n; i++) {
+		const char *p = label_cols->v[i];
+		while (*p) {
+			size_t len = strcspn(p, ",");
+			if (len) {
+				char **nl = realloc(g->label_cols, (g->nlabel_cols + 1) * sizeof(*nl));
+				if (!nl)
+					return kpctl_err("out of memory");
+				g->label_cols = nl;
+				if (!(g->label_cols[g->nlabel_cols] = strndup(p, len)))
+					return kpctl_err("out of memory");
+				g->nlabel_cols++;
+			}
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	return 0;
+}
+
 int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 {
 	struct get g = { .k = k };
 	const char *output = NULL;
 	bool watch = false, watch_only = false;
+	struct kpc_strlist label_cols = { 0 };
 	struct kpc_opt opts[] = {
 		{ "all-namespaces", 'A', KPC_OPT_BOOL, &g.all_ns, "List the requested object(s) across all namespaces", false },
 		{ "selector", 'l', KPC_OPT_STRING, &g.selector, "Selector (label query) to filter on (e.g. -l key1=value1,key2=value2)", false },
 		{ "field-selector", 0, KPC_OPT_STRING, &g.field_selector, "Selector (field query) to filter on (e.g. --field-selector status.phase=Running)", false },
-		{ "output", 'o', KPC_OPT_STRING, &output, "Output format: wide, json, yaml, name", false },
+		{ "output", 'o', KPC_OPT_STRING, &output, "Output format: wide, json, yaml, name, jsonpath=T, jsonpath-file=F, custom-columns=SPEC, custom-columns-file=F", false },
+		{ "sort-by", 0, KPC_OPT_STRING, &g.sort_by_text, "Sort list types using this JSONPath expression (e.g. '{.metadata.name}')", false },
+		{ "label-columns", 'L', KPC_OPT_LIST, &label_cols, "Labels to present as columns (-L a,b or -L a -L b)", false },
 		{ "watch", 'w', KPC_OPT_BOOL, &watch, "After listing/getting the requested object, watch for changes", false },
 		{ "watch-only", 0, KPC_OPT_BOOL, &watch_only, "Watch for changes without listing/getting first", false },
 		{ "no-headers", 0, KPC_OPT_BOOL, &g.no_headers, "Don't print headers", false },
@@ -529,15 +932,8 @@ int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 	if ((rc = kpctl_parse(k, argc, argv, opts, &pos, &npos)))
 		return rc;
 	rc = 1;
-	if (!output || !*output || !strcmp(output, "")) g.mode = OUT_TABLE;
-	else if (!strcmp(output, "wide")) g.mode = OUT_WIDE;
-	else if (!strcmp(output, "json")) g.mode = OUT_JSON;
-	else if (!strcmp(output, "yaml")) g.mode = OUT_YAML;
-	else if (!strcmp(output, "name")) g.mode = OUT_NAME;
-	else {
-		kpctl_err("unable to match a printer suitable for the output format \"%s\", allowed formats are: json,name,wide,yaml", output);
+	if (parse_output(&g, output) || parse_sort_and_labels(&g, &label_cols))
 		goto out;
-	}
 	if (kpctl_check_selectors(g.selector, g.field_selector))
 		goto out;
 	if (watch_only)
@@ -678,6 +1074,18 @@ out_free:
 	json_decref(g.items);
 out:
 	kpctl_targets_release(&t);
+	kpc_jsonpath_free(g.jsonpath);
+	kpc_jsonpath_free(g.sort_by);
+	for (size_t i = 0; i < g.ncols; i++) {
+		free(g.cols[i].header);
+		kpc_jsonpath_free(g.cols[i].jp);
+	}
+	free(g.cols);
+	for (size_t i = 0; i < g.nlabel_cols; i++)
+		free(g.label_cols[i]);
+	free(g.label_cols);
+	kpc_strlist_release(&label_cols);
+	free(g.file_text);
 	free(pos);
 	return rc;
 }
