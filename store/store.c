@@ -178,7 +178,28 @@ struct hub {
 	uint64_t compacted;  /* events <= this are gone (state at it is still known) */
 	size_t watchers;
 	bool closed;
+	/*
+	 * Watchers blocked in kp_watch_next, each on its own condition: a
+	 * publish wakes only those with an event under their prefix (or that
+	 * must see expiry or close). One shared condition woke every informer
+	 * thread on every write, and those wake-ups and the lock hand-offs after
+	 * them were the largest cost of a server running scheduler and
+	 * controllers.
+	 */
+	struct kp_watch *waiting;
 };
+
+struct kp_watch {
+	struct hub *hub;
+	char *prefix;
+	size_t plen;
+	uint64_t cursor;  /* atomic: next revision to look at */
+	bool cancelled;   /* under hub->lock */
+	pthread_cond_t cond;                /* CLOCK_MONOTONIC; this watcher's wake-up */
+	struct kp_watch *wnext, **wprev;    /* in hub->waiting while blocked (hub->lock) */
+};
+
+static void hub_wake_locked(struct hub *h);
 
 static void hub_unref_locked(struct hub *h, bool *last)
 {
@@ -233,6 +254,7 @@ static void hub_publish(struct hub *h, struct event *evs, size_t n)
 	if (last > h->cap && last - h->cap > h->compacted)
 		h->compacted = last - h->cap;
 	pthread_cond_broadcast(&h->cond);
+	hub_wake_locked(h);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -244,6 +266,7 @@ static void hub_reset(struct hub *h, uint64_t rev)
 		event_clear(&h->ring[i]);
 	h->published = h->compacted = rev;
 	pthread_cond_broadcast(&h->cond);
+	hub_wake_locked(h);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -783,6 +806,7 @@ static void feed_publish(struct hub *h, struct kp_event *evs, size_t n, uint64_t
 	}
 	ring_skip_to(h, upto);
 	pthread_cond_broadcast(&h->cond);
+	hub_wake_locked(h);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -837,6 +861,7 @@ static void *feed_main(void *arg)
 			pthread_mutex_lock(&st->hub->lock);
 			ring_reset_locked(st->hub, from);
 			pthread_cond_broadcast(&st->hub->cond);
+			hub_wake_locked(st->hub);
 			pthread_mutex_unlock(&st->hub->lock);
 			if (!nw && kp__etcd_watch(st->etcd, NULL, from, &nw))
 				nw = NULL;
@@ -925,6 +950,7 @@ static void etcd_close(struct kp_store *st)
 	pthread_mutex_lock(&h->lock);
 	h->closed = true;
 	pthread_cond_broadcast(&h->cond);
+	hub_wake_locked(h);
 	hub_unref_locked(h, &last);
 	pthread_mutex_unlock(&h->lock);
 	if (last)
@@ -1026,6 +1052,7 @@ void kp_store_close(struct kp_store *st)
 	pthread_mutex_lock(&h->lock);
 	h->closed = true;
 	pthread_cond_broadcast(&h->cond);
+	hub_wake_locked(h);
 	hub_unref_locked(h, &last);
 	pthread_mutex_unlock(&h->lock);
 	if (last)
@@ -1375,13 +1402,52 @@ int kp_store_count(struct kp_store *st, const char *prefix, size_t *out)
 
 /* ---- watch ---- */
 
-struct kp_watch {
-	struct hub *hub;
-	char *prefix;
-	size_t plen;
-	uint64_t cursor;  /* atomic: next revision to look at */
-	bool cancelled;   /* under hub->lock */
-};
+static bool watch_ready_locked(const struct hub *h, const struct kp_watch *w)
+{
+	if (h->closed || w->cancelled || w->cursor <= h->compacted)
+		return true;
+	for (uint64_t c = w->cursor; c <= h->published; c++) {
+		const struct event *e = &h->ring[c % h->cap];
+
+		const struct kp__ver *k = event_key(e);
+
+		/*
+		 * Prefixes here are "/registry/<group>/<plural>/": the byte
+		 * before the last slash tells most of them apart without a
+		 * call (every publish runs this for every blocked watcher).
+		 */
+		if (k && k->klen >= w->plen &&
+		    (w->plen < 2 || kp__ver_key(k)[w->plen - 2] == w->prefix[w->plen - 2]) &&
+		    memcmp(kp__ver_key(k), w->prefix, w->plen) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void waiting_unlink(struct kp_watch *w)
+{
+	if (!w->wprev)
+		return;
+	*w->wprev = w->wnext;
+	if (w->wnext)
+		w->wnext->wprev = w->wprev;
+	w->wnext = NULL;
+	w->wprev = NULL;
+}
+
+/* Signals (and unlinks) every blocked watcher that has something to return. */
+static void hub_wake_locked(struct hub *h)
+{
+	struct kp_watch *w = h->waiting, *next;
+
+	for (; w; w = next) {
+		next = w->wnext;
+		if (watch_ready_locked(h, w)) {
+			waiting_unlink(w);
+			pthread_cond_signal(&w->cond);
+		}
+	}
+}
 
 int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 		   struct kp_watch **out)
@@ -1405,6 +1471,14 @@ int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 		return KP_ENOMEM;
 	}
 	w->plen = strlen(w->prefix);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_lock(&h->lock);
 	if (h->closed) {
 		ret = KP_ECLOSED;
@@ -1418,6 +1492,7 @@ int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (ret) {
+		pthread_cond_destroy(&w->cond);
 		free(w->prefix);
 		free(w);
 		return ret;
@@ -1492,10 +1567,17 @@ int kp_watch_next(struct kp_watch *w, struct kp_event *ev, int timeout_ms)
 			ret = KP_ETIMEDOUT;
 			break;
 		}
+		/* Linked until a publish finds something for us (it unlinks). */
+		w->wnext = h->waiting;
+		w->wprev = &h->waiting;
+		if (h->waiting)
+			h->waiting->wprev = &w->wnext;
+		h->waiting = w;
 		if (timeout_ms < 0)
-			pthread_cond_wait(&h->cond, &h->lock);
-		else if (pthread_cond_timedwait(&h->cond, &h->lock, &deadline) == ETIMEDOUT)
+			pthread_cond_wait(&w->cond, &h->lock);
+		else if (pthread_cond_timedwait(&w->cond, &h->lock, &deadline) == ETIMEDOUT)
 			timed_out = true;
+		waiting_unlink(w);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (got.rev) {
@@ -1516,6 +1598,8 @@ void kp_watch_cancel(struct kp_watch *w)
 	pthread_mutex_lock(&w->hub->lock);
 	w->cancelled = true;
 	pthread_cond_broadcast(&w->hub->cond);
+	waiting_unlink(w);
+	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->hub->lock);
 }
 
@@ -1533,6 +1617,7 @@ void kp_watch_free(struct kp_watch *w)
 	pthread_mutex_unlock(&h->lock);
 	if (last)
 		hub_free(h);
+	pthread_cond_destroy(&w->cond);
 	free(w->prefix);
 	free(w);
 }

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,29 @@ static const struct fcheck other_checks[] = {
 	{ "spec.leaseDurationSeconds", T_INT },
 	{ "value", T_INT },
 	{ "globalDefault", T_BOOL },
+	{ NULL, 0 },
+};
+
+static const struct fcheck eps_checks[] = {
+	{ "addressType", T_STR },
+	{ "endpoints", T_ARR },
+	{ "endpoints[]", T_OBJ },
+	{ "endpoints[].addresses", T_ARR },
+	{ "endpoints[].addresses[]", T_STR },
+	{ "endpoints[].conditions", T_OBJ },
+	{ "endpoints[].conditions.ready", T_BOOL },
+	{ "endpoints[].conditions.serving", T_BOOL },
+	{ "endpoints[].conditions.terminating", T_BOOL },
+	{ "endpoints[].hostname", T_STR },
+	{ "endpoints[].nodeName", T_STR },
+	{ "endpoints[].zone", T_STR },
+	{ "endpoints[].targetRef", T_OBJ },
+	{ "ports", T_ARR },
+	{ "ports[]", T_OBJ },
+	{ "ports[].name", T_STR },
+	{ "ports[].port", T_INT },
+	{ "ports[].protocol", T_STR },
+	{ "ports[].appProtocol", T_STR },
 	{ NULL, 0 },
 };
 
@@ -369,6 +393,8 @@ int kp__kinds_typecheck(const struct kp_resource *res, const json_t *obj, char *
 	}
 	if (is(res, "configmaps") || is(res, "secrets"))
 		return run_checks(obj, "", cm_checks, errmsg);
+	if (is(res, "endpointslices"))
+		return run_checks(obj, "", eps_checks, errmsg);
 	return run_checks(obj, "", other_checks, errmsg);
 }
 
@@ -700,6 +726,18 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 		set_default(ensure_obj(obj, "spec"), "minReplicas", json_integer(1));
 		return 0;
 	}
+	if (is(res, "endpointslices")) {
+		/* SetDefaults_EndpointPort */
+		size_t i;
+		json_t *p;
+		json_array_foreach (json_object_get(obj, "ports"), i, p) {
+			if (!json_is_object(p))
+				continue;
+			set_default(p, "name", json_string(""));
+			set_default(p, "protocol", json_string("TCP"));
+		}
+		return 0;
+	}
 	if (create && (res->flags & KP_RES_STATUS) && !(res->flags & KP_RES_KEEP_STATUS))
 		json_object_del(obj, "status");
 	return 0;
@@ -983,6 +1021,142 @@ static void validate_configmap(const json_t *obj, struct kp_errlist *errs)
 	}
 }
 
+/* ValidateNonSpecialIP for an IPv4 address in network order bytes. */
+static const char *special_ipv4(const unsigned char *b)
+{
+	if (!b[0] && !b[1] && !b[2] && !b[3])
+		return "may not be unspecified (0.0.0.0)";
+	if (b[0] == 127)
+		return "may not be in the loopback range (127.0.0.0/8, ::1/128)";
+	if (b[0] == 169 && b[1] == 254)
+		return "may not be in the link-local range (169.254.0.0/16, fe80::/10)";
+	if (b[0] == 224 && !b[1] && !b[2])
+		return "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)";
+	return NULL;
+}
+
+static void validate_endpointslice(const json_t *obj, const json_t *old,
+				   struct kp_errlist *errs)
+{
+	char f[128];
+	const char *at = kp_obj_str(obj, "addressType");
+	bool v4 = false, v6 = false, fqdn = false;
+	if (!at || !*at) {
+		kp_errlist_add(errs, KP_FIELD_REQUIRED, "addressType", NULL, "%s", "");
+	} else if (!(v4 = !strcmp(at, "IPv4")) && !(v6 = !strcmp(at, "IPv6")) &&
+		   !(fqdn = !strcmp(at, "FQDN"))) {
+		char *vt = jtext(json_object_get(obj, "addressType"));
+		kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, "addressType", vt, "%s",
+			       "supported values: \"FQDN\", \"IPv4\", \"IPv6\"");
+		free(vt);
+	}
+	const char *oat = old ? kp_obj_str(old, "addressType") : NULL;
+	if (oat && (!at || strcmp(at, oat))) {
+		char *vt = jtext(json_object_get(obj, "addressType"));
+		kp_errlist_add(errs, KP_FIELD_INVALID, "addressType", vt, "%s",
+			       "field is immutable");
+		free(vt);
+	}
+	json_t *eps = json_object_get(obj, "endpoints");
+	if (json_array_size(eps) > 1000) {
+		kp_errlist_add(errs, KP_FIELD_INVALID, "endpoints", NULL,
+			       "Too many: %zu: must have at most 1000 items", json_array_size(eps));
+		eps = NULL;
+	}
+	size_t i, j;
+	json_t *e, *a;
+	json_array_foreach (eps, i, e) {
+		json_t *addrs = json_object_get(e, "addresses");
+		snprintf(f, sizeof(f), "endpoints[%zu].addresses", i);
+		if (!json_array_size(addrs))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s",
+				       "must contain at least 1 address");
+		else if (json_array_size(addrs) > 100)
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, NULL,
+				       "Too many: %zu: must have at most 100 items",
+				       json_array_size(addrs));
+		json_array_foreach (addrs, j, a) {
+			const char *ip = json_string_value(a);
+			const char *bad = NULL;
+			unsigned char buf[16];
+			if (!ip)
+				continue;
+			if (v4)
+				bad = inet_pton(AF_INET, ip, buf) != 1 ? "must be a valid IPv4 address" :
+									   special_ipv4(buf);
+			else if (v6)
+				bad = inet_pton(AF_INET6, ip, buf) != 1 || strchr(ip, '.') ?
+					      "must be a valid IPv6 address" :
+					      NULL;
+			else if (fqdn)
+				bad = kp_check_dns1123_subdomain(ip) ? kp_check_dns1123_subdomain(ip) :
+				      !strchr(ip, '.') ? "should be a domain with at least two segments separated by dots" :
+							 NULL;
+			if (bad) {
+				char af[160];
+				snprintf(af, sizeof(af), "%s[%zu]", f, j);
+				char *vt = jtext(a);
+				kp_errlist_add(errs, KP_FIELD_INVALID, af, vt, "%s", bad);
+				free(vt);
+			}
+		}
+		const char *host = kp_obj_str(e, "hostname");
+		if (host && kp_check_dns1123_label(host)) {
+			snprintf(f, sizeof(f), "endpoints[%zu].hostname", i);
+			char *vt = jtext(json_object_get(e, "hostname"));
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+				       kp_check_dns1123_label(host));
+			free(vt);
+		}
+	}
+	json_t *ports = json_object_get(obj, "ports");
+	if (json_array_size(ports) > 100) {
+		kp_errlist_add(errs, KP_FIELD_INVALID, "ports", NULL,
+			       "Too many: %zu: must have at most 100 items", json_array_size(ports));
+		return;
+	}
+	json_t *names = json_object();
+	json_t *p;
+	json_array_foreach (ports, i, p) {
+		const char *name = kp_obj_str(p, "name");
+		name = name ? name : "";
+		snprintf(f, sizeof(f), "ports[%zu].name", i);
+		if (*name && kp_check_dns1123_label(name)) {
+			char *vt = jtext(json_object_get(p, "name"));
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s", kp_check_dns1123_label(name));
+			free(vt);
+		}
+		if (json_object_get(names, name)) {
+			json_t *nv = json_string(name);
+			char *vt = jtext(nv);
+			kp_errlist_add(errs, KP_FIELD_DUPLICATE, f, vt, "%s", "");
+			free(vt);
+			json_decref(nv);
+		}
+		json_object_set_new(names, name, json_true());
+		json_t *port = json_object_get(p, "port");
+		if (json_is_integer(port) &&
+		    (json_integer_value(port) < 0 || json_integer_value(port) > 65535)) {
+			snprintf(f, sizeof(f), "ports[%zu].port", i);
+			char *vt = jtext(port);
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+				       "must be between 0 and 65535, inclusive");
+			free(vt);
+		}
+		const char *proto = kp_obj_str(p, "protocol");
+		snprintf(f, sizeof(f), "ports[%zu].protocol", i);
+		if (!proto)
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+		else if (strcmp(proto, "TCP") && strcmp(proto, "UDP") && strcmp(proto, "SCTP")) {
+			char *vt = jtext(json_object_get(p, "protocol"));
+			kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+				       "supported values: \"SCTP\", \"TCP\", \"UDP\"");
+			free(vt);
+		}
+	}
+	json_decref(names);
+}
+
 void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
 			struct kp_errlist *errs)
 {
@@ -1013,6 +1187,8 @@ void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const 
 	} else if (is(res, "priorityclasses")) {
 		if (!json_object_get(obj, "value"))
 			kp_errlist_add(errs, KP_FIELD_REQUIRED, "value", NULL, "%s", "");
+	} else if (is(res, "endpointslices")) {
+		validate_endpointslice(obj, old, errs);
 	} else if (is(res, "horizontalpodautoscalers")) {
 		if (!kp_obj_get(obj, "spec.maxReplicas"))
 			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.maxReplicas", NULL, "%s", "");

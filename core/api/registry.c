@@ -74,6 +74,9 @@ static struct kp_resource table[] = {
 	  NS | ST | GEN, KP_TABLE_DEFAULT, RT },
 	{ "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy",
 	  { "netpol" }, false, ALL, NS | GEN, KP_TABLE_DEFAULT, RT },
+	/* discovery.k8s.io/v1 (the endpoints controller writes them) */
+	{ "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", { 0 },
+	  false, ALL, NS, KP_TABLE_ENDPOINTSLICE, RT },
 	/* rbac.authorization.k8s.io/v1 */
 	{ "rbac.authorization.k8s.io", "v1", "Role", "roles", "role", { 0 }, false, ALL, NS,
 	  KP_TABLE_DEFAULT, RT },

@@ -181,6 +181,11 @@ static const struct col pc_cols[] = {
 	{ "Global-Default", "boolean", "", 0 },   { "Age", "string", "", 0 },
 	{ "PreemptionPolicy", "string", "", 0 }, { 0 } };
 
+static const struct col eps_cols[] = {
+	{ "Name", "string", "name", 0 },      { "AddressType", "string", "", 0 },
+	{ "Ports", "string", "", 0 },         { "Endpoints", "string", "", 0 },
+	{ "Age", "string", "", 0 },           { 0 } };
+
 static const struct col *cols_of(enum kp_table_kind k)
 {
 	switch (k) {
@@ -199,6 +204,7 @@ static const struct col *cols_of(enum kp_table_kind k)
 	case KP_TABLE_PVC: return pvc_cols;
 	case KP_TABLE_PV: return pv_cols;
 	case KP_TABLE_PRIORITYCLASS: return pc_cols;
+	case KP_TABLE_ENDPOINTSLICE: return eps_cols;
 	default: return default_cols;
 	}
 }
@@ -391,6 +397,53 @@ static void svc_cells(json_t *cells, const json_t *svc)
 	json_array_append_new(cells, map_str(svc, "spec.selector"));
 }
 
+/*
+ * kubectl's listWithMoreString: the first three joined by ",", then
+ * " + N more..."; "<unset>" when empty. b holds the shown items.
+ */
+static json_t *more_str(struct kp_buf *b, size_t count)
+{
+	if (count > 3)
+		kp__buf_addf(b, " + %zu more...", count - 3);
+	json_t *s = json_string(b->len ? b->p : "<unset>");
+	kp__buf_release(b);
+	return s;
+}
+
+/* EndpointSlice: ports (number, else name, else "*") and addresses, as kubectl prints them. */
+static void eps_cells(json_t *cells, const json_t *o)
+{
+	json_array_append_new(cells, str_or(o, "addressType", ""));
+	struct kp_buf b = { 0 };
+	size_t i, j, n = 0;
+	json_t *p, *e, *a;
+	json_array_foreach (kp_obj_get(o, "ports"), i, p) {
+		if (n++ >= 3)
+			continue;
+		if (b.len)
+			kp__buf_add(&b, ",", 1);
+		json_t *port = json_object_get(p, "port");
+		const char *name = kp_obj_str(p, "name");
+		if (json_is_integer(port))
+			kp__buf_addf(&b, "%lld", (long long)json_integer_value(port));
+		else
+			kp__buf_adds(&b, name ? name : "*");
+	}
+	json_array_append_new(cells, more_str(&b, n));
+	n = 0;
+	json_array_foreach (kp_obj_get(o, "endpoints"), i, e) {
+		json_array_foreach (json_object_get(e, "addresses"), j, a) {
+			if (n++ >= 3 || !json_is_string(a))
+				continue;
+			if (b.len)
+				kp__buf_add(&b, ",", 1);
+			kp__buf_adds(&b, json_string_value(a));
+		}
+	}
+	json_array_append_new(cells, more_str(&b, n));
+	json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+}
+
 static json_t *row_object(const json_t *obj, const char *include)
 {
 	if (include && !strcmp(include, "None"))
@@ -563,6 +616,9 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		json_array_append_new(cells, json_boolean(kp_obj_bool(o, "globalDefault", false)));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
 		json_array_append_new(cells, str_or(o, "preemptionPolicy", "PreemptLowerPriority"));
+		break;
+	case KP_TABLE_ENDPOINTSLICE:
+		eps_cells(cells, o);
 		break;
 	default:
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));

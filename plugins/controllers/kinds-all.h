@@ -29,6 +29,7 @@
 	{ "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies" }, \
 	{ "rbac.authorization.k8s.io", "v1", "Role", "roles" }, \
 	{ "rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings" }, \
-	{ "coordination.k8s.io", "v1", "Lease", "leases" }
+	{ "coordination.k8s.io", "v1", "Lease", "leases" }, \
+	{ "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices" }
 
 #endif
