@@ -6,6 +6,8 @@ store_libkpstore_la_SOURCES = \
 	store/backend.h \
 	store/memory.c \
 	store/leveldb.c \
+	store/base64.h \
+	store/base64.c \
 	store/etcd.h \
 	store/etcd.c
 store_libkpstore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)

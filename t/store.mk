@@ -2,6 +2,11 @@
 C_TESTS += t/t1001-store
 t_t1001_store_SOURCES = t/t1001-store.c t/tap.h
 t_t1001_store_LDADD = $(T_LDADD) $(LEVELDB_LIBS) $(CURL_LIBS)
+# The same suite through the API server's store gateway (what components apart use).
+C_TESTS += t/t1004-store-gateway
+t_t1004_store_gateway_SOURCES = t/t1001-store.c t/tap.h
+t_t1004_store_gateway_CFLAGS = $(AM_CFLAGS) -DT1001_GATEWAY
+t_t1004_store_gateway_LDADD = core/api/libkpapi.la $(T_LDADD) $(LEVELDB_LIBS) $(CURL_LIBS)
 
 # Crash test: t/helper/store-crash-writer writes, the script SIGKILLs it.
 SH_TESTS += t/t1002-store-crash.sh

@@ -7,6 +7,11 @@
  * every successful create/update/delete bumps the one global revision by
  * exactly one, failed ones do not (etcd semantics, which Kubernetes'
  * resourceVersion is built on).
+ *
+ * Built a second time as t1004-store-gateway (T1001_GATEWAY): the etcd
+ * suite then runs against the API server's store gateway (core/api/gateway.c,
+ * what `kplane scheduler --server` uses), served in this process on a
+ * memory store that each wipe replaces.
  */
 #include "config.h"
 
@@ -33,6 +38,9 @@
 #include "store/backend.h"
 #include "store/store.h"
 #include "t/tap.h"
+#ifdef T1001_GATEWAY
+#include "core/api/api.h"
+#endif
 
 uint32_t kp__crc32(uint32_t crc, const void *buf, size_t n);
 
@@ -171,6 +179,47 @@ static void etcd_stop(void)
 }
 
 /* Every suite wants a fresh store: etcd keeps its revision but drops every key. */
+#ifdef T1001_GATEWAY
+static struct kp_store *gw_store;
+static struct kp_api_server *gw_srv;
+static size_t gw_base_keys;
+
+static void gw_stop(void)
+{
+	if (gw_srv)
+		kp_api_server_stop(gw_srv);
+	if (gw_store)
+		kp_store_close(gw_store);
+	gw_srv = NULL;
+	gw_store = NULL;
+}
+
+/* A fresh memory store behind a fresh API server: the gateway's "wipe". */
+static bool gw_start(void)
+{
+	struct kp_store_options so = { .backend = KP_STORE_MEMORY };
+	struct kp_api_options ao = { .listen = "127.0.0.1:0", .threads = 2, .write_workers = 8 };
+	char *msg = NULL;
+
+	gw_stop();
+	if (kp_store_open(&so, &gw_store, &msg) || kp_api_server_start(gw_store, &ao, &gw_srv, &msg)) {
+		diag("gateway server: %s", msg ? msg : "?");
+		free(msg);
+		return false;
+	}
+	kp_store_count(gw_store, NULL, &gw_base_keys);
+	snprintf(etcd_url, sizeof(etcd_url), "http://127.0.0.1:%u/kplane/store",
+		 (unsigned)kp_api_server_port(gw_srv));
+	etcd_eps[0] = etcd_url;
+	return true;
+}
+
+static void etcd_wipe(void)
+{
+	if (!gw_start())
+		fail("the gateway server starts");
+}
+#else
 static void etcd_wipe(void)
 {
 	char url[128];
@@ -179,6 +228,7 @@ static void etcd_wipe(void)
 	if (http(url, "{\"key\":\"AA==\",\"range_end\":\"AA==\"}", NULL, 0) != 200)
 		diag("could not empty etcd at %s", etcd_url);
 }
+#endif
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -552,7 +602,12 @@ static void test_retention(enum kp_store_backend be)
 
 		kp_store_stats(st, &s);
 		is_uint(s.events_held, 8, "%s: stats: events held", bname);
+#ifdef T1001_GATEWAY
+		/* The API server behind the gateway made its namespaces first. */
+		is_uint(s.keys, 20 + gw_base_keys, "%s: stats: keys", bname);
+#else
 		is_uint(s.keys, 20, "%s: stats: keys", bname);
+#endif
 		is_uint(s.writes, 20, "%s: stats: writes", bname);
 		is_uint(s.watchers, 0, "%s: stats: watchers", bname);
 	}
@@ -1412,6 +1467,9 @@ static void suite(enum kp_store_backend be)
 	struct kp_store *st;
 
 	bname = be == KP_STORE_LEVELDB ? "leveldb" : be == KP_STORE_ETCD ? "etcd" : "memory";
+#ifdef T1001_GATEWAY
+	bname = "gateway";
+#endif
 	cur_be = be;
 	st = open_store(be, dir, 0);
 	/* etcd starts at revision 1 and keeps counting across the test's wipes. */
@@ -1423,7 +1481,12 @@ static void suite(enum kp_store_backend be)
 	test_list(st);
 	test_watch(st);
 	test_concurrency(st);
+#ifndef T1001_GATEWAY
+	/* (A restore is one big txn: the gateway takes single-key ones only.) */
 	test_snapshot(st, be);
+#else
+	(void)test_snapshot;
+#endif
 	kp_store_close(st);
 	test_retention(be);
 	test_cancel_close(be);
@@ -1439,6 +1502,19 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+#ifdef T1001_GATEWAY
+	(void)be;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!gw_start()) {
+		fail("the gateway server starts");
+		return done_testing();
+	}
+	suite(KP_STORE_ETCD);
+	gw_stop();
+	if (!tap_failed_)
+		rm_rf(tmpdir);
+	return done_testing();
+#endif
 	is_int(kp_store_backend_parse("memory", &be), 0, "parse memory");
 	is_int(be, KP_STORE_MEMORY, "memory backend");
 	is_int(kp_store_backend_parse("leveldb", &be), 0, "parse leveldb");

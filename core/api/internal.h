@@ -245,6 +245,21 @@ void kp__watch_hub_free(struct kp_api_server *srv);
 /* Starts a watch response for r; on error fills a Status reply instead. */
 void kp__watch_start(struct kp_req *r);
 size_t kp__watch_count(struct kp_api_server *srv);
+/*
+ * Starts a store gateway watch stream (gateway.c's line format) on keys
+ * with prefix ("" = all; borrowed) after revision from, or from now.
+ */
+void kp__watch_start_gateway(struct kp_req *r, const char *prefix, uint64_t from, bool from_now,
+			     bool prev_kv, bool progress);
+
+/* Store gateway (gateway.c): the store over HTTP for components apart. */
+bool kp__gateway_path(const char *url);     /* under /kplane/store/v3/ */
+bool kp__gateway_is_write(const char *url); /* runs on a write worker */
+void kp__gateway_handle(struct kp_req *r);
+/* Lines of a gateway watch stream, appended to out. */
+void kp__gateway_encode_event(struct kp_buf *out, const struct kp_event *ev, bool prev_kv);
+void kp__gateway_encode_progress(struct kp_buf *out, uint64_t rev, bool created);
+void kp__gateway_encode_canceled(struct kp_buf *out, uint64_t compacted);
 
 /* Patches (patch.c). Each returns a new object or NULL with *errmsg. */
 json_t *kp__merge_patch(const json_t *target, const json_t *patch);

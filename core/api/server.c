@@ -564,7 +564,10 @@ static void *worker_main(void *arg)
 		srv->jobs_running++;
 		pthread_mutex_unlock(&srv->jobs_mu);
 
-		kp__rest_handle(r);
+		if (kp__gateway_path(r->url))
+			kp__gateway_handle(r);
+		else
+			kp__rest_handle(r);
 		if (!r->replied)
 			kp__reply_status(r, 500, "InternalError", NULL, "Internal error occurred: "
 									"no reply");
@@ -683,6 +686,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->method == KP_M_OTHER) {
 		kp__reply_status(r, 405, "MethodNotAllowed", NULL,
 				 "the server does not allow this method on the requested resource");
+		return queue_reply(r);
+	}
+	if (kp__gateway_path(r->url)) {
+		if (kp__gateway_is_write(r->url) && r->method == KP_M_POST) {
+			if (srv->shutting_down) {
+				kp__reply_status(r, 503, "ServiceUnavailable", NULL,
+						 "apiserver is shutting down");
+				return queue_reply(r);
+			}
+			offload(r);
+			return MHD_YES;
+		}
+		kp__gateway_handle(r);
+		if (r->streaming)
+			return MHD_YES;
 		return queue_reply(r);
 	}
 	/* Route first (cheap); writes then run on a worker. */

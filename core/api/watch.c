@@ -39,6 +39,7 @@ struct wconn {
 	bool table;
 	char *include_object;
 	bool bookmarks;
+	bool gateway, prev_kv; /* a store gateway stream (gateway.c's encoding) */
 	uint64_t deadline_ns, next_bookmark_ns, bookmark_iv_ns;
 	pthread_mutex_t mu;
 	bool suspended, done;
@@ -127,6 +128,10 @@ static bool simple(const struct wconn *wc)
 /* Encodes one store event as the client sees it (after selectors). */
 static void encode_event(struct wconn *wc, const struct kp_event *ev)
 {
+	if (wc->gateway) {
+		kp__gateway_encode_event(&wc->out, ev, wc->prev_kv);
+		return;
+	}
 	if (simple(wc)) {
 		add_event_raw(wc, kp_event_type_string(ev->type), ev->kv.value, ev->kv.len,
 			      ev->kv.mod_rev);
@@ -164,6 +169,10 @@ static void add_bookmark(struct wconn *wc)
 	uint64_t rev = kp_watch_revision(wc->w);
 	if (!rev)
 		return;
+	if (wc->gateway) {
+		kp__gateway_encode_progress(&wc->out, rev, false);
+		return;
+	}
 	kp__buf_addf(&wc->out,
 		     "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\","
 		     "\"metadata\":{\"resourceVersion\":\"%llu\"}}}\n",
@@ -180,6 +189,11 @@ static void pump(struct wconn *wc)
 		int rc = kp_watch_next(wc->w, &ev, 0);
 		if (rc == KP_ETIMEDOUT)
 			return;
+		if (rc == KP_EEXPIRED && wc->gateway) {
+			kp__gateway_encode_canceled(&wc->out, kp_store_oldest_revision(wc->srv->st));
+			wc->done = true;
+			return;
+		}
 		if (rc == KP_EEXPIRED) {
 			add_error_event(&wc->out, 410, "Expired",
 					"too old resource version: the watch fell behind the "
@@ -301,7 +315,7 @@ static void *hub_main(void *arg)
 			/* The hub fell behind: start over from now and wake everyone. */
 			kp_watch_free(hub->w);
 			hub->w = NULL;
-			if (kp_store_watch(srv->st, "/registry/", 0, &hub->w))
+			if (kp_store_watch(srv->st, NULL, 0, &hub->w))
 				hub->w = NULL;
 			all = true;
 		} else if (rc == KP_ECLOSED) {
@@ -332,7 +346,7 @@ int kp__watch_hub_start(struct kp_api_server *srv, char **errmsg)
 	if (!hub)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	pthread_mutex_init(&hub->mu, NULL);
-	int rc = kp_store_watch(srv->st, "/registry/", 0, &hub->w);
+	int rc = kp_store_watch(srv->st, NULL, 0, &hub->w);
 	if (rc) {
 		pthread_mutex_destroy(&hub->mu);
 		free(hub);
@@ -401,6 +415,33 @@ static bool parse_uint(const char *s, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* Registers wc with the hub and queues its streaming response (wc is then owned by it). */
+static void launch(struct kp_req *r, struct wconn *wc, const char *ctype)
+{
+	struct kp_watch_hub *hub = r->srv->hub;
+	pthread_mutex_lock(&hub->mu);
+	wc->next = hub->head;
+	if (hub->head)
+		hub->head->prev = wc;
+	hub->head = wc;
+	hub->count++;
+	pthread_mutex_unlock(&hub->mu);
+
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, reader, wc, wconn_free);
+	if (!resp) {
+		wconn_free(wc);
+		kp__reply_status(r, 500, "InternalError", NULL, "cannot create the watch stream");
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+	MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	r->streaming = true;
+	r->code = 200;
 }
 
 void kp__watch_start(struct kp_req *r)
@@ -510,29 +551,8 @@ void kp__watch_start(struct kp_req *r)
 		}
 	}
 
-	pthread_mutex_lock(&hub->mu);
-	wc->next = hub->head;
-	if (hub->head)
-		hub->head->prev = wc;
-	hub->head = wc;
-	hub->count++;
-	pthread_mutex_unlock(&hub->mu);
-
-	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, reader, wc, wconn_free);
-	if (!resp) {
-		wconn_free(wc);
-		kp__reply_status(r, 500, "InternalError", NULL, "cannot create the watch stream");
-		return;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				wc->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" :
-					    "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
-	MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
-	r->streaming = true;
-	r->code = 200;
+	launch(r, wc, wc->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" :
+				       "application/json");
 	return;
 fail:
 	free(err);
@@ -547,4 +567,51 @@ fail:
 	kp__buf_release(&wc->out);
 	pthread_mutex_destroy(&wc->mu);
 	free(wc);
+}
+
+void kp__watch_start_gateway(struct kp_req *r, const char *prefix, uint64_t from, bool from_now,
+			     bool prev_kv, bool progress)
+{
+	struct kp_api_server *srv = r->srv;
+	struct kp_watch_hub *hub = srv->hub;
+	if (__atomic_load_n(&hub->stop, __ATOMIC_ACQUIRE) || srv->shutting_down) {
+		kp__reply_status(r, 503, "ServiceUnavailable", NULL, "apiserver is shutting down");
+		return;
+	}
+	struct wconn *wc = calloc(1, sizeof(*wc));
+	if (!wc || !(wc->prefix = strdup(prefix))) {
+		free(wc);
+		kp__reply_status(r, 500, "InternalError", NULL, "out of memory");
+		return;
+	}
+	pthread_mutex_init(&wc->mu, NULL);
+	wc->srv = srv;
+	wc->conn = r->conn;
+	wc->gateway = true;
+	wc->prev_kv = prev_kv;
+	wc->prefix_len = strlen(prefix);
+	/* A component's stream lasts as long as the component (etcd's do too). */
+	uint64_t now = kp_mono_ns();
+	wc->deadline_ns = UINT64_MAX / 2;
+	wc->bookmarks = progress;
+	wc->bookmark_iv_ns = (uint64_t)(srv->opt.bookmark_interval * 1e9);
+	wc->next_bookmark_ns = now + wc->bookmark_iv_ns;
+	/* etcd's start 1 is "from the first revision", which the store forgot if it ever compacted. */
+	int rc = from == 0 && kp_store_oldest_revision(srv->st) > 0 && !from_now
+			 ? KP_EEXPIRED :
+			 kp_store_watch(srv->st, *prefix ? prefix : NULL, from, &wc->w);
+	if (rc == KP_EEXPIRED) {
+		kp__gateway_encode_canceled(&wc->out, kp_store_oldest_revision(srv->st));
+		wc->done = true;
+		wc->w = NULL;
+	} else if (rc) {
+		free(wc->prefix);
+		pthread_mutex_destroy(&wc->mu);
+		free(wc);
+		kp__reply_store_error(r, rc, "");
+		return;
+	} else {
+		kp__gateway_encode_progress(&wc->out, kp_store_revision(srv->st), true);
+	}
+	launch(r, wc, "application/json");
 }
