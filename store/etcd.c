@@ -25,6 +25,7 @@
 
 #include <kplane/error.h>
 
+#include "store/base64.h"
 #include "store/etcd.h"
 
 #define REQ_TIMEOUT_MS 30000L
@@ -33,81 +34,6 @@
 #define WATCH_QUEUE 1024        /* events buffered per watch before reading pauses */
 #define RESTORE_TRIES 5
 
-/* ---- base64 (standard alphabet, padded: what the gateway speaks) ---- */
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const char *src, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		*o++ = b64chars[v >> 18 & 63];
-		*o++ = b64chars[v >> 12 & 63];
-		*o++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	*o = 0;
-	return out;
-}
-
-static int b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes into a new NUL-terminated buffer; KP_EIO on bad input. */
-static int b64_decode(const char *s, char **out, size_t *outlen)
-{
-	size_t n = strlen(s), o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	char *buf = malloc(n / 4 * 3 + 4);
-
-	if (!buf)
-		return KP_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int v;
-
-		if (s[i] == '=')
-			break;
-		v = b64_val((unsigned char)s[i]);
-		if (v < 0) {
-			free(buf);
-			return KP_EIO;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	buf[o] = 0;
-	*out = buf;
-	*outlen = o;
-	return 0;
-}
 
 /* ---- JSON helpers ---- */
 
@@ -126,7 +52,7 @@ static uint64_t jnum(const json_t *o, const char *name)
 /* Sets o[name] to the base64 of bytes; steals nothing, returns KP_ENOMEM. */
 static int jset_b64(json_t *o, const char *name, const char *bytes, size_t n)
 {
-	char *s = b64_encode(bytes, n);
+	char *s = kp__b64_encode(bytes, n);
 	int ret;
 
 	if (!s)
@@ -153,12 +79,12 @@ static int kv_from_json(const json_t *kv, struct kp__ver **out, char **errmsg)
 	size_t klen, vlen = 0;
 	int ret;
 
-	if (!k || b64_decode(k, &key, &klen) || !klen) {
+	if (!k || kp__b64_decode(k, &key, &klen) || !klen) {
 		free(key);
 		return kp_error_set(errmsg, KP_EIO, "etcd: a key-value in the answer has no "
 				    "valid key");
 	}
-	if (v && (ret = b64_decode(v, &val, &vlen))) {
+	if (v && (ret = kp__b64_decode(v, &val, &vlen))) {
 		ret = kp_error_set(errmsg, KP_EIO, "etcd: key %s: value is not base64", key);
 		free(key);
 		return ret;
@@ -1491,8 +1417,8 @@ int kp__etcd_watch(struct kp__etcd *e, const char *prefix, uint64_t from_rev,
 		return KP_ENOMEM;
 	}
 	elen = prefix_end(p, plen, end);
-	w->key = plen ? b64_encode(p, plen) : b64_encode("\0", 1);
-	w->end = b64_encode(end, elen);
+	w->key = plen ? kp__b64_encode(p, plen) : kp__b64_encode("\0", 1);
+	w->end = kp__b64_encode(end, elen);
 	free(end);
 	w->multi = curl_multi_init();
 	if (!w->key || !w->end || !w->multi) {
