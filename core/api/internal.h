@@ -68,7 +68,12 @@ enum {
 	KP_RES_POD_SUBS = 1 << 6,     /* pods: binding, eviction, log */
 	KP_RES_NS_FINALIZE = 1 << 7,  /* namespaces: finalize subresource */
 	KP_RES_BINDING = 1 << 8,      /* the core/v1 bindings create-only resource */
+	KP_RES_CONVERT = 1 << 9,      /* custom resources of a CRD with several versions:
+					 apiVersion is rewritten on the way in and out */
 };
+
+struct kp_crd_version;
+struct kp_errlist;
 
 /* How a kind is shown as a Table. */
 enum kp_table_kind {
@@ -110,6 +115,8 @@ struct kp_resource {
 	char *list_kind;       /* "PodList" */
 	char *key_prefix;      /* "/registry/core/pods/" */
 	size_t index;
+	/* Custom resources (crd.c) only: the CRD version served; NULL for built-ins. */
+	const struct kp_crd_version *crd;
 };
 
 /* The built-in table; initialised once (idempotent, thread-safe). */
@@ -138,6 +145,7 @@ json_t *kp__discovery_resources(const char *group, const char *version); /* NULL
 
 struct kp_metrics;
 struct kp_watch_hub;
+struct kp_crds;
 
 struct kp_api_server {
 	struct kp_store *st;
@@ -166,6 +174,7 @@ struct kp_api_server {
 	volatile int shutting_down;
 	struct kp_metrics *metrics;
 	struct kp_watch_hub *hub;
+	struct kp_crds *crds;
 };
 
 /* ---- requests ------------------------------------------------------------- */
@@ -184,7 +193,7 @@ enum kp_method {
 struct kp_query {
 	char *label_selector, *field_selector, *cont, *resource_version, *rv_match;
 	char *timeout_seconds, *include_object, *dry_run, *propagation_policy;
-	char *grace_period, *field_manager, *limit;
+	char *grace_period, *field_manager, *limit, *field_validation;
 	bool watch, allow_bookmarks, force;
 };
 
@@ -210,6 +219,8 @@ struct kp_req {
 	char *reply;
 	size_t reply_len;
 	const char *reply_type;
+	struct kp_buf warnings; /* Warning header values, each ending in '\n' */
+	bool dup_keys;          /* the JSON body repeats a key (fieldValidation) */
 	bool replied;        /* reply filled (possibly by a worker) */
 	bool offloaded;      /* handed to a worker; connection suspended */
 	bool streaming;      /* a watch response was queued */
@@ -284,6 +295,76 @@ int kp__proto_decode(const char *buf, size_t len, json_t **out, char **errmsg);
 void kp__openapi_init(void);
 /* Serves /openapi/v2 and /openapi/v3[/...]; seg[0] is "openapi", n >= 1. */
 void kp__openapi_handle(struct kp_req *r, char **seg, size_t n);
+/*
+ * The collection and item paths of r into paths (borrowed, modified);
+ * schema_ref names the kind's schema. strategic: PATCH lists
+ * strategic-merge-patch (built-in kinds; not custom resources, for which
+ * kubectl must build merge patches).
+ */
+void kp__openapi_add_paths(json_t *paths, const struct kp_resource *r, const char *schema_ref,
+			   bool strategic);
+/* The v3 components.schemas of the built-in kinds (borrowed, read-only, built once). */
+const json_t *kp__openapi_defs(void);
+/* The schema of a built-in kind in kp__openapi_defs() (borrowed), or NULL. */
+const json_t *kp__openapi_kind_schema(const struct kp_resource *r);
+
+/* Tables (table.c): a humanised age cell ("5m", "3d") of an RFC 3339 time (new ref). */
+json_t *kp__table_age(const char *rfc3339);
+
+/* ---- custom resources (crd.c) ---------------------------------------------------- */
+
+/*
+ * Starts the CRD informer of srv (srv->crds): lists the stored CRDs, then
+ * follows them with a store watch. kp__crds_stop ends the thread;
+ * kp__crds_free (after the HTTP daemon stopped: no request holds a custom
+ * resource's kp_resource any more) frees every entry.
+ */
+int kp__crds_start(struct kp_api_server *srv, char **errmsg);
+void kp__crds_stop(struct kp_api_server *srv);
+void kp__crds_free(struct kp_api_server *srv);
+/* Waits (up to 3 s) until the informer has seen the CRD write at revision rev. */
+void kp__crds_wait(struct kp_api_server *srv, uint64_t rev);
+/* A served custom resource (valid until the server stops), or NULL. */
+const struct kp_resource *kp__crds_find(struct kp_api_server *srv, const char *group,
+					const char *version, const char *plural);
+/* Discovery of the CRD groups: appended to groups (an APIGroupList's array), or new docs. */
+void kp__crds_discovery_groups(struct kp_api_server *srv, json_t *groups);
+json_t *kp__crds_discovery_group(struct kp_api_server *srv, const char *group);
+json_t *kp__crds_discovery_resources(struct kp_api_server *srv, const char *group,
+				     const char *version);
+/* OpenAPI v3 of the CRD group-versions: index entries into paths; a document (new ref). */
+void kp__crds_openapi_index(struct kp_api_server *srv, json_t *paths);
+json_t *kp__crds_openapi_doc(struct kp_api_server *srv, const char *path);
+/* True while the CRD of res is being deleted (creates are refused). */
+bool kp__cr_terminating(const struct kp_resource *res);
+/* "group/version" custom resources are stored at. */
+const char *kp__cr_storage_gv(const struct kp_resource *res);
+/* Custom resource objects: drop status on create when /status exists, prune, default. */
+void kp__cr_default(const struct kp_resource *res, json_t *obj, bool create);
+/* Schema validation of a custom resource (errors appended). */
+void kp__cr_validate(const struct kp_resource *res, const json_t *obj, struct kp_errlist *errs);
+/* metadata.generation: does obj differ from old in what counts for res? */
+bool kp__cr_generation_changed(const struct kp_resource *res, const json_t *old,
+			       const json_t *obj);
+/* Dotted paths of the scale subresource (spec/status replicas, selector or NULL). */
+void kp__cr_scale_paths(const struct kp_resource *res, const char **spec, const char **status,
+			const char **selector);
+/* A Table with the CRD version's additionalPrinterColumns (Name, Age by default). */
+json_t *kp__cr_table(const struct kp_resource *res, json_t *items, const char *include_object,
+		     const char *list_rv, const char *cont);
+/* The CustomResourceDefinition kind: defaults (names, conversion, status) and validation. */
+void kp__crd_default(json_t *obj, bool create);
+void kp__crd_validate(const json_t *obj, const json_t *old, struct kp_errlist *errs);
+
+/*
+ * Unknown fields of obj for fieldValidation: paths absent from the kind's
+ * schema (the CRD's structural schema, or the built-in OpenAPI table) that
+ * old (may be NULL) did not have are appended to unk (schema.h); prune
+ * removes every unknown field from obj, as a typed decoder drops them.
+ */
+struct kp_schema_unknown;
+void kp__unknown_fields(const struct kp_resource *res, json_t *obj, const json_t *old,
+			struct kp_schema_unknown *unk, bool prune);
 
 /* Metrics (server.c) */
 void kp__metrics_render(struct kp_api_server *srv, struct kp_buf *out);

@@ -373,7 +373,7 @@ static const char *podspec_path(const struct kp_resource *res)
 int kp__kinds_typecheck(const struct kp_resource *res, const json_t *obj, char **errmsg)
 {
 	int rc = run_checks(obj, "", meta_checks, errmsg);
-	if (rc)
+	if (rc || res->crd) /* custom resources: their schema checks types (crd.c) */
 		return rc;
 	json_t *spec = json_object_get(obj, "spec");
 	if (spec && !json_is_object(spec))
@@ -609,6 +609,14 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 		      char **errmsg)
 {
 	bool create = st != NULL;
+	if (res->crd) {
+		kp__cr_default(res, obj, create);
+		return 0;
+	}
+	if (is(res, "customresourcedefinitions")) {
+		kp__crd_default(obj, create);
+		return 0;
+	}
 	if (is(res, "pods")) {
 		json_t *spec = ensure_obj(obj, "spec");
 		default_podspec(spec);
@@ -1160,7 +1168,11 @@ static void validate_endpointslice(const json_t *obj, const json_t *old,
 void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
 			struct kp_errlist *errs)
 {
-	if (is(res, "pods")) {
+	if (res->crd) {
+		kp__cr_validate(res, obj, errs);
+	} else if (is(res, "customresourcedefinitions")) {
+		kp__crd_validate(obj, old, errs);
+	} else if (is(res, "pods")) {
 		json_t *spec = json_object_get(obj, "spec");
 		if (!spec)
 			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec", NULL, "%s", "");

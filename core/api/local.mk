@@ -14,6 +14,9 @@ core_api_libkpapi_la_SOURCES = \
 	core/api/table.c \
 	core/api/openapi.c \
 	core/api/proto.c \
+	core/api/crd.c \
+	core/api/schema.c \
+	core/api/schema.h \
 	core/api/gateway.c
 core_api_libkpapi_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 core_api_libkpapi_la_LIBADD = store/libkpstore.la core/libkplane.la $(MHD_LIBS) \

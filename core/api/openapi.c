@@ -77,6 +77,7 @@ static const struct oa_type types[] = {
 	    { "ownerReferences", "[]meta.v1.OwnerReference@uid",
 	      "Objects this object depends on." },
 	    { "finalizers", "[]string@", "Must be empty before the object is deleted." },
+	    { "selfLink", "string", "Deprecated; not set by the server." },
 	    { "managedFields", "[]object", NULL }) },
 	{ "meta.v1.OwnerReference", "Identifies an owning object.",
 	  F({ "apiVersion!", "string", NULL }, { "kind!", "string", NULL },
@@ -133,7 +134,8 @@ static const struct oa_type types[] = {
 	    { "readinessGates", "[]object", NULL },
 	    { "schedulingGates", "[]object@name", NULL },
 	    { "os", "object", NULL }, { "hostUsers", "boolean", NULL },
-	    { "resourceClaims", "[]object@name", NULL }) },
+	    { "resourceClaims", "[]object@name", NULL },
+	    { "setHostnameAsFQDN", "boolean", NULL }, { "resources", "object", NULL }) },
 	{ "core.v1.Container", "A single application container to run within a pod.",
 	  F({ "name!", "string", "Name of the container (a DNS label)." },
 	    { "image", "string", "Container image name." },
@@ -195,7 +197,8 @@ static const struct oa_type types[] = {
 	{ "core.v1.NodeSpec", NULL,
 	  F({ "unschedulable", "boolean", NULL }, { "taints", "[]core.v1.Taint", NULL },
 	    { "podCIDR", "string", NULL }, { "podCIDRs", "[]string@", NULL },
-	    { "providerID", "string", NULL }) },
+	    { "providerID", "string", NULL }, { "configSource", "object", NULL },
+	    { "externalID", "string", NULL }) },
 	{ "core.v1.Taint", NULL,
 	  F({ "key!", "string", NULL }, { "value", "string", NULL },
 	    { "effect!", "string", "NoSchedule, PreferNoSchedule or NoExecute." },
@@ -309,6 +312,7 @@ static struct {
 	size_t root_len;
 	char *v2_json, *v2_pb;
 	size_t v2_json_len, v2_pb_len;
+	json_t *defs; /* v3 components.schemas, for fieldValidation and CRD documents */
 } oa;
 
 static pthread_once_t oa_once = PTHREAD_ONCE_INIT;
@@ -495,7 +499,7 @@ static json_t *param(const char *name, const char *in, const char *desc)
 }
 
 static json_t *operation(const struct kp_resource *r, const char *action, const char *op_id,
-			 const char *schema_ref, bool body, bool patch)
+			 const char *schema_ref, bool body, bool patch, bool strategic)
 {
 	json_t *params = json_array();
 	if (body || patch) {
@@ -528,7 +532,7 @@ static json_t *operation(const struct kp_resource *r, const char *action, const 
 						      "application/merge-patch+json",
 						      "application/strategic-merge-patch+json" };
 		json_t *content = json_object();
-		for (size_t i = 0; i < 4; i++)
+		for (size_t i = 0; i < (strategic ? 4u : 3u); i++)
 			json_object_set_new(content, ctypes[i],
 					    json_pack("{s:{s:s}}", "schema", "type", "object"));
 		json_object_set_new(o, "requestBody",
@@ -537,8 +541,8 @@ static json_t *operation(const struct kp_resource *r, const char *action, const 
 	return o;
 }
 
-/* Collection and item paths of r into paths. */
-static void add_paths(json_t *paths, const struct kp_resource *r, const char *schema_ref)
+void kp__openapi_add_paths(json_t *paths, const struct kp_resource *r, const char *schema_ref,
+			   bool strategic)
 {
 	char coll[256], item[300], id[128];
 	const char *root = *r->group ? "/apis/" : "/api/";
@@ -549,24 +553,30 @@ static void add_paths(json_t *paths, const struct kp_resource *r, const char *sc
 	json_t *c = json_object();
 	if (r->verbs & KP_VERB_LIST) {
 		snprintf(id, sizeof(id), "list%s", r->kind);
-		json_object_set_new(c, "get", operation(r, "list", id, schema_ref, false, false));
+		json_object_set_new(c, "get", operation(r, "list", id, schema_ref, false, false, strategic));
 	}
 	if (r->verbs & KP_VERB_CREATE) {
 		snprintf(id, sizeof(id), "create%s", r->kind);
-		json_object_set_new(c, "post", operation(r, "post", id, schema_ref, true, false));
+		json_object_set_new(c, "post", operation(r, "post", id, schema_ref, true, false, strategic));
 	}
 	json_object_set_new(paths, coll, c);
 	if (r->flags & KP_RES_BINDING)
 		return;
 	json_t *it = json_object();
 	snprintf(id, sizeof(id), "read%s", r->kind);
-	json_object_set_new(it, "get", operation(r, "get", id, schema_ref, false, false));
-	snprintf(id, sizeof(id), "replace%s", r->kind);
-	json_object_set_new(it, "put", operation(r, "put", id, schema_ref, true, false));
-	snprintf(id, sizeof(id), "patch%s", r->kind);
-	json_object_set_new(it, "patch", operation(r, "patch", id, schema_ref, false, true));
-	snprintf(id, sizeof(id), "delete%s", r->kind);
-	json_object_set_new(it, "delete", operation(r, "delete", id, schema_ref, false, false));
+	json_object_set_new(it, "get", operation(r, "get", id, schema_ref, false, false, strategic));
+	if (r->verbs & KP_VERB_UPDATE) {
+		snprintf(id, sizeof(id), "replace%s", r->kind);
+		json_object_set_new(it, "put", operation(r, "put", id, schema_ref, true, false, strategic));
+	}
+	if (r->verbs & KP_VERB_PATCH) {
+		snprintf(id, sizeof(id), "patch%s", r->kind);
+		json_object_set_new(it, "patch", operation(r, "patch", id, schema_ref, false, true, strategic));
+	}
+	if (r->verbs & KP_VERB_DELETE) {
+		snprintf(id, sizeof(id), "delete%s", r->kind);
+		json_object_set_new(it, "delete", operation(r, "delete", id, schema_ref, false, false, strategic));
+	}
 	json_object_set_new(paths, item, it);
 }
 
@@ -611,7 +621,7 @@ static void build_v3(void)
 				 k->kind);
 			full_name(short_name, full, sizeof(full));
 			snprintf(ref, sizeof(ref), "#/components/schemas/%s", full);
-			add_paths(paths, k, ref);
+			kp__openapi_add_paths(paths, k, ref, true);
 		}
 		json_t *doc = json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.0",
 					"info", "title", "Kubernetes", "version",
@@ -788,6 +798,23 @@ static void build_once(void)
 	kp__registry_init();
 	build_v3();
 	build_v2();
+	oa.defs = json_object();
+	add_schemas(oa.defs, "#/components/schemas/");
+}
+
+const json_t *kp__openapi_defs(void)
+{
+	kp__openapi_init();
+	return oa.defs;
+}
+
+const json_t *kp__openapi_kind_schema(const struct kp_resource *r)
+{
+	char pkg[64], short_name[160], full[256];
+	group_pkg(r->group, pkg, sizeof(pkg));
+	snprintf(short_name, sizeof(short_name), "%s.%s.%s", pkg, r->version, r->kind);
+	full_name(short_name, full, sizeof(full));
+	return json_object_get(kp__openapi_defs(), full);
 }
 
 void kp__openapi_init(void)
@@ -820,7 +847,9 @@ void kp__openapi_handle(struct kp_req *r, char **seg, size_t n)
 	}
 	if (n >= 2 && !strcmp(seg[1], "v3")) {
 		if (n == 2) {
-			reply_copy(r, oa.root, oa.root_len, "application/json");
+			json_t *root = json_loadb(oa.root, oa.root_len, 0, NULL);
+			kp__crds_openapi_index(r->srv, json_object_get(root, "paths"));
+			kp__reply_json(r, 200, root);
 			return;
 		}
 		/* seg[2..] joined is the group-version path. */
@@ -834,6 +863,11 @@ void kp__openapi_handle(struct kp_req *r, char **seg, size_t n)
 				reply_copy(r, oa.docs[i].json, oa.docs[i].len, "application/json");
 				return;
 			}
+		json_t *doc = kp__crds_openapi_doc(r->srv, path);
+		if (doc) {
+			kp__reply_json(r, 200, doc);
+			return;
+		}
 	}
 	kp__reply_status(r, 404, "NotFound", json_object(),
 			 "the server could not find the requested resource");

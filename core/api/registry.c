@@ -17,7 +17,7 @@
 #define GEN KP_RES_GENERATION
 #define ALL KP_VERBS_ALL
 /* The fields kp__registry_init() computes. */
-#define RT NULL, NULL, NULL, NULL, 0
+#define RT NULL, NULL, NULL, NULL, 0, NULL
 
 static struct kp_resource table[] = {
 	/* core/v1 */

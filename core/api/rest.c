@@ -18,6 +18,7 @@
 
 #include "core/api/internal.h"
 #include "core/api/kinds.h"
+#include "core/api/schema.h"
 
 #define UPDATE_RETRIES 8
 
@@ -109,6 +110,8 @@ static void bad_request(struct kp_req *r, const char *fmt, ...)
 	free(msg);
 }
 
+static json_t *load_json(struct kp_req *r, json_error_t *je);
+
 static bool ctype_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);
@@ -165,7 +168,7 @@ static json_t *decode_body(struct kp_req *r, bool allow_missing_ctype)
 	json_t *v = NULL;
 	if (!yaml) {
 		json_error_t je;
-		v = json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, &je);
+		v = load_json(r, &je);
 		if (!v) {
 			bad_request(r, "the body of the request could not be decoded as JSON: %s "
 				       "(line %d, column %d)",
@@ -254,20 +257,57 @@ static json_t *details_name(const struct kp_req *r, const char *name)
 	return d;
 }
 
-/* Encodes obj for the store: compact JSON without metadata.resourceVersion. */
-static char *encode_store(json_t *obj, size_t *len)
+/*
+ * Encodes obj for the store: compact JSON without metadata.resourceVersion;
+ * custom resources of several versions are stored at the storage version
+ * (conversion strategy None: only apiVersion changes).
+ */
+static char *encode_store(const struct kp_resource *res, json_t *obj, size_t *len)
 {
 	json_t *md = json_object_get(obj, "metadata");
 	if (md)
 		json_object_del(md, "resourceVersion");
+	json_t *av = NULL;
+	if (res->flags & KP_RES_CONVERT) {
+		av = json_incref(json_object_get(obj, "apiVersion"));
+		json_object_set_new(obj, "apiVersion", json_string(kp__cr_storage_gv(res)));
+	}
 	struct kp_buf b = { 0 };
 	kp__buf_add_json(&b, obj);
+	if (av)
+		json_object_set_new(obj, "apiVersion", av);
 	return kp__buf_steal(&b, len);
+}
+
+/* A stored object as the request's version sees it (custom resources). */
+static void convert_out(const struct kp_resource *res, json_t *obj)
+{
+	if (res->flags & KP_RES_CONVERT)
+		json_object_set_new(obj, "apiVersion", json_string(res->group_version));
+}
+
+/* After a CRD write: serve what it says before answering (the informer catches up). */
+static void crd_written(const struct kp_req *r, uint64_t rev)
+{
+	if (!r->res->crd && !strcmp(r->res->plural, "customresourcedefinitions") &&
+	    !strcmp(r->res->group, "apiextensions.k8s.io"))
+		kp__crds_wait(r->srv, rev);
 }
 
 /* Replies with stored bytes and a revision. */
 static void reply_stored(struct kp_req *r, int code, const char *json, size_t len, uint64_t rev)
 {
+	if (r->res && (r->res->flags & KP_RES_CONVERT)) {
+		json_t *o = json_loadb(json, len, 0, NULL);
+		if (json_is_object(o)) {
+			if (rev)
+				kp_obj_set_resource_version(o, rev);
+			convert_out(r->res, o);
+			kp__reply_json(r, code, o);
+			return;
+		}
+		json_decref(o);
+	}
 	struct kp_buf b = { 0 };
 	if (rev) {
 		if (!kp__splice_rv(&b, json, len, rev))
@@ -305,6 +345,8 @@ static json_t *load_stored(struct kp_req *r, const char *key, const char *name, 
 		return NULL;
 	}
 	json_t *o = parse_stored(&kv);
+	if (o)
+		convert_out(r->res, o);
 	if (!o)
 		kp__reply_status(r, 500, "InternalError", NULL,
 				 "Internal error occurred: stored object %s is not a JSON object", key);
@@ -610,7 +652,8 @@ static void do_list(struct kp_req *r)
 		}
 	}
 	bool table = kp__wants_table(r->accept);
-	bool need_parse = sel.ls || sel.fs || table;
+	bool convert = r->res->flags & KP_RES_CONVERT;
+	bool need_parse = sel.ls || sel.fs || table || convert;
 	json_t *titems = table ? json_array() : NULL;
 	struct kp_buf items = { 0 };
 	size_t count = 0;
@@ -662,8 +705,15 @@ static void do_list(struct kp_req *r)
 					continue;
 				}
 			}
+			if (o)
+				convert_out(r->res, o);
 			if (table) {
 				json_array_append_new(titems, o);
+			} else if (convert) {
+				if (count)
+					kp__buf_add(&items, ",", 1);
+				kp__buf_add_json(&items, o);
+				json_decref(o);
 			} else {
 				json_decref(o);
 				if (count)
@@ -717,6 +767,114 @@ out:
 	free(start);
 	kp__buf_release(&prefix);
 	selectors_release(&sel);
+}
+
+/* ---- fieldValidation --------------------------------------------------------------- */
+
+struct fv_item {
+	size_t off;
+	bool dup;
+	const char *path;
+};
+
+static int fv_cmp(const void *a, const void *b)
+{
+	const struct fv_item *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * fieldValidation=Strict|Warn|Ignore (Warn when absent, as Kubernetes
+ * since 1.27): unknown fields of obj (new since old, may be NULL) and keys
+ * a JSON body repeats, in the order the body has them. Strict answers 400
+ * with Kubernetes' "strict decoding error", Warn adds `Warning: 299 -
+ * "..."` headers. Returns false after replying.
+ */
+static bool field_validation(struct kp_req *r, json_t *obj, const json_t *old)
+{
+	const char *m = r->q.field_validation;
+	if (m && *m && strcmp(m, "Strict") && strcmp(m, "Warn") && strcmp(m, "Ignore")) {
+		bad_request(r, "fieldValidation: Unsupported value: \"%s\": supported values: "
+			       "\"Ignore\", \"Strict\", \"Warn\"",
+			    m);
+		return false;
+	}
+	r->warnings.len = 0;
+	bool strict = m && !strcmp(m, "Strict");
+	/* Ignore and Warn drop unknown fields (Strict refuses them). */
+	if (m && !strcmp(m, "Ignore")) {
+		kp__unknown_fields(r->res, obj, old, NULL, true);
+		return true;
+	}
+	struct kp_schema_unknown unk = { 0 }, dups = { 0 };
+	kp__unknown_fields(r->res, obj, old, &unk, !strict);
+	if (!unk.n && !r->dup_keys)
+		return true;
+	/* Offsets in the body put unknown and duplicate fields in document order. */
+	json_t *want = json_object(), *dup_off = json_array();
+	for (size_t i = 0; i < unk.n; i++)
+		json_object_set_new(want, unk.v[i], json_null());
+	if (r->body.len)
+		kp__json_scan_keys(r->body.p, r->body.len, want, r->dup_keys ? &dups : NULL,
+				   dup_off);
+	struct fv_item *items = calloc(unk.n + dups.n + 1, sizeof(*items));
+	if (!items)
+		abort();
+	size_t n = 0;
+	for (size_t i = 0; i < unk.n; i++) {
+		json_t *o = json_object_get(want, unk.v[i]);
+		items[n++] = (struct fv_item){ json_is_integer(o) ? (size_t)json_integer_value(o) :
+								    (size_t)-1,
+					       false, unk.v[i] };
+	}
+	for (size_t i = 0; i < dups.n; i++) {
+		/* A field both unknown and repeated is reported once, as unknown. */
+		if (json_object_get(want, dups.v[i]))
+			continue;
+		items[n++] = (struct fv_item){
+			(size_t)json_integer_value(json_array_get(dup_off, i)), true, dups.v[i]
+		};
+	}
+	qsort(items, n, sizeof(*items), fv_cmp);
+	bool ok = true;
+	if (strict) {
+		struct kp_buf msg = { 0 };
+		for (size_t i = 0; i < n; i++)
+			kp__buf_addf(&msg, "%s%s field \"%s\"", i ? ", " : "",
+				     items[i].dup ? "duplicate" : "unknown", items[i].path);
+		if (n) {
+			bad_request(r, "%s in version \"%s\" cannot be handled as a %s: strict "
+				       "decoding error: %s",
+				    r->res->kind, r->res->version, r->res->kind, msg.p);
+			ok = false;
+		}
+		kp__buf_release(&msg);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			kp__buf_addf(&r->warnings, "299 - \"%s field \\\"%s\\\"\"\n",
+				     items[i].dup ? "duplicate" : "unknown", items[i].path);
+	}
+	free(items);
+	json_decref(want);
+	json_decref(dup_off);
+	kp__schema_unknown_release(&unk);
+	kp__schema_unknown_release(&dups);
+	return ok;
+}
+
+/*
+ * Parses JSON; repeated keys are noted in r->dup_keys (for fieldValidation)
+ * and the document decoded again with the last value winning, as Go's
+ * decoder does. Strict duplicate checking costs nothing on the usual body.
+ */
+static json_t *load_json(struct kp_req *r, json_error_t *je)
+{
+	json_t *v = json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+			       je);
+	if (v || !strstr(je->text, "duplicate"))
+		return v;
+	r->dup_keys = true;
+	return json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, je);
 }
 
 /* ---- create -------------------------------------------------------------------- */
@@ -810,10 +968,17 @@ static void do_create(struct kp_req *r)
 				 r->res->plural, r->res->plural);
 		return;
 	}
+	if (kp__cr_terminating(r->res)) {
+		kp__reply_status(r, 405, "MethodNotAllowed", NULL,
+				 "create not allowed while custom resource definition is "
+				 "terminating");
+		return;
+	}
 	json_t *obj = decode_body(r, true);
 	if (!obj)
 		return;
-	if (!check_type_meta(r, obj, r->res->group_version, r->res->kind)) {
+	if (!check_type_meta(r, obj, r->res->group_version, r->res->kind) ||
+	    !field_validation(r, obj, NULL)) {
 		json_decref(obj);
 		return;
 	}
@@ -832,7 +997,7 @@ static void do_create(struct kp_req *r)
 		struct kp_buf k = { 0 };
 		key_of(r, name, &k);
 		size_t len;
-		char *s = encode_store(obj, &len);
+		char *s = encode_store(r->res, obj, &len);
 		uint64_t rev = 0;
 		int rc = kp_store_create(r->srv->st, k.p, s, len, &rev);
 		kp__buf_release(&k);
@@ -852,6 +1017,7 @@ static void do_create(struct kp_req *r)
 			json_decref(obj);
 			return;
 		}
+		crd_written(r, rev);
 		if (kp__wants_table(r->accept)) {
 			free(s);
 			kp_obj_set_resource_version(obj, rev);
@@ -952,7 +1118,9 @@ static void carry_system_fields(const struct kp_resource *res, const json_t *old
 		json_int_t g = json_integer_value(json_object_get(omd, "generation"));
 		if (g <= 0)
 			g = 1;
-		if (!json_equal(json_object_get(obj, "spec"), json_object_get((json_t *)old, "spec")))
+		if (res->crd ? kp__cr_generation_changed(res, old, obj) :
+			       !json_equal(json_object_get(obj, "spec"),
+					   json_object_get((json_t *)old, "spec")))
 			g++;
 		json_object_set_new(nmd, "generation", json_integer(g));
 	}
@@ -1006,7 +1174,8 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			json_decref(old);
 			goto out;
 		}
-		if (!check_type_meta(r, obj, r->res->group_version, r->res->kind)) {
+		if (!check_type_meta(r, obj, r->res->group_version, r->res->kind) ||
+		    !field_validation(r, obj, old)) {
 			json_decref(obj);
 			json_decref(old);
 			goto out;
@@ -1052,6 +1221,8 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 		kp_obj_set_resource_version(obj, cur_rev);
 		if (mode == UPD_MAIN)
 			kp__kinds_default(r->res, obj, NULL, NULL);
+		else if (mode == UPD_STATUS && r->res->crd)
+			kp__cr_default(r->res, obj, false);
 		if (json_equal(obj, old)) {
 			/* Nothing changed: Kubernetes does not write (no new revision). */
 			json_decref(old);
@@ -1078,7 +1249,7 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			rc = kp_store_delete(r->srv->st, k.p, cur_rev, &rev, NULL);
 		} else {
 			size_t len;
-			char *s = encode_store(obj, &len);
+			char *s = encode_store(r->res, obj, &len);
 			rc = kp_store_update(r->srv->st, k.p, s, len, cur_rev, &rev);
 			free(s);
 		}
@@ -1091,6 +1262,7 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			json_decref(obj);
 			goto out;
 		}
+		crd_written(r, rev);
 		kp_obj_set_resource_version(obj, rev);
 		reply_object(r, ok_code, obj);
 		goto out;
@@ -1173,12 +1345,19 @@ static bool patch_type_of(struct kp_req *r, enum patch_type *t)
 		*t = PATCH_JSON;
 	else if (ctype_is(ct, "application/merge-patch+json"))
 		*t = PATCH_MERGE;
-	else if (ctype_is(ct, "application/strategic-merge-patch+json"))
+	else if (ctype_is(ct, "application/strategic-merge-patch+json") && !r->res->crd)
 		*t = PATCH_STRATEGIC;
 	else if (ctype_is(ct, "application/apply-patch+yaml") ||
 		 ctype_is(ct, "application/apply-patch+cbor"))
 		*t = PATCH_APPLY;
-	else {
+	else if (r->res->crd) {
+		/* Custom resources have no patch strategies: Kubernetes refuses SMP. */
+		kp__reply_status(r, 415, "UnsupportedMediaType", NULL,
+				 "the body of the request was in an unknown format - accepted "
+				 "media types include: application/json-patch+json, "
+				 "application/merge-patch+json, application/apply-patch+yaml");
+		return false;
+	} else {
 		kp__reply_status(r, 415, "UnsupportedMediaType", NULL,
 				 "the body of the request was in an unknown format - accepted "
 				 "media types include: application/json-patch+json, "
@@ -1206,7 +1385,7 @@ static json_t *decode_patch(struct kp_req *r, enum patch_type t)
 		}
 	} else {
 		json_error_t je;
-		v = json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, &je);
+		v = load_json(r, &je);
 		if (!v) {
 			bad_request(r, "the patch could not be decoded as JSON: %s (line %d, "
 				       "column %d)",
@@ -1245,7 +1424,15 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 		} else if (rc == KP_ENOENT) {
 			json_t *obj = json_deep_copy(p);
 			json_decref(p);
-			if (!check_type_meta(r, obj, r->res->group_version, r->res->kind)) {
+			if (kp__cr_terminating(r->res)) {
+				kp__reply_status(r, 405, "MethodNotAllowed", NULL,
+						 "create not allowed while custom resource "
+						 "definition is terminating");
+				json_decref(obj);
+				return;
+			}
+			if (!check_type_meta(r, obj, r->res->group_version, r->res->kind) ||
+			    !field_validation(r, obj, NULL)) {
 				json_decref(obj);
 				return;
 			}
@@ -1267,16 +1454,18 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 				return;
 			}
 			size_t len;
-			char *s = encode_store(obj, &len);
+			char *s = encode_store(r->res, obj, &len);
 			uint64_t rev;
 			key_of(r, r->name, &k);
 			rc = kp_store_create(r->srv->st, k.p, s, len, &rev);
 			kp__buf_release(&k);
 			json_decref(obj);
-			if (rc)
+			if (rc) {
 				kp__reply_store_error(r, rc, r->name);
-			else
+			} else {
+				crd_written(r, rev);
 				reply_stored(r, 201, s, len, rev);
+			}
 			free(s);
 			return;
 		}
@@ -1298,11 +1487,16 @@ static json_t *scale_of(const struct kp_resource *res, const json_t *obj)
 		if (v)
 			json_object_set_new(smd, keys[i], json_deep_copy(v));
 	}
-	json_int_t replicas = json_integer_value(kp_obj_get(obj, "spec.replicas"));
-	json_int_t sreplicas = json_integer_value(kp_obj_get(obj, "status.replicas"));
+	const char *spath, *stpath, *selpath;
+	kp__cr_scale_paths(res, &spath, &stpath, &selpath);
+	json_int_t replicas = json_integer_value(kp_obj_get(obj, spath));
+	json_int_t sreplicas = json_integer_value(kp_obj_get(obj, stpath));
 	json_t *status = json_pack("{s:I}", "replicas", sreplicas);
 	struct kp_label_selector *ls = NULL;
-	json_t *sel = kp_obj_get(obj, "spec.selector");
+	json_t *sel = res->crd ? NULL : kp_obj_get(obj, "spec.selector");
+	const char *crsel = res->crd && selpath ? kp_obj_str(obj, selpath) : NULL;
+	if (crsel)
+		json_object_set_new(status, "selector", json_string(crsel));
 	if (sel && kp_label_selector_from_json(sel, &ls, NULL) == 0) {
 		char *s = kp_label_selector_string(ls);
 		if (s && *s)
@@ -1375,7 +1569,9 @@ static json_t *mutate_scale(struct kp_req *r, json_t *cur, void *ctx)
 		return NULL;
 	}
 	json_t *obj = json_deep_copy(cur);
-	kp_obj_set(obj, "spec.replicas", json_integer(n));
+	const char *spath, *stpath, *selpath;
+	kp__cr_scale_paths(r->res, &spath, &stpath, &selpath);
+	kp_obj_set(obj, spath, json_integer(n));
 	const char *rv = kp_obj_str(scale, "metadata.resourceVersion");
 	if (rv && *rv)
 		kp_obj_set_str(obj, "metadata.resourceVersion", rv);
@@ -1543,6 +1739,11 @@ static int delete_one(struct kp_req *r, const char *name, struct delete_opts *d,
 				kp_obj_set(obj, "status", json_object());
 			kp_obj_set_str(obj, "status.phase", "Terminating");
 		}
+		if (!r->res->crd && !strcmp(r->res->plural, "customresourcedefinitions")) {
+			/* crd.c's informer deletes the custom resources, then the CRD. */
+			add_finalizer(obj, "customresourcecleanup.apiextensions.k8s.io");
+			graceful = true;
+		}
 		if (!can_vanish(r->res, obj))
 			graceful = true;
 		if (graceful) {
@@ -1566,7 +1767,7 @@ static int delete_one(struct kp_req *r, const char *name, struct delete_opts *d,
 				goto out;
 			}
 			size_t len;
-			char *s = encode_store(obj, &len);
+			char *s = encode_store(r->res, obj, &len);
 			uint64_t rev;
 			rc = kp_store_update(r->srv->st, k.p, s, len, cur_rev, &rev);
 			free(s);
@@ -1579,6 +1780,7 @@ static int delete_one(struct kp_req *r, const char *name, struct delete_opts *d,
 				json_decref(obj);
 				goto out;
 			}
+			crd_written(r, rev);
 			kp_obj_set_resource_version(obj, rev);
 			*result = obj;
 			ret = 0;

@@ -332,6 +332,7 @@ static enum MHD_Result query_it(void *cls, enum MHD_ValueKind kind, const char *
 		{ "gracePeriodSeconds", &q->grace_period },
 		{ "fieldManager", &q->field_manager },
 		{ "limit", &q->limit },
+		{ "fieldValidation", &q->field_validation },
 	};
 	if (!value)
 		value = "";
@@ -364,6 +365,7 @@ static void query_release(struct kp_query *q)
 	free(q->grace_period);
 	free(q->field_manager);
 	free(q->limit);
+	free(q->field_validation);
 }
 
 static char *header_dup(struct MHD_Connection *c, const char *name)
@@ -385,6 +387,7 @@ static void req_free(struct kp_req *r)
 	free(r->name);
 	free(r->sub);
 	free(r->reply);
+	kp__buf_release(&r->warnings);
 	free(r);
 }
 
@@ -436,6 +439,8 @@ static bool route_resource(struct kp_req *r, char **seg, size_t n, const char *g
 		return false;
 	}
 	const struct kp_resource *res = kp__registry_find(group, version, seg[i]);
+	if (!res && *group)
+		res = kp__crds_find(r->srv, group, version, seg[i]);
 	if (!res) {
 		reply_not_found_path(r);
 		return false;
@@ -524,12 +529,18 @@ static void dispatch(struct kp_req *r)
 	}
 	if (n >= 1 && !strcmp(seg[0], "apis")) {
 		json_t *d = NULL;
-		if (n == 1)
+		if (n == 1) {
 			d = kp__discovery_groups();
-		else if (n == 2)
+			kp__crds_discovery_groups(r->srv, json_object_get(d, "groups"));
+		} else if (n == 2) {
 			d = kp__discovery_group(seg[1]);
-		else if (n == 3)
+			if (!d)
+				d = kp__crds_discovery_group(r->srv, seg[1]);
+		} else if (n == 3) {
 			d = kp__discovery_resources(seg[1], seg[2]);
+			if (!d)
+				d = kp__crds_discovery_resources(r->srv, seg[1], seg[2]);
+		}
 		else {
 			if (route_resource(r, seg + 3, n - 3, seg[1], seg[2]))
 				kp__rest_handle(r);
@@ -629,6 +640,13 @@ static enum MHD_Result queue_reply(struct kp_req *r)
 	if (r->code == 405)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					"GET, POST, PUT, PATCH, DELETE");
+	for (char *w = r->warnings.p, *nl; w && w < r->warnings.p + r->warnings.len; w = nl + 1) {
+		nl = memchr(w, '\n', (size_t)(r->warnings.p + r->warnings.len - w));
+		if (!nl)
+			break;
+		*nl = 0;
+		MHD_add_response_header(resp, "Warning", w);
+	}
 	if (r->srv->shutting_down)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->code, resp);
@@ -980,9 +998,12 @@ int kp_api_server_start(struct kp_store *st, const struct kp_api_options *opts,
 	rc = open_listener(srv->opt.listen, &srv->listen_fd, &srv->port, errmsg);
 	if (rc)
 		goto out_free;
+	rc = kp__crds_start(srv, errmsg);
+	if (rc)
+		goto out_crds;
 	rc = kp__watch_hub_start(srv, errmsg);
 	if (rc)
-		goto out_close;
+		goto out_crds;
 	srv->workers = calloc(srv->opt.write_workers, sizeof(pthread_t));
 	if (!srv->workers) {
 		rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
@@ -1020,7 +1041,8 @@ out_workers:
 out_hub:
 	kp__watch_hub_stop(srv);
 	kp__watch_hub_free(srv);
-out_close:
+out_crds:
+	kp__crds_free(srv);
 	close(srv->listen_fd);
 out_free:
 	server_free(srv);
@@ -1059,5 +1081,6 @@ void kp_api_server_stop(struct kp_api_server *srv)
 		pthread_mutex_unlock(&srv->bg_mu);
 		pthread_join(srv->compactor, NULL);
 	}
+	kp__crds_free(srv);
 	server_free(srv);
 }

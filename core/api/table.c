@@ -85,6 +85,16 @@ static json_t *age_of(const json_t *obj, const char *path)
 	return json_string(buf);
 }
 
+json_t *kp__table_age(const char *rfc3339)
+{
+	int64_t t;
+	if (!rfc3339 || kp_time_parse(rfc3339, &t))
+		return json_string("<invalid>");
+	char buf[32];
+	human_duration(kp_time_now() - t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
 static json_t *str_or(const json_t *obj, const char *path, const char *def)
 {
 	const char *s = kp_obj_str(obj, path);
@@ -630,6 +640,8 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 json_t *kp__table(const struct kp_resource *res, json_t *items, const char *include_object,
 		  const char *list_rv, const char *cont)
 {
+	if (res->crd)
+		return kp__cr_table(res, items, include_object, list_rv, cont);
 	json_t *defs = json_array();
 	add_cols(defs, cols_of(res->table));
 	json_t *rows = json_array();

@@ -71,9 +71,22 @@ size_t kp__watch_count(struct kp_api_server *srv)
 
 /* ---- encoding -------------------------------------------------------------------- */
 
+static void add_event_obj(struct wconn *wc, const char *type, json_t *obj);
+
 static void add_event_raw(struct wconn *wc, const char *type, const char *json, size_t len,
 			  uint64_t rev)
 {
+	if (wc->res && (wc->res->flags & KP_RES_CONVERT)) {
+		/* Custom resources of several versions: apiVersion as the watcher asked. */
+		json_t *o = json_loadb(json, len, 0, NULL);
+		if (json_is_object(o)) {
+			kp_obj_set_resource_version(o, rev);
+			add_event_obj(wc, type, o);
+			json_decref(o);
+			return;
+		}
+		json_decref(o);
+	}
 	kp__buf_adds(&wc->out, "{\"type\":\"");
 	kp__buf_adds(&wc->out, type);
 	kp__buf_adds(&wc->out, "\",\"object\":");
@@ -85,6 +98,8 @@ static void add_event_raw(struct wconn *wc, const char *type, const char *json, 
 /* obj borrowed, its resourceVersion already set. */
 static void add_event_obj(struct wconn *wc, const char *type, json_t *obj)
 {
+	if (wc->res->flags & KP_RES_CONVERT)
+		json_object_set_new(obj, "apiVersion", json_string(wc->res->group_version));
 	kp__buf_adds(&wc->out, "{\"type\":\"");
 	kp__buf_adds(&wc->out, type);
 	kp__buf_adds(&wc->out, "\",\"object\":");
