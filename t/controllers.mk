@@ -32,3 +32,4 @@ SH_TESTS += t/t4108-ctl-persistentvolume.sh
 SH_TESTS += t/t4109-ctl-cronjob.sh
 SH_TESTS += t/t4110-ctl-hpa.sh
 SH_TESTS += t/t4111-ctl-endpointslice.sh
+SH_TESTS += t/t4120-ctl-job-policies.sh

@@ -123,6 +123,27 @@ static const struct fcheck workload_checks[] = {
 	{ "spec.suspend", T_BOOL },
 	{ "spec.schedule", T_STR },
 	{ "spec.jobTemplate", T_OBJ },
+	{ "spec.backoffLimitPerIndex", T_INT },
+	{ "spec.maxFailedIndexes", T_INT },
+	{ "spec.podReplacementPolicy", T_STR },
+	{ "spec.podFailurePolicy", T_OBJ },
+	{ "spec.podFailurePolicy.rules", T_ARR },
+	{ "spec.podFailurePolicy.rules[]", T_OBJ },
+	{ "spec.podFailurePolicy.rules[].action", T_STR },
+	{ "spec.podFailurePolicy.rules[].onExitCodes", T_OBJ },
+	{ "spec.podFailurePolicy.rules[].onExitCodes.containerName", T_STR },
+	{ "spec.podFailurePolicy.rules[].onExitCodes.operator", T_STR },
+	{ "spec.podFailurePolicy.rules[].onExitCodes.values", T_ARR },
+	{ "spec.podFailurePolicy.rules[].onExitCodes.values[]", T_INT },
+	{ "spec.podFailurePolicy.rules[].onPodConditions", T_ARR },
+	{ "spec.podFailurePolicy.rules[].onPodConditions[]", T_OBJ },
+	{ "spec.podFailurePolicy.rules[].onPodConditions[].type", T_STR },
+	{ "spec.podFailurePolicy.rules[].onPodConditions[].status", T_STR },
+	{ "spec.ordinals", T_OBJ },
+	{ "spec.ordinals.start", T_INT },
+	{ "spec.persistentVolumeClaimRetentionPolicy", T_OBJ },
+	{ "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", T_STR },
+	{ "spec.persistentVolumeClaimRetentionPolicy.whenScaled", T_STR },
 	{ NULL, 0 },
 };
 
@@ -592,8 +613,20 @@ static void default_workload(const struct kp_resource *res, json_t *obj)
 		if (!json_object_get(spec, "completions") &&
 		    json_integer_value(json_object_get(spec, "parallelism")) == 1)
 			json_object_set_new(spec, "completions", json_integer(1));
+		/* SetDefaults_Job: a per-index limit leaves the Job-wide one unbounded. */
+		if (json_is_integer(json_object_get(spec, "backoffLimitPerIndex")))
+			set_default(spec, "backoffLimit", json_integer(2147483647));
 		set_default(spec, "backoffLimit", json_integer(6));
 		set_default(spec, "completionMode", json_string("NonIndexed"));
+		json_t *pfp = json_object_get(spec, "podFailurePolicy");
+		set_default(spec, "podReplacementPolicy",
+			    json_string(json_is_object(pfp) ? "Failed" : "TerminatingOrFailed"));
+		size_t i, j;
+		json_t *rule, *pat;
+		json_array_foreach(json_object_get(pfp, "rules"), i, rule)
+			json_array_foreach(json_object_get(rule, "onPodConditions"), j, pat)
+				if (json_is_object(pat))
+					set_default(pat, "status", json_string("True"));
 		set_default(spec, "suspend", json_false());
 	} else if (is(res, "cronjobs")) {
 		set_default(spec, "concurrencyPolicy", json_string("Allow"));
@@ -874,6 +907,100 @@ static void nonneg(const json_t *obj, const char *path, struct kp_errlist *errs)
 	}
 }
 
+/* ValidateJobSpec's rules for podFailurePolicy, backoffLimitPerIndex and podReplacementPolicy. */
+static void validate_job_policies(const json_t *obj, struct kp_errlist *errs)
+{
+	char f[160];
+	json_t *v;
+	char *vt;
+	const char *mode = kp_obj_str(obj, "spec.completionMode");
+	bool indexed = mode && !strcmp(mode, "Indexed");
+	bool per_index = json_is_integer(kp_obj_get(obj, "spec.backoffLimitPerIndex"));
+	nonneg(obj, "spec.backoffLimitPerIndex", errs);
+	nonneg(obj, "spec.maxFailedIndexes", errs);
+	if (per_index && !indexed) {
+		vt = jtext(kp_obj_get(obj, "spec.backoffLimitPerIndex"));
+		kp_errlist_add(errs, KP_FIELD_INVALID, "spec.backoffLimitPerIndex", vt, "%s",
+			       "requires indexed completion mode");
+		free(vt);
+	}
+	if ((v = kp_obj_get(obj, "spec.maxFailedIndexes")) && !json_is_null(v) && !per_index) {
+		vt = jtext(v);
+		kp_errlist_add(errs, KP_FIELD_INVALID, "spec.maxFailedIndexes", vt, "%s",
+			       "cannot set maxFailedIndexes when backoffLimitPerIndex is not set");
+		free(vt);
+	}
+	json_t *pfp = kp_obj_get(obj, "spec.podFailurePolicy");
+	const char *rpol = kp_obj_str(obj, "spec.podReplacementPolicy");
+	if (rpol && strcmp(rpol, "Failed") && (strcmp(rpol, "TerminatingOrFailed") || pfp)) {
+		vt = jtext(kp_obj_get(obj, "spec.podReplacementPolicy"));
+		kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, "spec.podReplacementPolicy", vt, "%s",
+			       pfp ? "supported values: \"Failed\"" :
+				     "supported values: \"Failed\", \"TerminatingOrFailed\"");
+		free(vt);
+	}
+	if (!json_is_object(pfp))
+		return;
+	const char *rp = kp_obj_str(obj, "spec.template.spec.restartPolicy");
+	if (rp && strcmp(rp, "Never")) {
+		vt = jtext(kp_obj_get(obj, "spec.template.spec.restartPolicy"));
+		kp_errlist_add(errs, KP_FIELD_INVALID, "spec.template.spec.restartPolicy", vt, "%s",
+			       "only \"Never\" is supported when podFailurePolicy is specified");
+		free(vt);
+	}
+	size_t i;
+	json_t *rule;
+	json_array_foreach(json_object_get(pfp, "rules"), i, rule) {
+		const char *act = json_string_value(json_object_get(rule, "action"));
+		snprintf(f, sizeof(f), "spec.podFailurePolicy.rules[%zu].action", i);
+		if (!act) {
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "");
+		} else if (strcmp(act, "FailJob") && strcmp(act, "FailIndex") && strcmp(act, "Ignore") &&
+			   strcmp(act, "Count")) {
+			vt = jtext(json_object_get(rule, "action"));
+			kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+				       "supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\"");
+			free(vt);
+		} else if (!strcmp(act, "FailIndex") && !per_index) {
+			vt = jtext(json_object_get(rule, "action"));
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+				       "requires the backoffLimitPerIndex to be set");
+			free(vt);
+		}
+		json_t *oec = json_object_get(rule, "onExitCodes");
+		json_t *opc = json_object_get(rule, "onPodConditions");
+		bool has_oec = oec && !json_is_null(oec), has_opc = opc && !json_is_null(opc);
+		snprintf(f, sizeof(f), "spec.podFailurePolicy.rules[%zu]", i);
+		if (has_oec == has_opc) {
+			kp_errlist_add(errs, KP_FIELD_INVALID, f, NULL, "%s",
+				       "specifying one of OnExitCodes and OnPodConditions is required");
+			continue;
+		}
+		if (has_opc)
+			continue;
+		const char *op = json_string_value(json_object_get(oec, "operator"));
+		snprintf(f, sizeof(f), "spec.podFailurePolicy.rules[%zu].onExitCodes.operator", i);
+		if (!op || (strcmp(op, "In") && strcmp(op, "NotIn"))) {
+			vt = op ? jtext(json_object_get(oec, "operator")) : NULL;
+			kp_errlist_add(errs, op ? KP_FIELD_NOT_SUPPORTED : KP_FIELD_REQUIRED, f, vt, "%s",
+				       "supported values: \"In\", \"NotIn\"");
+			free(vt);
+		}
+		json_t *vals = json_object_get(oec, "values");
+		snprintf(f, sizeof(f), "spec.podFailurePolicy.rules[%zu].onExitCodes.values", i);
+		if (!json_array_size(vals))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s", "at least one value is required");
+		size_t j;
+		json_array_foreach(vals, j, v)
+			if (op && !strcmp(op, "In") && json_integer_value(v) == 0) {
+				snprintf(f, sizeof(f),
+					 "spec.podFailurePolicy.rules[%zu].onExitCodes.values[%zu]", i, j);
+				kp_errlist_add(errs, KP_FIELD_INVALID, f, "0", "%s",
+					       "must not be 0 for the In operator");
+			}
+	}
+}
+
 static void validate_workload(const struct kp_resource *res, const json_t *obj,
 			      struct kp_errlist *errs)
 {
@@ -893,6 +1020,8 @@ static void validate_workload(const struct kp_resource *res, const json_t *obj,
 		nonneg(obj, "spec.parallelism", errs);
 		nonneg(obj, "spec.completions", errs);
 		nonneg(obj, "spec.backoffLimit", errs);
+		if (is(res, "jobs"))
+			validate_job_policies(obj, errs);
 		if (is(res, "cronjobs") && !kp_obj_str(obj, "spec.schedule"))
 			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.schedule", NULL, "%s", "");
 	}

@@ -6,9 +6,14 @@
  * none is active), recreates failed pods after an exponential delay until
  * more than `backoffLimit` failures (container restarts count with
  * restartPolicy OnFailure), fails the Job after `activeDeadlineSeconds`,
- * honours `suspend`, writes Complete/Failed/Suspended conditions, and
- * deletes finished Jobs after `ttlSecondsAfterFinished` (the TTL-after-
- * finished controller's job).
+ * applies `podFailurePolicy` rules to failed pods (FailJob, FailIndex,
+ * Ignore, Count on exit codes or pod conditions), retries each index of an
+ * Indexed Job up to `backoffLimitPerIndex` times (`maxFailedIndexes`),
+ * replaces terminating pods at once or only once they are gone
+ * (`podReplacementPolicy`), honours `suspend`, writes the interim
+ * FailureTarget/SuccessCriteriaMet conditions, then Failed/Complete once no
+ * pod is left running, and deletes finished Jobs after
+ * `ttlSecondsAfterFinished` (the TTL-after-finished controller's job).
  */
 #include "config.h"
 
@@ -43,6 +48,8 @@ static const struct kp_arg_spec arg_spec[] = {
 };
 
 #define A_INDEX "batch.kubernetes.io/job-completion-index"
+#define A_FAILS "batch.kubernetes.io/job-index-failure-count"
+#define A_IGNORED "batch.kubernetes.io/job-index-ignored-failure-count"
 #define MAX_INDEXES 100000
 
 static int init(struct kp_ctl *c, const void *args, void **state, char **errmsg)
@@ -123,7 +130,17 @@ static void index_ranges(const unsigned char *done, int64_t n, char *buf, size_t
 	}
 }
 
-static json_t *pod_for(const json_t *job, int64_t index)
+/* What an Indexed Job knows about one index. */
+struct ixstate {
+	unsigned char done;   /* a pod of the index succeeded */
+	unsigned char failed; /* the index failed (backoffLimitPerIndex, FailIndex) */
+	unsigned char busy;   /* a pod of the index runs (or terminates, policy Failed) */
+	int32_t fails;        /* failures counted against backoffLimitPerIndex */
+	int32_t ignored;      /* failures an Ignore rule matched */
+	int64_t last;         /* when the latest failure of the index ended */
+};
+
+static json_t *pod_for(const json_t *job, int64_t index, const struct ixstate *ixs)
 {
 	json_t *tmpl = kp_obj_get(job, "spec.template");
 	char gen[300], idx[32];
@@ -152,6 +169,15 @@ static json_t *pod_for(const json_t *job, int64_t index)
 		char host[300];
 		snprintf(host, sizeof(host), "%.*s-%lld", 48, kp_obj_name(job), (long long)index);
 		kp_obj_set_str(pod, "spec.hostname", host);
+		/* kube carries an index's failure counts on its next pod. */
+		if (ixs) {
+			snprintf(idx, sizeof(idx), "%d", (int)ixs->fails);
+			kp_obj_set_annotation(pod, A_FAILS, idx);
+			if (ixs->ignored) {
+				snprintf(idx, sizeof(idx), "%d", (int)ixs->ignored);
+				kp_obj_set_annotation(pod, A_IGNORED, idx);
+			}
+		}
 	}
 	kp_obj_add_owner_ref(pod, job, true);
 	return pod;
@@ -172,6 +198,134 @@ static void delete_pods(struct kp_ctl *c, const json_t *job, json_t *pods, size_
 	}
 }
 
+/* ---- podFailurePolicy (kube's matchPodFailurePolicy) ---- */
+
+enum pfp_action { PFP_NONE, PFP_COUNT, PFP_IGNORE, PFP_FAILJOB, PFP_FAILINDEX };
+
+/*
+ * The first terminated container of statuses (borrowed) whose non-zero exit
+ * code satisfies the onExitCodes requirement req, or NULL. Exit code 0 never
+ * matches, whatever the operator.
+ */
+static const json_t *match_exit_codes(const json_t *statuses, const json_t *req)
+{
+	const char *cname = json_string_value(json_object_get(req, "containerName"));
+	const char *op = json_string_value(json_object_get(req, "operator"));
+	json_t *values = json_object_get(req, "values");
+	if (!op || (strcmp(op, "In") && strcmp(op, "NotIn")))
+		return NULL;
+	bool in = !strcmp(op, "In");
+	size_t i;
+	json_t *cs;
+	json_array_foreach(statuses, i, cs) {
+		json_t *code = kp_obj_get(cs, "state.terminated.exitCode");
+		if (!json_is_integer(code) || json_integer_value(code) == 0)
+			continue;
+		const char *n = json_string_value(json_object_get(cs, "name"));
+		if (cname && (!n || strcmp(cname, n)))
+			continue;
+		bool listed = false;
+		size_t j;
+		json_t *v;
+		json_array_foreach(values, j, v)
+			listed |= json_is_integer(v) && json_integer_value(v) == json_integer_value(code);
+		if (listed == in)
+			return cs;
+	}
+	return NULL;
+}
+
+/*
+ * The action of the first rule of policy (borrowed) that the failed pod
+ * matches; for FailJob, msg gets kube's message. Rules with an action this
+ * controller does not know are skipped, as the API asks of clients.
+ */
+static enum pfp_action match_policy(const json_t *policy, const json_t *pod, char *msg,
+				    size_t len)
+{
+	size_t i;
+	json_t *rule;
+	json_array_foreach(json_object_get(policy, "rules"), i, rule) {
+		const char *action = json_string_value(json_object_get(rule, "action"));
+		enum pfp_action a;
+		if (!action)
+			continue;
+		else if (!strcmp(action, "FailJob"))
+			a = PFP_FAILJOB;
+		else if (!strcmp(action, "FailIndex"))
+			a = PFP_FAILINDEX;
+		else if (!strcmp(action, "Ignore"))
+			a = PFP_IGNORE;
+		else if (!strcmp(action, "Count"))
+			a = PFP_COUNT;
+		else
+			continue;
+		json_t *oec = json_object_get(rule, "onExitCodes");
+		json_t *opc = json_object_get(rule, "onPodConditions");
+		if (json_is_object(oec)) {
+			const json_t *cs = match_exit_codes(kp_obj_get(pod, "status.containerStatuses"), oec);
+			if (!cs)
+				cs = match_exit_codes(kp_obj_get(pod, "status.initContainerStatuses"), oec);
+			if (!cs)
+				continue;
+			snprintf(msg, len,
+				 "Container %s for pod %s/%s failed with exit code %lld matching %s rule at index %zu",
+				 json_string_value(json_object_get(cs, "name")) ?: "",
+				 kp_obj_namespace(pod), kp_obj_name(pod),
+				 (long long)json_integer_value(kp_obj_get(cs, "state.terminated.exitCode")),
+				 action, i);
+			return a;
+		}
+		if (!json_is_array(opc))
+			continue;
+		size_t j, k;
+		json_t *pc, *pat;
+		json_array_foreach(kp_obj_get(pod, "status.conditions"), j, pc) {
+			const char *t = json_string_value(json_object_get(pc, "type"));
+			const char *s = json_string_value(json_object_get(pc, "status"));
+			json_array_foreach(opc, k, pat) {
+				const char *pt = json_string_value(json_object_get(pat, "type"));
+				const char *ps = json_string_value(json_object_get(pat, "status"));
+				if (!t || !s || !pt || strcmp(t, pt) || strcmp(s, ps ? ps : "True"))
+					continue;
+				snprintf(msg, len, "Pod %s/%s has condition %s matching %s rule at index %zu",
+					 kp_obj_namespace(pod), kp_obj_name(pod), t, action, i);
+				return a;
+			}
+		}
+	}
+	return PFP_NONE;
+}
+
+/* When a finished pod ended: its containers' latest finishedAt, else 0. */
+static int64_t finished_at(const json_t *pod)
+{
+	int64_t best = 0;
+	size_t i;
+	json_t *cs;
+	json_array_foreach(kp_obj_get(pod, "status.containerStatuses"), i, cs) {
+		const char *ft = kp_obj_str(cs, "state.terminated.finishedAt");
+		int64_t t = 0;
+		if (ft && kp_time_parse(ft, &t) == 0 && t > best)
+			best = t;
+	}
+	return best;
+}
+
+/* Milliseconds until a pod may replace the n-th failure that ended at last. */
+static int64_t backoff_wait(const struct args *a, int64_t n, int64_t last, int64_t now_ms)
+{
+	if (n <= 0 || !last)
+		return 0;
+	int64_t d = a->backoff_base_ms;
+	for (int64_t f = 1; f < n && d < a->backoff_max_ms; f++)
+		d *= 2;
+	if (d > a->backoff_max_ms)
+		d = a->backoff_max_ms;
+	int64_t w = last * 1000 + d - now_ms;
+	return w > 0 ? w : 0;
+}
+
 static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **errmsg)
 {
 	const struct args *a = state;
@@ -190,7 +344,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	kp_time_format(now, ts);
 	int rc = 0;
 	json_t *pods = NULL, *active = json_array();
-	unsigned char *done = NULL;
+	struct ixstate *ixs = NULL;
 
 	if (cond_true(job, "Complete") || cond_true(job, "Failed")) {
 		/* Finished: only the TTL is left. */
@@ -220,16 +374,30 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	int64_t completions = json_is_integer(cv) ? json_integer_value(cv) : -1;
 	int64_t parallelism = kp_obj_int(job, "spec.parallelism", 1);
 	int64_t backoff_limit = kp_obj_int(job, "spec.backoffLimit", 6);
+	json_t *pfp = kp_obj_get(job, "spec.podFailurePolicy");
+	if (!json_is_object(pfp))
+		pfp = NULL;
+	json_t *v = kp_obj_get(job, "spec.backoffLimitPerIndex");
+	int64_t per_index = indexed && json_is_integer(v) ? json_integer_value(v) : -1;
+	v = kp_obj_get(job, "spec.maxFailedIndexes");
+	int64_t max_failed_ix = per_index >= 0 && json_is_integer(v) ? json_integer_value(v) : -1;
+	/* kube's default: Failed with a podFailurePolicy, else TerminatingOrFailed. */
+	const char *rpol = kp_obj_str(job, "spec.podReplacementPolicy");
+	bool only_failed = rpol ? !strcmp(rpol, "Failed") : pfp != NULL;
 	if (indexed && (completions < 0 || completions > MAX_INDEXES)) {
 		kp_ctl_event(c, job, "Warning", "InvalidCompletions",
 			     "Indexed jobs need spec.completions in 0..%d", MAX_INDEXES);
 		goto out;
 	}
-	int64_t succeeded = 0, failed = 0, restarts = 0, ready = 0, last_fail = 0;
-	if (indexed && !(done = calloc((size_t)completions + 1, 1))) {
+	int64_t succeeded = 0, failed = 0, restarts = 0, ready = 0, terminating = 0;
+	int64_t last_fail = 0, last_success = 0, failjob_at = 0;
+	char failjob_msg[1024] = "";
+	if (indexed && !(ixs = calloc((size_t)completions + 1, sizeof(*ixs)))) {
 		rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Failed pods with their end times, to count those after the last success. */
+	json_t *fail_times = json_array();
 	size_t i;
 	json_t *p;
 	json_array_foreach(pods, i, p) {
@@ -238,23 +406,59 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			   kp_obj_uid(job)))
 			continue;
 		const char *ph = phase(p);
+		int64_t ix = indexed ? pod_index(p) : -1;
+		if (ix >= completions)
+			ix = -1;
+		bool deleting = kp_obj_str(p, "metadata.deletionTimestamp") != NULL;
+		bool terminal = !strcmp(ph, "Succeeded") || !strcmp(ph, "Failed");
+		if (deleting && !terminal) {
+			terminating++;
+			if (ix >= 0 && only_failed)
+				ixs[ix].busy = 1;
+		}
 		if (!strcmp(ph, "Succeeded")) {
-			int64_t ix = pod_index(p);
 			if (!indexed)
 				succeeded++;
-			else if (ix >= 0 && ix < completions && !done[ix]) {
-				done[ix] = 1;
+			else if (ix >= 0 && !ixs[ix].done) {
+				ixs[ix].done = 1;
 				succeeded++;
 			}
-		} else if (!strcmp(ph, "Failed")) {
-			failed++;
-			json_t *cs = json_array_get(kp_obj_get(p, "status.containerStatuses"), 0);
-			const char *ft = kp_obj_str(cs, "state.terminated.finishedAt");
-			int64_t t = 0;
-			if (ft && kp_time_parse(ft, &t) == 0 && t > last_fail)
+			int64_t t = finished_at(p);
+			if (t > last_success)
+				last_success = t;
+		} else if (!strcmp(ph, "Failed") || (deleting && !only_failed)) {
+			/* kube counts a pod deleted before it ended as failed unless
+			 * only Failed pods are replaced. */
+			char msg[1024];
+			enum pfp_action act = pfp && !deleting ? match_policy(pfp, p, msg, sizeof(msg)) :
+								 PFP_NONE;
+			int64_t t = finished_at(p);
+			if (deleting && !terminal)
+				kp_time_parse(kp_obj_str(p, "metadata.deletionTimestamp"), &t);
+			json_array_append_new(fail_times, json_integer(t));
+			if (t > last_fail)
 				last_fail = t;
-		} else if (!kp_obj_str(p, "metadata.deletionTimestamp")) {
+			if (ix >= 0 && t > ixs[ix].last)
+				ixs[ix].last = t;
+			if (act == PFP_IGNORE) {
+				if (ix >= 0)
+					ixs[ix].ignored++;
+				continue;
+			}
+			failed++;
+			if (act == PFP_FAILJOB && (!*failjob_msg || t < failjob_at)) {
+				strcpy(failjob_msg, msg);
+				failjob_at = t;
+			}
+			if (ix >= 0) {
+				ixs[ix].fails++;
+				if (act == PFP_FAILINDEX && per_index >= 0)
+					ixs[ix].failed = 1;
+			}
+		} else if (!deleting) {
 			json_array_append(active, p);
+			if (ix >= 0)
+				ixs[ix].busy = 1;
 			if (kp__pod_ready(p))
 				ready++;
 			if (on_failure) {
@@ -265,44 +469,96 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			}
 		}
 	}
+	/* Failures since the last success set the delay, as kube's backoff record does. */
+	int64_t recent_fails = 0;
+	json_array_foreach(fail_times, i, p)
+		if (json_integer_value(p) >= last_success)
+			recent_fails++;
+	json_decref(fail_times);
+	int64_t failed_ix = 0;
+	if (per_index >= 0)
+		for (int64_t k = 0; k < completions; k++) {
+			if (!ixs[k].done && ixs[k].fails > per_index)
+				ixs[k].failed = 1;
+			if (ixs[k].done)
+				ixs[k].failed = 0;
+			failed_ix += ixs[k].failed;
+		}
 	json_t *st = json_object_get(job, "status");
 	if (!json_is_object(st)) {
 		st = json_object();
 		json_object_set_new(job, "status", st);
 	}
 	bool suspended = kp_obj_bool(job, "spec.suspend", false);
-	const char *fail_reason = NULL, *fail_msg = NULL;
 	int64_t deadline = kp_obj_int(job, "spec.activeDeadlineSeconds", -1), start = 0;
 	const char *startt = kp_obj_str(job, "status.startTime");
 	if (startt)
 		kp_time_parse(startt, &start);
-	/* With OnFailure the kubelet restarts containers: those count as failures. */
-	if (failed + restarts > backoff_limit) {
-		fail_reason = "BackoffLimitExceeded";
-		fail_msg = "Job has reached the specified backoff limit";
+
+	/*
+	 * The Job's fate, in kube's order: a FailureTarget or SuccessCriteriaMet
+	 * written before stands; then a FailJob rule, the backoff limit (with
+	 * OnFailure the kubelet's restarts count), the deadline, the failed
+	 * indexes; else success once enough pods succeeded.
+	 */
+	const char *fin_type = NULL, *fin_reason = NULL, *fin_msg = NULL;
+	json_t *interim = kp_obj_condition(job, "FailureTarget");
+	if (interim && cond_true(job, "FailureTarget"))
+		fin_type = "FailureTarget";
+	else if ((interim = kp_obj_condition(job, "SuccessCriteriaMet")) &&
+		 cond_true(job, "SuccessCriteriaMet"))
+		fin_type = "SuccessCriteriaMet";
+	if (fin_type) {
+		fin_reason = json_string_value(json_object_get(interim, "reason")) ?: "";
+		fin_msg = json_string_value(json_object_get(interim, "message")) ?: "";
+	} else if (*failjob_msg) {
+		fin_type = "FailureTarget";
+		fin_reason = "PodFailurePolicy";
+		fin_msg = failjob_msg;
+	} else if (failed > backoff_limit ||
+		   (on_failure && (backoff_limit ? restarts >= backoff_limit : restarts > 0))) {
+		fin_type = "FailureTarget";
+		fin_reason = "BackoffLimitExceeded";
+		fin_msg = "Job has reached the specified backoff limit";
 	} else if (deadline >= 0 && start && !suspended && start + deadline <= now) {
-		fail_reason = "DeadlineExceeded";
-		fail_msg = "Job was active longer than specified deadline";
+		fin_type = "FailureTarget";
+		fin_reason = "DeadlineExceeded";
+		fin_msg = "Job was active longer than specified deadline";
+	} else if (max_failed_ix >= 0 && failed_ix > max_failed_ix) {
+		fin_type = "FailureTarget";
+		fin_reason = "MaxFailedIndexesExceeded";
+		fin_msg = "Job has exceeded the specified maximal number of failed indexes";
+	} else if (failed_ix > 0 && failed_ix + succeeded >= completions) {
+		fin_type = "FailureTarget";
+		fin_reason = "FailedIndexes";
+		fin_msg = "Job has failed indexes";
+	} else if (completions >= 0 ? succeeded >= completions :
+				      succeeded > 0 && json_array_size(active) == 0) {
+		fin_type = "SuccessCriteriaMet";
+		fin_reason = "CompletionsReached";
+		fin_msg = "Reached expected number of succeeded pods";
 	}
-	bool complete = !fail_reason &&
-			(completions >= 0 ? succeeded >= completions :
-					    succeeded > 0 && json_array_size(active) == 0);
-	if (fail_reason || complete) {
-		delete_pods(c, job, active, json_array_size(active), key);
+	if (fin_type) {
+		bool fail = !strcmp(fin_type, "FailureTarget");
+		size_t running = json_array_size(active);
+		if (!cond_true(job, fin_type))
+			kp__set_condition(job, condition(fin_type, "True", fin_reason, fin_msg, ts));
+		delete_pods(c, job, active, running, key);
 		json_array_clear(active);
 		ready = 0;
-		kp__set_condition(job, condition(fail_reason ? "Failed" : "Complete", "True",
-						 fail_reason ? fail_reason : "CompletionsReached",
-						 fail_reason ? fail_msg : "Reached expected number of succeeded pods",
-						 ts));
-		if (complete)
-			json_object_set_new(st, "completionTime", json_string(ts));
-		kp_ctl_event(c, job, fail_reason ? "Warning" : "Normal",
-			     fail_reason ? fail_reason : "Completed", "%s",
-			     fail_reason ? fail_msg : "Job completed");
-		int64_t ttl = kp_obj_int(job, "spec.ttlSecondsAfterFinished", -1);
-		if (ttl >= 0)
-			ret = ttl * 1000 + 1;
+		/* The terminal condition waits until no pod of the Job runs any more. */
+		if (!running && !terminating && kp_ctl_satisfied(c, key)) {
+			kp__set_condition(job, condition(fail ? "Failed" : "Complete", "True",
+							 fin_reason, fin_msg, ts));
+			if (!fail)
+				json_object_set_new(st, "completionTime", json_string(ts));
+			kp_ctl_event(c, job, fail ? "Warning" : "Normal",
+				     fail ? fin_reason : "Completed", "%s",
+				     fail ? fin_msg : "Job completed");
+			int64_t ttl = kp_obj_int(job, "spec.ttlSecondsAfterFinished", -1);
+			if (ttl >= 0)
+				ret = ttl * 1000 + 1;
+		}
 	} else if (suspended) {
 		delete_pods(c, job, active, json_array_size(active), key);
 		json_array_clear(active);
@@ -324,57 +580,57 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			start = now;
 		}
 		int64_t want = parallelism;
-		if (completions >= 0 && completions - succeeded < want)
-			want = completions - succeeded;
+		int64_t left = completions >= 0 ? completions - succeeded - failed_ix : want;
+		if (left < want)
+			want = left;
 		if (completions < 0 && succeeded > 0)
 			want = 0;
-		int64_t have = (int64_t)json_array_size(active);
+		if (want < 0)
+			want = 0;
+		/* With podReplacementPolicy Failed a terminating pod still holds its place. */
+		int64_t have = (int64_t)json_array_size(active) + (only_failed ? terminating : 0);
+		int64_t now_ms = now * 1000;
 		if (have > want) {
+			int64_t n = have - want;
+			if (n > (int64_t)json_array_size(active))
+				n = (int64_t)json_array_size(active);
 			kp__pods_sort_for_deletion(active);
-			delete_pods(c, job, active, (size_t)(have - want), key);
+			delete_pods(c, job, active, (size_t)n, key);
 		} else if (have < want) {
-			/* Recreating after failures waits base * 2^(failures-1), as kube does. */
-			int64_t wait_ms = 0;
-			if (failed > 0 && last_fail) {
-				/* Only failed pods delay recreation (restarts happen in place). */
-				int64_t d = a->backoff_base_ms;
-				for (int64_t f = 1; f < failed && d < a->backoff_max_ms; f++)
-					d *= 2;
-				if (d > a->backoff_max_ms)
-					d = a->backoff_max_ms;
-				wait_ms = last_fail * 1000 + d - now * 1000;
-			}
+			/* Recreating after failures waits base * 2^(failures-1), as kube
+			 * does: per index with backoffLimitPerIndex, else for the Job. */
+			int64_t wait_ms = per_index >= 0 ? 0 :
+					  backoff_wait(a, recent_fails, last_fail, now_ms);
 			if (wait_ms > 0) {
 				ret = wait_ms;
 			} else {
-				unsigned char *busy = NULL;
-				if (indexed) {
-					busy = calloc((size_t)completions + 1, 1);
-					json_array_foreach(active, i, p) {
-						int64_t ix = pod_index(p);
-						if (busy && ix >= 0 && ix < completions)
-							busy[ix] = 1;
-					}
-				}
-				int64_t n = want - have, next = 0;
+				int64_t n = want - have, next = 0, made = 0;
 				kp_ctl_expect(c, key, (int)n, 0);
-				for (int64_t made = 0; made < n; made++) {
+				for (; made < n; made++) {
 					int64_t ix = -1;
 					if (indexed) {
-						while (next < completions && (done[next] || (busy && busy[next])))
+						while (next < completions) {
+							struct ixstate *s = &ixs[next];
+							int64_t w = 0;
+							if (!s->done && !s->failed && !s->busy && per_index >= 0)
+								w = backoff_wait(a, s->fails + s->ignored, s->last,
+										 now_ms);
+							if (!s->done && !s->failed && !s->busy && !w)
+								break;
+							if (w > 0 && (!ret || w < ret))
+								ret = w;
 							next++;
-						if (next >= completions) {
-							kp_ctl_observe(c, key, (int)(n - made), 0);
-							break;
 						}
+						if (next >= completions)
+							break;
 						ix = next++;
 					}
-					json_t *pod = pod_for(job, ix), *out = NULL;
+					json_t *pod = pod_for(job, ix, per_index >= 0 ? &ixs[ix] : NULL);
+					json_t *out = NULL;
 					char *err = NULL;
 					int r = kp_ctl_create(c, K_POD, pod, &out, &err);
 					json_decref(pod);
 					if (r < 0) {
-						kp_ctl_observe(c, key, (int)(n - made), 0);
 						if (r != KP_EBUSY) {
 							kp_ctl_event(c, job, "Warning", "FailedCreate",
 								     "Error creating: %s",
@@ -389,27 +645,49 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 						     "Created pod: %s", kp_obj_name(out));
 					json_decref(out);
 				}
-				free(busy);
+				if (made < n)
+					kp_ctl_observe(c, key, (int)(n - made), 0);
 			}
 		}
-		if (deadline >= 0 && start && !ret)
-			ret = (start + deadline - now) * 1000 + 1;
+		if (deadline >= 0 && start) {
+			int64_t d = (start + deadline - now) * 1000 + 1;
+			if (!ret || d < ret)
+				ret = d;
+		}
 	}
 	json_object_set_new(st, "active", json_integer((json_int_t)json_array_size(active)));
 	json_object_set_new(st, "ready", json_integer(ready));
+	json_object_set_new(st, "terminating", json_integer(terminating));
 	json_object_set_new(st, "succeeded", json_integer(succeeded));
 	json_object_set_new(st, "failed", json_integer(failed));
 	if (indexed) {
-		char buf[4096];
-		index_ranges(done, completions, buf, sizeof(buf));
+		char *buf = malloc(65536);
+		unsigned char *bits = malloc((size_t)completions + 1);
+		if (!buf || !bits) {
+			free(buf);
+			free(bits);
+			rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (int64_t k = 0; k < completions; k++)
+			bits[k] = ixs[k].done;
+		index_ranges(bits, completions, buf, 65536);
 		if (*buf)
 			json_object_set_new(st, "completedIndexes", json_string(buf));
+		if (per_index >= 0) {
+			for (int64_t k = 0; k < completions; k++)
+				bits[k] = ixs[k].failed;
+			index_ranges(bits, completions, buf, 65536);
+			json_object_set_new(st, "failedIndexes", json_string(buf));
+		}
+		free(bits);
+		free(buf);
 	}
-	/* Zero counts are omitted, as in Kubernetes' JSON. */
-	static const char *const counts[] = { "active", "ready", "succeeded", "failed" };
+	/* Zero counts are omitted, as in Kubernetes' JSON (ready and terminating
+	 * are pointers there, so 0 shows). */
+	static const char *const counts[] = { "active", "succeeded", "failed" };
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
-		if (json_integer_value(json_object_get(st, counts[k])) == 0 &&
-		    strcmp(counts[k], "ready"))
+		if (json_integer_value(json_object_get(st, counts[k])) == 0)
 			json_object_del(st, counts[k]);
 	if (!json_equal(st, kp_obj_get(cached = kp_ctl_get(c, K_JOB, ns, name), "status"))) {
 		char *serr = NULL;
@@ -420,7 +698,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	}
 	json_decref(cached);
 out:
-	free(done);
+	free(ixs);
 	json_decref(active);
 	json_decref(pods);
 	json_decref(job);
