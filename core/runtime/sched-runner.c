@@ -79,12 +79,56 @@ static int bind_edit(json_t *obj, void *arg, char **errmsg)
 	return 0;
 }
 
+/*
+ * Returns 0 when bound, negative with *errmsg when refused, 1 when the pod
+ * must be bound from the stored object instead.
+ *
+ * The scheduler's pod is the informer's copy, which carries the revision it
+ * was stored at: the binding is written as a compare-and-swap on that
+ * revision, without reading and decoding the pod again (that read was a
+ * third of a binding's cost). What bind_edit refuses on that copy it would
+ * refuse on any later one (deletionTimestamp and nodeName are never
+ * cleared); when the pod changed since, the swap fails and the binding is
+ * redone on the stored object.
+ */
+static int bind_at(struct kp_sched_runner *r, const char *key, struct bind_edit *be,
+		   char **errmsg)
+{
+	uint64_t rv = kp_obj_resource_version(be->pod);
+	if (!rv)
+		return 1;
+	json_t *obj = json_deep_copy(be->pod);
+	if (!obj)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	int rc = bind_edit(obj, be, errmsg);
+	if (rc < 0) {
+		json_decref(obj);
+		return rc;
+	}
+	kp_obj_del(obj, "metadata.resourceVersion");
+	char *s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!s)
+		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
+	rc = kp_store_update(r->st, key, s, strlen(s), rv, NULL);
+	free(s);
+	if (rc == KP_ECONFLICT || rc == KP_ENOENT)
+		return 1;
+	if (rc < 0)
+		return kp_error_set(errmsg, rc, "%s: %s", key, kp_strerror(rc));
+	return 0;
+}
+
 static int host_bind(void *arg, const json_t *pod, const char *node, char **errmsg)
 {
 	struct kp_sched_runner *r = arg;
 	char key[1024];
 	struct bind_edit be = { pod, node };
 	pod_key(key, sizeof(key), pod);
+	int rc = bind_at(r, key, &be, errmsg);
+	if (rc <= 0)
+		return rc;
+	/* Changed (or gone) since the scheduler saw it: decide on what is stored. */
 	return kp_store_edit_json(r->st, key, bind_edit, &be, errmsg);
 }
 
