@@ -33,3 +33,9 @@ SH_TESTS += t/t4109-ctl-cronjob.sh
 SH_TESTS += t/t4110-ctl-hpa.sh
 SH_TESTS += t/t4111-ctl-endpointslice.sh
 SH_TESTS += t/t4120-ctl-job-policies.sh
+SH_TESTS += t/t4121-ctl-daemonset-history.sh
+C_TESTS += t/t4122-ctl-history
+t_t4122_ctl_history_SOURCES = t/t4122-ctl-history.c t/tap.h \
+	plugins/controllers/workload.c plugins/controllers/workload.h
+t_t4122_ctl_history_LDADD = $(T_LDADD)
+t_t4122_ctl_history_CFLAGS = $(AM_CFLAGS)

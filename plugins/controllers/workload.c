@@ -366,3 +366,44 @@ void kp__template_hash(const json_t *tmpl, int64_t collision_count, char out[16]
 		out[i] = alpha[(unsigned char)dec[i] % (sizeof(alpha) - 1)];
 	out[i] = 0;
 }
+
+static int by_revision(const void *a, const void *b)
+{
+	int64_t x = kp_obj_int(*(json_t *const *)a, "revision", 0);
+	int64_t y = kp_obj_int(*(json_t *const *)b, "revision", 0);
+	return x < y ? -1 : x > y;
+}
+
+void kp__history_plan(const json_t *revs, const char *cur, const json_t *live, int64_t limit,
+		      bool live_counts, int64_t *revision, json_t *prune)
+{
+	size_t n = json_array_size(revs), nold = 0;
+	json_t **old = calloc(n + 1, sizeof(*old));
+	int64_t max_other = 0, cur_rev = -1;
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = json_array_get(revs, i);
+		const char *name = kp_obj_name(r);
+		int64_t v = kp_obj_int(r, "revision", 0);
+		if (name && !strcmp(name, cur)) {
+			cur_rev = v;
+			continue;
+		}
+		if (v > max_other)
+			max_other = v;
+		if (old && (live_counts || !json_object_get(live, name ? name : "")))
+			old[nold++] = r;
+	}
+	*revision = cur_rev > max_other ? cur_rev : max_other + 1;
+	if (!old)
+		return;
+	qsort(old, nold, sizeof(*old), by_revision);
+	int64_t kill = (int64_t)nold - (limit < 0 ? 0 : limit);
+	for (size_t i = 0; i < nold && kill > 0; i++) {
+		const char *name = kp_obj_name(old[i]);
+		if (!name || json_object_get(live, name))
+			continue;
+		json_array_append_new(prune, json_string(name));
+		kill--;
+	}
+	free(old);
+}

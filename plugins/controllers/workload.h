@@ -102,4 +102,22 @@ void kp__proportional_scale(struct kp__rs_prop *rs, size_t n, int64_t replicas, 
  */
 void kp__template_hash(const json_t *tmpl, int64_t collision_count, char out[16]);
 
+/* ---- ControllerRevision history (daemonset, statefulset) ---- */
+
+/*
+ * Plans an owner's ControllerRevisions as kube's history code does. revs
+ * (borrowed) holds the owner's revisions; cur names the one of the current
+ * template (it may be missing from revs); live (borrowed object, keys =
+ * revision names still in use by pods) protects revisions from pruning.
+ * *revision gets the number cur must carry: its own when it already is the
+ * highest, else one more than the highest other (a rollback to an old
+ * template makes that revision the newest). Names to delete are appended to
+ * prune (borrowed array): revisions other than cur and not live, lowest
+ * revision first, as many as exceed limit. With live_counts, live revisions
+ * count towards limit (kube's DaemonSet cleanupHistory); without, only the
+ * others do (the StatefulSet's truncateHistory).
+ */
+void kp__history_plan(const json_t *revs, const char *cur, const json_t *live, int64_t limit,
+		      bool live_counts, int64_t *revision, json_t *prune);
+
 #endif
