@@ -642,14 +642,6 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 		      char **errmsg)
 {
 	bool create = st != NULL;
-	if (res->crd) {
-		kp__cr_default(res, obj, create);
-		return 0;
-	}
-	if (is(res, "customresourcedefinitions")) {
-		kp__crd_default(obj, create);
-		return 0;
-	}
 	if (is(res, "pods")) {
 		json_t *spec = ensure_obj(obj, "spec");
 		default_podspec(spec);
@@ -1297,11 +1289,7 @@ static void validate_endpointslice(const json_t *obj, const json_t *old,
 void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
 			struct kp_errlist *errs)
 {
-	if (res->crd) {
-		kp__cr_validate(res, obj, errs);
-	} else if (is(res, "customresourcedefinitions")) {
-		kp__crd_validate(obj, old, errs);
-	} else if (is(res, "pods")) {
+	if (is(res, "pods")) {
 		json_t *spec = json_object_get(obj, "spec");
 		if (!spec)
 			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec", NULL, "%s", "");

@@ -18,6 +18,7 @@
 
 #include "core/api/internal.h"
 #include "core/api/kinds.h"
+#include "core/api/ssa.h"
 #include "core/api/schema.h"
 
 #define UPDATE_RETRIES 8
@@ -279,6 +280,12 @@ static char *encode_store(const struct kp_resource *res, json_t *obj, size_t *le
 	return kp__buf_steal(&b, len);
 }
 
+static bool is_crd_kind(const struct kp_resource *res)
+{
+	return !res->crd && !strcmp(res->plural, "customresourcedefinitions") &&
+	       !strcmp(res->group, "apiextensions.k8s.io");
+}
+
 /* A stored object as the request's version sees it (custom resources). */
 static void convert_out(const struct kp_resource *res, json_t *obj)
 {
@@ -289,8 +296,7 @@ static void convert_out(const struct kp_resource *res, json_t *obj)
 /* After a CRD write: serve what it says before answering (the informer catches up). */
 static void crd_written(const struct kp_req *r, uint64_t rev)
 {
-	if (!r->res->crd && !strcmp(r->res->plural, "customresourcedefinitions") &&
-	    !strcmp(r->res->group, "apiextensions.k8s.io"))
+	if (is_crd_kind(r->res))
 		kp__crds_wait(r->srv, rev);
 }
 
@@ -769,6 +775,32 @@ out:
 	selectors_release(&sel);
 }
 
+/* ---- defaults and validation ----------------------------------------------------- */
+
+/* kp__kinds_default, and crd.c for custom resources and CRDs (st NULL: an update). */
+static int kinds_default(const struct kp_resource *res, json_t *obj, struct kp_store *st,
+			 char **errmsg)
+{
+	if (res->crd)
+		kp__cr_default(res, obj, st != NULL);
+	else if (is_crd_kind(res))
+		kp__crd_default(obj, st != NULL);
+	else
+		return kp__kinds_default(res, obj, st, errmsg);
+	return 0;
+}
+
+static void kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
+			   struct kp_errlist *errs)
+{
+	if (res->crd)
+		kp__cr_validate(res, obj, errs);
+	else if (is_crd_kind(res))
+		kp__crd_validate(obj, old, errs);
+	else
+		kp__kinds_validate(res, obj, old, errs);
+}
+
 /* ---- fieldValidation --------------------------------------------------------------- */
 
 struct fv_item {
@@ -932,13 +964,12 @@ static bool prepare_create(struct kp_req *r, json_t *obj)
 	json_object_del(md, "deletionTimestamp");
 	json_object_del(md, "deletionGracePeriodSeconds");
 	json_object_del(md, "selfLink");
-	json_object_del(md, "managedFields");
 	if (res->flags & KP_RES_GENERATION)
 		json_object_set_new(md, "generation", json_integer(1));
 	else
 		json_object_del(md, "generation");
 	char *forbidden = NULL;
-	if (kp__kinds_default(res, obj, r->srv->st, &forbidden)) {
+	if (kinds_default(res, obj, r->srv->st, &forbidden)) {
 		kp__reply_status(r, 403, "Forbidden", NULL, "%s \"%s\" is forbidden: %s",
 				 res->qualified, kp_obj_name(obj) ? kp_obj_name(obj) : "",
 				 forbidden ? forbidden : "admission denied");
@@ -949,7 +980,7 @@ static bool prepare_create(struct kp_req *r, json_t *obj)
 	struct kp_errlist errs = { 0 };
 	kp_validate_object_meta(obj, res->flags & KP_RES_NAMESPACED,
 				res->flags & KP_RES_NAME_LABEL, &errs);
-	kp__kinds_validate(res, obj, NULL, &errs);
+	kinds_validate(res, obj, NULL, &errs);
 	if (errs.n) {
 		name = kp_obj_name(obj);
 		kp__reply_invalid(r, res->kind, name, &errs);
@@ -986,6 +1017,11 @@ static void do_create(struct kp_req *r)
 		json_decref(obj);
 		return;
 	}
+	if (!kp__ssa_check_options(r, false)) {
+		json_decref(obj);
+		return;
+	}
+	kp__ssa_set_update(r, NULL, obj);
 	bool generated = !json_string_value(kp_obj_get(obj, "metadata.name")) ||
 			 kp_obj_str(obj, "metadata.generateName");
 	for (int attempt = 0;; attempt++) {
@@ -1151,7 +1187,7 @@ static bool can_vanish(const struct kp_resource *res, const json_t *obj)
  * mismatch); otherwise conflicts with concurrent writers are retried.
  */
 static void update_loop(struct kp_req *r, const char *name, enum update_mode mode, mutate_fn fn,
-			void *ctx, int ok_code)
+			void *ctx, int ok_code, json_t *const *applied)
 {
 	struct kp_buf k = { 0 };
 	key_of(r, name, &k);
@@ -1220,9 +1256,22 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 		carry_system_fields(r->res, old, obj, mode);
 		kp_obj_set_resource_version(obj, cur_rev);
 		if (mode == UPD_MAIN)
-			kp__kinds_default(r->res, obj, NULL, NULL);
+			kinds_default(r->res, obj, NULL, NULL);
 		else if (mode == UPD_STATUS && r->res->crd)
 			kp__cr_default(r->res, obj, false);
+		/*
+		 * managedFields: an apply computed them (applied); other writes own
+		 * what they changed; bindings are the server's and leave them be.
+		 */
+		json_t *nmd = json_object_get(obj, "metadata");
+		if (mode == UPD_SYSTEM)
+			copy_field(nmd, json_object_get(old, "metadata"), "managedFields");
+		else if (applied && *applied)
+			json_object_set(nmd, "managedFields", *applied);
+		else if (applied)
+			json_object_del(nmd, "managedFields");
+		else
+			kp__ssa_set_update(r, old, obj);
 		if (json_equal(obj, old)) {
 			/* Nothing changed: Kubernetes does not write (no new revision). */
 			json_decref(old);
@@ -1232,7 +1281,7 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 		struct kp_errlist errs = { 0 };
 		kp_validate_object_meta(obj, r->res->flags & KP_RES_NAMESPACED,
 					r->res->flags & KP_RES_NAME_LABEL, &errs);
-		kp__kinds_validate(r->res, obj, old, &errs);
+		kinds_validate(r->res, obj, old, &errs);
 		json_decref(old);
 		if (errs.n) {
 			kp__reply_invalid(r, r->res->kind, name, &errs);
@@ -1282,7 +1331,8 @@ static void do_update(struct kp_req *r, enum update_mode mode)
 	json_t *obj = decode_body(r, true);
 	if (!obj)
 		return;
-	update_loop(r, r->name, mode, mutate_replace, obj, 200);
+	if (kp__ssa_check_options(r, false))
+		update_loop(r, r->name, mode, mutate_replace, obj, 200, NULL);
 	json_decref(obj);
 }
 
@@ -1293,6 +1343,7 @@ enum patch_type { PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY };
 struct patch_ctx {
 	enum patch_type type;
 	json_t *patch;
+	json_t *managed; /* apply: the managedFields it computed (owned) */
 };
 
 static json_t *apply_patch(struct kp_req *r, const json_t *cur, struct patch_ctx *pc)
@@ -1314,8 +1365,11 @@ static json_t *apply_patch(struct kp_req *r, const json_t *cur, struct patch_ctx
 		return doc;
 	case PATCH_MERGE:
 		return kp__merge_patch(cur, pc->patch);
-	case PATCH_STRATEGIC:
 	case PATCH_APPLY:
+		json_decref(pc->managed);
+		pc->managed = NULL;
+		return kp__ssa_apply_req(r, cur, pc->patch, &pc->managed);
+	case PATCH_STRATEGIC:
 	default:
 		doc = json_deep_copy(cur);
 		if (kp__strategic_merge_patch(doc, pc->patch, &err)) {
@@ -1406,12 +1460,12 @@ static json_t *decode_patch(struct kp_req *r, enum patch_type t)
 static void do_patch(struct kp_req *r, enum update_mode mode)
 {
 	enum patch_type t;
-	if (!patch_type_of(r, &t))
+	if (!patch_type_of(r, &t) || !kp__ssa_check_options(r, t == PATCH_APPLY))
 		return;
 	json_t *p = decode_patch(r, t);
 	if (!p)
 		return;
-	struct patch_ctx pc = { t, p };
+	struct patch_ctx pc = { t, p, NULL };
 	if (t == PATCH_APPLY && mode == UPD_MAIN) {
 		/* Server-side apply creates a missing object. */
 		struct kp_buf k = { 0 };
@@ -1422,8 +1476,10 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 		if (rc == 0) {
 			kp_kv_release(&kv);
 		} else if (rc == KP_ENOENT) {
-			json_t *obj = json_deep_copy(p);
+			json_t *obj = kp__ssa_apply_create(r, p);
 			json_decref(p);
+			if (!obj)
+				return;
 			if (kp__cr_terminating(r->res)) {
 				kp__reply_status(r, 405, "MethodNotAllowed", NULL,
 						 "create not allowed while custom resource "
@@ -1470,7 +1526,9 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 			return;
 		}
 	}
-	update_loop(r, r->name, mode, mutate_patch, &pc, 200);
+	update_loop(r, r->name, mode, mutate_patch, &pc, 200,
+		    t == PATCH_APPLY ? &pc.managed : NULL);
+	json_decref(pc.managed);
 	json_decref(p);
 }
 
@@ -1598,7 +1656,7 @@ static void do_scale_write(struct kp_req *r)
 	/* Reply with the Scale, not the object. */
 	bool table = false;
 	(void)table;
-	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200);
+	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200, NULL);
 	if (r->code == 200 && r->reply) {
 		json_t *o = json_loadb(r->reply, r->reply_len, 0, NULL);
 		if (o) {
@@ -1739,7 +1797,7 @@ static int delete_one(struct kp_req *r, const char *name, struct delete_opts *d,
 				kp_obj_set(obj, "status", json_object());
 			kp_obj_set_str(obj, "status.phase", "Terminating");
 		}
-		if (!r->res->crd && !strcmp(r->res->plural, "customresourcedefinitions")) {
+		if (is_crd_kind(r->res)) {
 			/* crd.c's informer deletes the custom resources, then the CRD. */
 			add_finalizer(obj, "customresourcecleanup.apiextensions.k8s.io");
 			graceful = true;
@@ -1987,7 +2045,7 @@ static void do_binding(struct kp_req *r, const char *pod)
 	/* pods/binding is stored on the pod: switch r->res to pods. */
 	const struct kp_resource *saved = r->res;
 	r->res = kp__registry_find("", "v1", "pods");
-	update_loop(r, pod, UPD_SYSTEM, mutate_bind, &bc, 201);
+	update_loop(r, pod, UPD_SYSTEM, mutate_bind, &bc, 201, NULL);
 	if (r->code == 201)
 		kp__reply_success(r, 201, NULL);
 	r->res = saved;
