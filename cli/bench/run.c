@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <kplane/error.h>
+#include <kplane/object.h>
 
 #include "cli/bench/bench.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
 		"                       [--report DIR] [--list] [--preload] [--seed N]\n"
 		"                       [--scheduler-config FILE] [--kplane PATH] [--timeout SECONDS]\n"
 		"                       [--interval SECONDS] [--plugins static|so] [--settle SECONDS]\n"
+		"                       [--placements FILE]\n"
 		"  CONFIG.yaml is kube-scheduler's scheduler_perf performance-config.yaml format.\n"
 		"  --workload   fnmatch patterns: NAME selects all cases of a test, NAME/CASE one\n"
 		"  --threads    inprocess: scheduler parallelism; api: concurrent clients (default 16)\n"
@@ -34,7 +36,9 @@ static void usage(FILE *f)
 		"  --settle     api: how long nothing must change before pods with PodScheduled=False\n"
 		"               count as unschedulable (default 10 s, kube's longest backoff)\n"
 		"  --plugins    inprocess: the in-tree plugin table (static, default) or only the\n"
-		"               .so modules on the plugin path (so; $KPLANE_PLUGIN_PATH)\n");
+		"               .so modules on the plugin path (so; $KPLANE_PLUGIN_PATH)\n"
+		"  --placements write \"namespace/name node\" of every pod of the last run to FILE\n"
+		"               (with --preload and --seed, two builds can be compared with diff)\n");
 }
 
 void sb_progress(const struct sb_options *o, const char *fmt, ...)
@@ -99,10 +103,28 @@ static size_t median_index(const struct sb_summary *ss, size_t n)
 	return m;
 }
 
+/* One "namespace/name node" line per pod of the final state ("-" when not
+ * bound), in creation order: a placement fingerprint for comparing builds. */
+static int write_placements(const char *path, const struct sb_result *r)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < json_array_size(r->pods_final); i++) {
+		const json_t *p = json_array_get(r->pods_final, i);
+		const char *node = json_string_value(
+			json_object_get(json_object_get(p, "spec"), "nodeName"));
+		fprintf(f, "%s/%s %s\n", kp_obj_namespace(p) ? kp_obj_namespace(p) : "",
+			kp_obj_name(p) ? kp_obj_name(p) : "", node ? node : "-");
+	}
+	bool bad = ferror(f) != 0;
+	return fclose(f) == 0 && !bad ? 0 : -1;
+}
+
 int sb_cmd_run(int argc, char **argv)
 {
 	struct sb_options o = { .mode = SB_MODE_INPROCESS, .timeout_s = 600, .settle_s = 10 };
-	const char *pattern = NULL, *output = "table", *report = NULL;
+	const char *pattern = NULL, *output = "table", *report = NULL, *placements = NULL;
 	unsigned long long runs = 1, u;
 	double interval = 1.0;
 	bool list = false;
@@ -123,6 +145,7 @@ int sb_cmd_run(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "plugins", required_argument, NULL, 'p' },
 		{ "settle", required_argument, NULL, 'e' },
+		{ "placements", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -192,6 +215,7 @@ int sb_cmd_run(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'x': placements = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -270,6 +294,11 @@ int sb_cmd_run(int argc, char **argv)
 				break;
 			}
 			sb_check_placement(&rs[k]);
+			if (placements && write_placements(placements, &rs[k]) < 0) {
+				fprintf(stderr, "sched-bench: --placements: %s: %s\n", placements,
+					strerror(errno));
+				status = 1;
+			}
 			sb_summarise(&rs[k], interval, &ss[k]);
 			done++;
 			if (rs[k].violations)

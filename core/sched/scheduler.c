@@ -1512,6 +1512,8 @@ struct attempt {
 	/* score */
 	uint32_t nfeas;
 	uint32_t nscore;
+	uint32_t nact;            /* score plugins not SKIPped by PreScore ... */
+	uint32_t act[64];         /* ... their indexes in pr->pt[KP__PT_SCORE] */
 };
 
 /*
@@ -1557,11 +1559,11 @@ static int filter_node(struct attempt *a, const struct kp_node_info *n, struct k
 	return code;
 }
 
-static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
+/* Filter plugins per node, for when pods are nominated somewhere (each node
+ * may need its nominated pods added first). */
+static void filter_chunk_nominated(struct attempt *a, uint32_t b, uint32_t e)
 {
-	struct attempt *a = arg;
 	struct kp_status st;
-	(void)worker;
 	for (uint32_t pos = b; pos < e; pos++) {
 		const struct kp_node_info *n = a->nodes[(a->start + pos) % a->nnodes];
 		int code = filter_node(a, n, &st);
@@ -1572,6 +1574,91 @@ static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 	}
 }
 
+/*
+ * Filter over positions [b, e) of the rotated order (at most CHUNK), one
+ * plugin at a time over the nodes that passed the plugins before it: a
+ * plugin with filter_batch is called once for them all, the others per
+ * node. Each node meets the same plugins in the same order as when every
+ * plugin runs per node (filters are pure), so the first failing plugin,
+ * its code and reasons are the same: for a node a batch rejects, the
+ * per-node filter is called to get them.
+ */
+static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
+{
+	struct attempt *a = arg;
+	struct kp_scheduler *s = a->s;
+	(void)worker;
+	if (s->nnominated) {
+		filter_chunk_nominated(a, b, e);
+		return;
+	}
+	struct kp__profile *pr = a->pr;
+	const struct kp_pod_info *pod = &a->pod->info;
+	const struct kp_node_info *cand[CHUNK];
+	uint32_t pos[CHUNK];
+	uint8_t fit[CHUNK];
+	struct kp_status st;
+	uint32_t m = 0;
+	uint32_t idx = a->start + b; /* start < nnodes and b < nnodes */
+	if (idx >= a->nnodes)
+		idx -= a->nnodes;
+	for (uint32_t p = b; p < e && m < CHUNK; p++) {
+		cand[m] = a->nodes[idx];
+		pos[m++] = p;
+		if (++idx == a->nnodes)
+			idx = 0;
+	}
+	uint64_t skip = a->skip_filter;
+	for (uint32_t k = 0; k < pr->npt[KP__PT_FILTER] && m; k++) {
+		struct kp__inst *in = pr->pt[KP__PT_FILTER][k].inst;
+		if (skip & (1ull << in->slot))
+			continue;
+		if (in->ops.filter_batch) {
+			if (in->ops.filter_batch(in->self, a->cy, pod, cand, m, fit) == 0)
+				continue;
+		} else {
+			for (uint32_t j = 0; j < m; j++) {
+				st.nreasons = 0;
+				st.buflen = 0;
+				int code = in->ops.filter(in->self, a->cy, pod, cand[j], &st);
+				fit[j] = code == KP_STATUS_SUCCESS || code == KP_STATUS_SKIP;
+				if (!fit[j]) {
+					intern_status(&s->fails[cand[j]->index], (uint16_t)(in->slot + 1), code,
+						      &st);
+					s->evaluated[pos[j]] = 2;
+				}
+			}
+		}
+		uint32_t w = 0;
+		for (uint32_t j = 0; j < m; j++) {
+			if (!fit[j] && in->ops.filter_batch) {
+				st.nreasons = 0;
+				st.buflen = 0;
+				int code = in->ops.filter(in->self, a->cy, pod, cand[j], &st);
+				if (code == KP_STATUS_SUCCESS || code == KP_STATUS_SKIP) {
+					fit[j] = 1; /* the per-node answer is the reference */
+				} else {
+					intern_status(&s->fails[cand[j]->index], (uint16_t)(in->slot + 1), code,
+						      &st);
+					s->evaluated[pos[j]] = 2;
+				}
+			}
+			if (fit[j]) {
+				cand[w] = cand[j];
+				pos[w++] = pos[j];
+			}
+		}
+		m = w;
+	}
+	for (uint32_t j = 0; j < m; j++)
+		s->evaluated[pos[j]] = 1;
+	if (m && a->pool &&
+	    atomic_fetch_add_explicit(&a->nfeasible, m, memory_order_relaxed) + m >= a->want)
+		atomic_store(&a->pool->stop_early, true);
+}
+
+/* Score rows [b, e) of the feasible nodes for the plugins not SKIPped by
+ * PreScore (a->act); rows of skipped plugins are never read. */
 static void score_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 {
 	struct attempt *a = arg;
@@ -1579,14 +1666,14 @@ static void score_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 	struct kp__profile *pr = a->pr;
 	struct kp_status st;
 	(void)worker;
-	for (uint32_t k = 0; k < pr->npt[KP__PT_SCORE]; k++) {
+	for (uint32_t x = 0; x < a->nact; x++) {
+		uint32_t k = a->act[x];
 		struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
 		int64_t *row = s->scores + (size_t)k * a->nfeas;
-		if (a->skip_score & (1ull << in->slot)) {
-			for (uint32_t i = b; i < e; i++)
-				row[i] = 0;
+		if (in->ops.score_batch &&
+		    in->ops.score_batch(in->self, a->cy, &a->pod->info, s->feasible + b, e - b,
+					row + b) == KP_STATUS_SUCCESS)
 			continue;
-		}
 		for (uint32_t i = b; i < e; i++) {
 			st.nreasons = 0;
 			st.buflen = 0;
@@ -2237,25 +2324,34 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		hist_observe(pt_hist(pr, KP__PT_PRE_SCORE), mono_now() - t_pt);
 		t_pt = mono_now();
 		uint32_t nsc = pr->npt[KP__PT_SCORE];
-		if (nsc) {
+		a.nact = 0;
+		for (uint32_t k = 0; k < nsc && a.nact < 64; k++)
+			if (!(a.skip_score & (1ull << pr->pt[KP__PT_SCORE][k].inst->slot)))
+				a.act[a.nact++] = k;
+		for (uint32_t i = 0; i < nfeas; i++)
+			s->totals[i] = 0;
+		if (a.nact) {
 			parallel_for(s->pool, nfeas, CHUNK * 4, score_chunk, &a,
-				     (uint64_t)nfeas * nsc >= PAR_MIN_SCORES);
-			for (uint32_t k = 0; k < nsc; k++) {
+				     (uint64_t)nfeas * a.nact >= PAR_MIN_SCORES);
+			/* NormalizeScore, the clamp to 0..100 and the weighted sum,
+			 * plugin by plugin (skipped plugins add 0) */
+			for (uint32_t x = 0; x < a.nact; x++) {
+				uint32_t k = a.act[x];
 				struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
 				int64_t *row = s->scores + (size_t)k * nfeas;
-				if (a.skip_score & (1ull << in->slot))
-					continue;
+				int64_t w = pr->pt[KP__PT_SCORE][k].weight;
 				if (in->ops.normalize_score) {
 					st.nreasons = 0;
 					st.buflen = 0;
 					in->ops.normalize_score(in->self, cy, &p->info, s->feasible, row, nfeas,
 								&st);
 				}
+				int64_t *tot = s->totals;
 				for (uint32_t i = 0; i < nfeas; i++) {
-					if (row[i] < 0)
-						row[i] = 0;
-					if (row[i] > KP_MAX_NODE_SCORE)
-						row[i] = KP_MAX_NODE_SCORE;
+					int64_t v = row[i];
+					v = v < 0 ? 0 : v > KP_MAX_NODE_SCORE ? KP_MAX_NODE_SCORE : v;
+					row[i] = v;
+					tot[i] += v * w;
 				}
 			}
 		}
@@ -2263,10 +2359,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		int64_t best = INT64_MIN;
 		uint32_t nbest = 0;
 		for (uint32_t i = 0; i < nfeas; i++) {
-			int64_t t = 0;
-			for (uint32_t k = 0; k < nsc; k++)
-				t += s->scores[(size_t)k * nfeas + i] * pr->pt[KP__PT_SCORE][k].weight;
-			s->totals[i] = t;
+			int64_t t = s->totals[i];
 			if (t > best) {
 				best = t;
 				nbest = 1;

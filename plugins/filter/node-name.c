@@ -23,10 +23,23 @@ static int filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod
 	return KP_STATUS_UNRESOLVABLE;
 }
 
+static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	size_t bad = 0;
+	int32_t want = pod->node_name;
+	for (size_t i = 0; i < n; i++) {
+		fit[i] = want == KP_ID_NONE || want == nodes[i]->name_id;
+		bad += !fit[i];
+	}
+	return bad;
+}
+
 static const struct kp_sched_ops ops = {
 	KP_SCHED_OPS,
 	.events_to_register = events,
 	.filter = filter,
+	.filter_batch = filter_batch,
 };
 
 KP_PLUGIN_DEFINE(NodeName) = {

@@ -265,6 +265,41 @@ static int filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod
 	return fail ? KP_STATUS_UNSCHEDULABLE : KP_STATUS_SUCCESS;
 }
 
+/*
+ * The common pod (cpu, memory, ephemeral storage, no scalar resources) in
+ * one loop with the requests in registers; the rest through filter().
+ * Same comparisons as filter(), without the reasons.
+ */
+static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	const struct kp_resources *req = &pod->requests;
+	size_t bad = 0;
+	if (req->nscalar) {
+		struct kp_status st;
+		for (size_t i = 0; i < n; i++) {
+			st.nreasons = 0;
+			st.buflen = 0;
+			fit[i] = filter(self, cy, pod, nodes[i], &st) == KP_STATUS_SUCCESS;
+			bad += !fit[i];
+		}
+		return bad;
+	}
+	/* a request <= 0 is never insufficient: INT64_MIN always fits */
+	const int64_t cpu = req->milli_cpu > 0 ? req->milli_cpu : INT64_MIN;
+	const int64_t mem = req->memory > 0 ? req->memory : INT64_MIN;
+	const int64_t eph = req->ephemeral_storage > 0 ? req->ephemeral_storage : INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_resources *al = &nodes[i]->allocatable, *used = &nodes[i]->requested;
+		bool ok = used->pods + 1 <= al->pods && cpu <= al->milli_cpu - used->milli_cpu &&
+			  mem <= al->memory - used->memory &&
+			  eph <= al->ephemeral_storage - used->ephemeral_storage;
+		fit[i] = ok;
+		bad += !ok;
+	}
+	return bad;
+}
+
 static int64_t broken_linear(const struct self *s, int64_t p)
 {
 	for (uint32_t i = 0; i < s->nshape; i++) {
@@ -335,6 +370,76 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 	return KP_STATUS_SUCCESS;
 }
 
+/*
+ * LeastAllocated / MostAllocated over cpu, memory and ephemeral storage
+ * (the configurations without scalar resources) in one loop; anything
+ * else is declined and scored per node.
+ */
+static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+{
+	const struct self *s = self;
+	if (s->strategy == RTCR || s->nres > 3)
+		return KP_STATUS_ERROR;
+	for (uint32_t r = 0; r < s->nres; r++)
+		if (s->res[r].kind == R_SCALAR)
+			return KP_STATUS_ERROR;
+	const uint32_t nres = s->nres;
+	const bool most = s->strategy == MOST;
+	if (!most && nres == 2 && s->res[0].kind == R_CPU && s->res[1].kind == R_MEM) {
+		/* the default: LeastAllocated over cpu and memory */
+		const int64_t wc = s->res[0].weight, wm = s->res[1].weight;
+		const int64_t pc = pod->nonzero_milli_cpu, pm = pod->nonzero_memory;
+		for (size_t i = 0; i < n; i++) {
+			const struct kp_node_info *node = nodes[i];
+			int64_t ac = node->allocatable.milli_cpu, am = node->allocatable.memory;
+			int64_t rc = node->nonzero_milli_cpu + pc, rm = node->nonzero_memory + pm;
+			int64_t total = 0, wsum = 0;
+			if (ac != 0) {
+				total += (rc > ac ? 0 : (ac - rc) * KP_MAX_NODE_SCORE / ac) * wc;
+				wsum += wc;
+			}
+			if (am != 0) {
+				total += (rm > am ? 0 : (am - rm) * KP_MAX_NODE_SCORE / am) * wm;
+				wsum += wm;
+			}
+			scores[i] = wsum ? total / wsum : 0;
+		}
+		return KP_STATUS_SUCCESS;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_node_info *node = nodes[i];
+		int64_t total = 0, wsum = 0;
+		for (uint32_t r = 0; r < nres; r++) {
+			int64_t alloc, req;
+			switch (s->res[r].kind) {
+			case R_CPU:
+				alloc = node->allocatable.milli_cpu;
+				req = node->nonzero_milli_cpu + pod->nonzero_milli_cpu;
+				break;
+			case R_MEM:
+				alloc = node->allocatable.memory;
+				req = node->nonzero_memory + pod->nonzero_memory;
+				break;
+			default:
+				alloc = node->allocatable.ephemeral_storage;
+				req = node->requested.ephemeral_storage + pod->requests.ephemeral_storage;
+			}
+			if (alloc == 0)
+				continue;
+			int64_t sc;
+			if (most)
+				sc = (req > alloc ? alloc : req) * KP_MAX_NODE_SCORE / alloc;
+			else
+				sc = req > alloc ? 0 : (alloc - req) * KP_MAX_NODE_SCORE / alloc;
+			total += sc * s->res[r].weight;
+			wsum += s->res[r].weight;
+		}
+		scores[i] = wsum ? total / wsum : 0;
+	}
+	return KP_STATUS_SUCCESS;
+}
+
 static const struct kp_sched_ops ops = {
 	KP_SCHED_OPS,
 	.init = init,
@@ -342,6 +447,8 @@ static const struct kp_sched_ops ops = {
 	.events_to_register = events,
 	.filter = filter,
 	.score = score,
+	.filter_batch = filter_batch,
+	.score_batch = score_batch,
 };
 
 KP_PLUGIN_DEFINE(NodeResourcesFit) = {

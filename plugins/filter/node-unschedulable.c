@@ -56,12 +56,28 @@ static int filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod
 	return KP_STATUS_UNRESOLVABLE;
 }
 
+static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	const struct self *s = self;
+	bool tolerates = false;
+	for (uint32_t i = 0; i < pod->ntolerations && !tolerates; i++)
+		tolerates = kp_toleration_tolerates(&pod->tolerations[i], &s->taint);
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		fit[i] = tolerates || !nodes[i]->unschedulable;
+		bad += !fit[i];
+	}
+	return bad;
+}
+
 static const struct kp_sched_ops ops = {
 	KP_SCHED_OPS,
 	.init = init,
 	.fini = fini,
 	.events_to_register = events,
 	.filter = filter,
+	.filter_batch = filter_batch,
 };
 
 KP_PLUGIN_DEFINE(NodeUnschedulable) = {

@@ -63,6 +63,36 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 	return KP_STATUS_SUCCESS;
 }
 
+/* Nodes without taints (most of them) pass and score 0 without a call. */
+static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	struct kp_status st;
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nodes[i]->ntaints == 0) {
+			fit[i] = 1;
+			continue;
+		}
+		st.nreasons = 0;
+		st.buflen = 0;
+		fit[i] = filter(self, cy, pod, nodes[i], &st) == KP_STATUS_SUCCESS;
+		bad += !fit[i];
+	}
+	return bad;
+}
+
+static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+{
+	for (size_t i = 0; i < n; i++) {
+		scores[i] = 0;
+		if (nodes[i]->ntaints)
+			score(self, cy, pod, nodes[i], &scores[i], NULL);
+	}
+	return KP_STATUS_SUCCESS;
+}
+
 /* kube's DefaultNormalizeScore(MaxNodeScore, reverse=true) */
 static int normalize(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		     const struct kp_node_info *const *nodes, int64_t *scores, size_t n,
@@ -72,6 +102,11 @@ static int normalize(void *self, struct kp_cycle *cy, const struct kp_pod_info *
 	for (size_t i = 0; i < n; i++)
 		if (scores[i] > max)
 			max = scores[i];
+	if (max == 0) {
+		for (size_t i = 0; i < n; i++)
+			scores[i] = KP_MAX_NODE_SCORE;
+		return KP_STATUS_SUCCESS;
+	}
 	for (size_t i = 0; i < n; i++)
 		scores[i] = max == 0 ? KP_MAX_NODE_SCORE
 				     : KP_MAX_NODE_SCORE - KP_MAX_NODE_SCORE * scores[i] / max;
@@ -84,6 +119,8 @@ static const struct kp_sched_ops ops = {
 	.filter = filter,
 	.score = score,
 	.normalize_score = normalize,
+	.filter_batch = filter_batch,
+	.score_batch = score_batch,
 };
 
 KP_PLUGIN_DEFINE(TaintToleration) = {

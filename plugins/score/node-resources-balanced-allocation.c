@@ -145,12 +145,91 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 	return KP_STATUS_SUCCESS;
 }
 
+/*
+ * The same arithmetic as score(), in the same order (so the same doubles),
+ * with the pod's requests looked up once; resource lists with scalar
+ * resources are declined and scored per node.
+ */
+static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+{
+	const struct self *s = self;
+	int64_t preq[16];
+	for (uint32_t r = 0; r < s->nres; r++) {
+		if (s->res[r].kind == R_SCALAR)
+			return KP_STATUS_ERROR;
+		preq[r] = pod_req(&s->res[r], pod);
+	}
+	const uint32_t nres = s->nres;
+	if (nres == 2 && s->res[0].kind == R_CPU && s->res[1].kind == R_MEM) {
+		/* the default resources, unrolled */
+		const int64_t pc = preq[0], pm = preq[1];
+		for (size_t i = 0; i < n; i++) {
+			const struct kp_node_info *node = nodes[i];
+			int64_t ac = node->allocatable.milli_cpu, am = node->allocatable.memory;
+			double fr[2];
+			uint32_t nf = 0;
+			if (ac != 0) {
+				double f = (double)(node->requested.milli_cpu + pc) / (double)ac;
+				fr[nf++] = f > 1 ? 1 : f;
+			}
+			if (am != 0) {
+				double f = (double)(node->requested.memory + pm) / (double)am;
+				fr[nf++] = f > 1 ? 1 : f;
+			}
+			double sd = nf == 2 ? fabs((fr[0] - fr[1]) / 2) : 0;
+			scores[i] = (int64_t)((1 - sd) * KP_MAX_NODE_SCORE);
+		}
+		return KP_STATUS_SUCCESS;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_node_info *node = nodes[i];
+		double fr[16], total = 0;
+		uint32_t nf = 0;
+		for (uint32_t r = 0; r < nres; r++) {
+			int64_t alloc, req;
+			switch (s->res[r].kind) {
+			case R_CPU:
+				alloc = node->allocatable.milli_cpu;
+				req = node->requested.milli_cpu + preq[r];
+				break;
+			case R_MEM:
+				alloc = node->allocatable.memory;
+				req = node->requested.memory + preq[r];
+				break;
+			default:
+				alloc = node->allocatable.ephemeral_storage;
+				req = node->requested.ephemeral_storage + preq[r];
+			}
+			if (alloc == 0)
+				continue;
+			double f = (double)req / (double)alloc;
+			if (f > 1)
+				f = 1;
+			fr[nf++] = f;
+			total += f;
+		}
+		double sd = 0;
+		if (nf == 2) {
+			sd = fabs((fr[0] - fr[1]) / 2);
+		} else if (nf > 2) {
+			double mean = total / nf, sum = 0;
+			for (uint32_t k = 0; k < nf; k++)
+				sum += (fr[k] - mean) * (fr[k] - mean);
+			sd = sqrt(sum / nf);
+		}
+		scores[i] = (int64_t)((1 - sd) * KP_MAX_NODE_SCORE);
+	}
+	return KP_STATUS_SUCCESS;
+}
+
 static const struct kp_sched_ops ops = {
 	KP_SCHED_OPS,
 	.init = init,
 	.fini = fini,
 	.pre_score = pre_score,
 	.score = score,
+	.score_batch = score_batch,
 };
 
 KP_PLUGIN_DEFINE(NodeResourcesBalancedAllocation) = {

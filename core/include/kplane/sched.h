@@ -800,6 +800,33 @@ struct kp_sched_ops {
 	/* Copies this plugin's slot of src into dst (what-if evaluation clones the
 	 * cycle state); NULL: the slot pointer is shared, so it must be read-only. */
 	int (*cycle_copy)(void *self, const struct kp_cycle *src, struct kp_cycle *dst);
+
+	/*
+	 * Batch entry points (appended after cycle_copy: a module built before
+	 * them has a smaller .size, so the framework sees them as NULL and calls
+	 * it per node as before; KP_PLUGIN_ABI_VERSION is unchanged). Optional, and only
+	 * used when the per-node form is set too: they are a faster way to
+	 * compute exactly what the per-node callbacks compute, one call per run
+	 * of nodes instead of one indirect call per node, so that the plugin's
+	 * loop over nodes can keep the pod's fields in registers.
+	 *
+	 * filter_batch: for i < n, fit[i] = 1 when filter(nodes[i]) would return
+	 * SUCCESS (or SKIP), else 0; returns the number of zeros. No reasons:
+	 * the framework calls filter() for the nodes set to 0 to get the code and
+	 * the reasons (and keeps a node whose filter() then succeeds), so both
+	 * must agree. Like filter: runs concurrently on worker threads, must not
+	 * change anything, nodes and pod borrowed for the call. n is at most a
+	 * few hundred; nodes are in the order Filter visits them.
+	 *
+	 * score_batch: scores[i] = what score(nodes[i]) would give, for i < n;
+	 * returns KP_STATUS_SUCCESS. Any other return makes the framework call
+	 * score() for each of these nodes instead (so a plugin may decline a
+	 * pod it has no fast loop for). Concurrent like score.
+	 */
+	size_t (*filter_batch)(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			       const struct kp_node_info *const *nodes, size_t n, uint8_t *fit);
+	int (*score_batch)(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, int64_t *scores);
 };
 
 #define KP_SCHED_OPS .size = sizeof(struct kp_sched_ops)
