@@ -88,6 +88,7 @@ int kpctl_cmd_describe(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_label(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_annotate(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_patch(struct kpctl *k, int argc, char **argv);
+int kpctl_cmd_edit(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_scale(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_taint(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_cordon(struct kpctl *k, int argc, char **argv);

@@ -42,6 +42,7 @@ static const struct command commands[] = {
 	{ "create", kpctl_cmd_create, "Create a resource from a file or from stdin" },
 	{ "replace", kpctl_cmd_replace, "Replace a resource by file name or stdin" },
 	{ "delete", kpctl_cmd_delete, "Delete resources by file names, stdin, resources and names, or by resources and label selector" },
+	{ "edit", kpctl_cmd_edit, "Edit a resource on the server with $KUBE_EDITOR or $EDITOR" },
 	{ "patch", kpctl_cmd_patch, "Update fields of a resource" },
 	{ "label", kpctl_cmd_label, "Update the labels on a resource" },
 	{ "annotate", kpctl_cmd_annotate, "Update the annotations on a resource" },

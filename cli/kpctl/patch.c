@@ -109,3 +109,32 @@ int kpc_merge_patch_apply(json_t *target, const json_t *patch)
 	}
 	return 0;
 }
+
+json_t *kpc_merge_patch_create(const json_t *original, const json_t *modified)
+{
+	json_t *patch = json_object();
+	const char *k;
+	json_t *v;
+	if (!patch)
+		return NULL;
+	json_object_foreach((json_t *)modified, k, v) {
+		json_t *o = json_object_get(original, k);
+		if (o && json_is_object(o) && json_is_object(v)) {
+			json_t *sub = kpc_merge_patch_create(o, v);
+			if (!sub) {
+				json_decref(patch);
+				return NULL;
+			}
+			if (json_object_size(sub))
+				json_object_set_new(patch, k, sub);
+			else
+				json_decref(sub);
+		} else if (!o || !json_equal(o, v)) {
+			json_object_set(patch, k, v);
+		}
+	}
+	json_object_foreach((json_t *)original, k, v)
+		if (!json_object_get(modified, k))
+			json_object_set_new(patch, k, json_null());
+	return patch;
+}

@@ -31,6 +31,15 @@ bool kpc_json_subset(const json_t *want, const json_t *have);
 json_t *kpc_three_way_merge_patch(const json_t *original, const json_t *modified,
 				  const json_t *current);
 
+/*
+ * The RFC 7386 merge patch that turns `original` into `modified` (both
+ * objects, borrowed): changed and added keys with their new values, nested
+ * objects diffed key by key, removed keys set to null, arrays and other
+ * values replaced whole. An empty object when they are equal. Returns a
+ * new reference, NULL on allocation failure. (`kpctl edit`'s patch.)
+ */
+json_t *kpc_merge_patch_create(const json_t *original, const json_t *modified);
+
 /* Applies an RFC 7386 merge patch to target in place (borrowed patch). */
 int kpc_merge_patch_apply(json_t *target, const json_t *patch);
 
