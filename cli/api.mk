@@ -1,4 +1,4 @@
 # API server subcommand and kpctl (owned by the API work)
 # `kplane server` (kp_cmd_server in cli/kplane-server.c).
-cli_kplane_SOURCES += cli/kplane-server.c
+cli_kplane_SOURCES += cli/kplane-server.c cli/kplane-component.c
 cli_kplane_LDADD += core/api/libkpapi.la $(MHD_LIBS) $(YAML_LIBS)

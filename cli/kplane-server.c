@@ -21,8 +21,6 @@
 #include "store/store.h"
 #include <kplane/scheduler.h>
 
-int kp_cmd_server(int argc, char **argv);
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -127,35 +125,35 @@ static int parse_components(const char *list, struct settings *s)
  * registry live as long as the runner; *cfg_out and *reg_out are freed by the
  * caller after kp_sched_runner_stop().
  */
-static int start_scheduler(struct kp_store *st, const struct settings *set,
-			   struct kp_sched_config **cfg_out, struct kp_registry **reg_out,
-			   struct kp_sched_runner **out)
+int kp__cli_start_scheduler(const char *prog, struct kp_store *st, const char *sched_config,
+			    uint64_t seed, struct kp_sched_config **cfg_out,
+			    struct kp_registry **reg_out, struct kp_sched_runner **out)
 {
 	struct kp_sched_config *cfg = NULL;
 	struct kp_registry *reg = NULL;
 	char *err = NULL;
-	int rc = set->sched_config ? kp_sched_config_load(set->sched_config, &cfg, &err)
-				   : kp_sched_config_parse(NULL, &cfg, &err);
+	int rc = sched_config ? kp_sched_config_load(sched_config, &cfg, &err)
+			      : kp_sched_config_parse(NULL, &cfg, &err);
 	if (rc < 0) {
-		fprintf(stderr, "kplane server: --scheduler-config %s: %s\n",
-			set->sched_config ? set->sched_config : "(defaults)", err ? err : kp_strerror(rc));
+		fprintf(stderr, "%s: --scheduler-config %s: %s\n", prog,
+			sched_config ? sched_config : "(defaults)", err ? err : kp_strerror(rc));
 		goto fail;
 	}
 	if ((rc = kp_registry_new(&reg)) < 0)
 		goto fail;
 	rc = kp_registry_load_path(reg, kp_sched_config_plugin_dirs(cfg), true, &err);
 	if (rc < 0) {
-		fprintf(stderr, "kplane server: loading plugins: %s\n", err ? err : kp_strerror(rc));
+		fprintf(stderr, "%s: loading plugins: %s\n", prog, err ? err : kp_strerror(rc));
 		goto fail;
 	}
 	for (size_t i = 0; i < kp_registry_nrefused(reg); i++) {
 		const char *path, *why;
 		kp_registry_refused(reg, i, &path, &why);
-		fprintf(stderr, "kplane server: plugin %s refused: %s\n", path, why);
+		fprintf(stderr, "%s: plugin %s refused: %s\n", prog, path, why);
 	}
-	rc = kp_sched_runner_start(st, cfg, reg, set->seed, out, &err);
+	rc = kp_sched_runner_start(st, cfg, reg, seed, out, &err);
 	if (rc < 0) {
-		fprintf(stderr, "kplane server: cannot start the scheduler: %s\n",
+		fprintf(stderr, "%s: cannot start the scheduler: %s\n", prog,
 			err ? err : kp_strerror(rc));
 		goto fail;
 	}
@@ -175,8 +173,9 @@ fail:
  * Loads the controller plugins (the scheduler's plugin path) and starts the
  * controller manager; *reg_out is freed by the caller after the manager.
  */
-static int start_controllers(struct kp_store *st, const struct settings *set,
-			     struct kp_registry **reg_out, struct kp_ctl_manager **out)
+int kp__cli_start_controllers(const char *prog, struct kp_store *st, const char *enabled,
+			      const json_t *settings, struct kp_registry **reg_out,
+			      struct kp_ctl_manager **out)
 {
 	struct kp_registry *reg = NULL;
 	struct kp_ctl_manager *m = NULL;
@@ -189,7 +188,7 @@ static int start_controllers(struct kp_store *st, const struct settings *set,
 		goto fail;
 	if ((rc = kp_ctl_manager_new(st, &m, &err)) < 0)
 		goto fail;
-	rc = kp_ctl_manager_add_registry(m, reg, set->controllers, set->ctl_settings, &err);
+	rc = kp_ctl_manager_add_registry(m, reg, enabled, settings, &err);
 	if (rc < 0)
 		goto fail;
 	if ((rc = kp_ctl_manager_start(m, &err)) < 0)
@@ -199,7 +198,7 @@ static int start_controllers(struct kp_store *st, const struct settings *set,
 	*out = m;
 	return 0;
 fail:
-	fprintf(stderr, "kplane server: cannot start the controllers: %s\n",
+	fprintf(stderr, "%s: cannot start the controllers: %s\n", prog,
 		err ? err : kp_strerror(rc));
 	free(err);
 	kp_ctl_manager_free(m);
@@ -485,14 +484,16 @@ int kp_cmd_server(int argc, char **argv)
 	struct kp_sched_config *sched_cfg = NULL;
 	struct kp_registry *sched_reg = NULL;
 	struct kp_sched_runner *sched = NULL;
-	if (set.run_scheduler && start_scheduler(st, &set, &sched_cfg, &sched_reg, &sched) < 0) {
+	if (set.run_scheduler && kp__cli_start_scheduler("kplane server", st, set.sched_config,
+							       set.seed, &sched_cfg, &sched_reg, &sched) < 0) {
 		kp_api_server_stop(srv);
 		kp_store_close(st);
 		goto out;
 	}
 	struct kp_registry *ctl_reg = NULL;
 	struct kp_ctl_manager *ctl = NULL;
-	if (set.run_controllers && start_controllers(st, &set, &ctl_reg, &ctl) < 0) {
+	if (set.run_controllers && kp__cli_start_controllers("kplane server", st, set.controllers,
+								   set.ctl_settings, &ctl_reg, &ctl) < 0) {
 		kp_sched_runner_stop(sched);
 		kp_registry_free(sched_reg);
 		kp_sched_config_free(sched_cfg);

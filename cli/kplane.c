@@ -20,6 +20,9 @@ static int cmd_version(int argc, char **argv)
 static const struct kp_command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "server", kp_cmd_server, "run the control plane (API server on the store)" },
+	{ "scheduler", kp_cmd_scheduler, "run the scheduler against API servers (--server URL)" },
+	{ "controller-manager", kp_cmd_controller_manager,
+	  "run the controllers against API servers (--server URL)" },
 	{ "plugins", kp_cmd_plugins, "list the plugin modules found, loaded and refused" },
 };
 

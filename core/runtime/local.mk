@@ -5,5 +5,6 @@ core_runtime_libkpruntime_la_SOURCES = \
 	core/runtime/runtime.h \
 	core/runtime/informer.c \
 	core/runtime/events.c \
-	core/runtime/sched-runner.c
+	core/runtime/sched-runner.c \
+	core/runtime/leader.c
 core_runtime_libkpruntime_la_LIBADD = store/libkpstore.la core/libkplane.la $(JANSSON_LIBS)

@@ -100,4 +100,41 @@ int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg
 /* Stops informers and the scheduling loop, finishes bindings, frees. */
 void kp_sched_runner_stop(struct kp_sched_runner *r);
 
+/*
+ * Leader election over a coordination.k8s.io/v1 Lease in the store, with
+ * client-go's rules (core/runtime/leader.c): a candidate takes the lease
+ * when it is free or its record has not changed for lease_duration by the
+ * candidate's own clock; the leader renews every retry_period and has lost
+ * when it could not renew for renew_deadline. Durations in seconds; 0 takes
+ * kube-scheduler's defaults 15, 10, 2.
+ */
+struct kp_leader;
+struct kp_leader_options {
+	const char *lease_namespace; /* NULL: "kube-system"; borrowed (copied) */
+	const char *lease_name;      /* "kube-scheduler"; borrowed (copied) */
+	const char *identity;        /* holderIdentity (hostname_uuid); borrowed (copied) */
+	double lease_duration, renew_deadline, retry_period;
+};
+/*
+ * Starts campaigning on a thread. KP_EINVAL with a message for options
+ * client-go refuses (lease_duration <= renew_deadline, renew_deadline <=
+ * 1.2 x retry_period). st is borrowed and must outlive the elector.
+ */
+int kp_leader_start(struct kp_store *st, const struct kp_leader_options *o,
+		    struct kp_leader **out, char **errmsg);
+/* The option checks of kp_leader_start alone (identity not needed). */
+int kp_leader_check(const struct kp_leader_options *o, char **errmsg);
+/*
+ * Waits up to timeout_ms for this process to lead; returns whether it
+ * leads. *lost (may be NULL) is set once leadership was held and lost (the
+ * elector then stops campaigning: the caller must stop acting).
+ */
+bool kp_leader_wait(struct kp_leader *le, int timeout_ms, bool *lost);
+bool kp_leader_leading(struct kp_leader *le);
+/* holderIdentity last seen in the Lease ("" when free); caller frees. */
+char *kp_leader_holder(struct kp_leader *le);
+const char *kp_leader_identity(const struct kp_leader *le); /* borrowed */
+/* Stops campaigning; with release_lease a leader hands the lease back. Frees. */
+void kp_leader_stop(struct kp_leader *le, bool release_lease);
+
 #endif
