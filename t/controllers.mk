@@ -39,3 +39,5 @@ t_t4122_ctl_history_SOURCES = t/t4122-ctl-history.c t/tap.h \
 	plugins/controllers/workload.c plugins/controllers/workload.h
 t_t4122_ctl_history_LDADD = $(T_LDADD)
 t_t4122_ctl_history_CFLAGS = $(AM_CFLAGS)
+SH_TESTS += t/t4112-ctl-metrics.sh
+SH_TESTS += t/t4123-ctl-statefulset-fields.sh

@@ -373,9 +373,10 @@ static int run_checks(const json_t *obj, const char *prefix, const struct fcheck
 	return 0;
 }
 
+/* metrics.k8s.io reuses the plurals pods and nodes: never take it for core/v1. */
 static bool is(const struct kp_resource *res, const char *plural)
 {
-	return !strcmp(res->plural, plural);
+	return !strcmp(res->plural, plural) && strcmp(res->group, "metrics.k8s.io");
 }
 
 /* Where a kind keeps its PodSpec, or NULL. */

@@ -77,6 +77,14 @@ static struct kp_resource table[] = {
 	/* discovery.k8s.io/v1 (the endpoints controller writes them) */
 	{ "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", { 0 },
 	  false, ALL, NS, KP_TABLE_ENDPOINTSLICE, RT },
+	/*
+	 * metrics.k8s.io/v1beta1, read-only as metrics-server serves it: node-sim
+	 * writes the objects straight to the store (docs/controllers.md).
+	 */
+	{ "metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", { 0 }, false,
+	  KP_VERB_GET | KP_VERB_LIST, 0, KP_TABLE_NODEMETRICS, RT },
+	{ "metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", { 0 }, false,
+	  KP_VERB_GET | KP_VERB_LIST, NS, KP_TABLE_PODMETRICS, RT },
 	/* rbac.authorization.k8s.io/v1 */
 	{ "rbac.authorization.k8s.io", "v1", "Role", "roles", "role", { 0 }, false, ALL, NS,
 	  KP_TABLE_DEFAULT, RT },

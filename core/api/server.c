@@ -412,6 +412,21 @@ static void reply_not_found_path(struct kp_req *r)
 							    "requested resource");
 }
 
+/* The KP_VERB_* a request on a resource (not a subresource) asks for. */
+static unsigned verb_of(const struct kp_req *r)
+{
+	switch (r->method) {
+	case KP_M_GET:
+	case KP_M_HEAD:
+		return r->q.watch ? KP_VERB_WATCH : r->name ? KP_VERB_GET : KP_VERB_LIST;
+	case KP_M_POST: return KP_VERB_CREATE;
+	case KP_M_PUT: return KP_VERB_UPDATE;
+	case KP_M_PATCH: return KP_VERB_PATCH;
+	case KP_M_DELETE: return r->name ? KP_VERB_DELETE : KP_VERB_DELETECOLLECTION;
+	default: return 0;
+	}
+}
+
 /*
  * Routes /api/v1/... and /apis/<g>/<v>/...; returns true when r names a
  * resource (r->res set), false when a reply was already filled.
@@ -458,6 +473,12 @@ static bool route_resource(struct kp_req *r, char **seg, size_t n, const char *g
 		r->sub = strdup(seg[i + 2]);
 	if (i + 3 < n) {
 		reply_not_found_path(r);
+		return false;
+	}
+	if (!r->sub && !(res->verbs & verb_of(r))) {
+		/* metrics.k8s.io is read-only; namespaces have no deletecollection. */
+		kp__reply_status(r, 405, "MethodNotAllowed", NULL,
+				 "the server does not allow this method on the requested resource");
 		return false;
 	}
 	return true;

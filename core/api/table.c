@@ -196,6 +196,11 @@ static const struct col eps_cols[] = {
 	{ "Ports", "string", "", 0 },         { "Endpoints", "string", "", 0 },
 	{ "Age", "string", "", 0 },           { 0 } };
 
+/* metrics-server's columns for NodeMetrics and PodMetrics. */
+static const struct col metrics_cols[] = {
+	{ "Name", "string", "name", 0 }, { "CPU", "string", "", 0 },
+	{ "Memory", "string", "", 0 },   { "Window", "string", "", 0 }, { 0 } };
+
 static const struct col *cols_of(enum kp_table_kind k)
 {
 	switch (k) {
@@ -215,6 +220,8 @@ static const struct col *cols_of(enum kp_table_kind k)
 	case KP_TABLE_PV: return pv_cols;
 	case KP_TABLE_PRIORITYCLASS: return pc_cols;
 	case KP_TABLE_ENDPOINTSLICE: return eps_cols;
+	case KP_TABLE_PODMETRICS:
+	case KP_TABLE_NODEMETRICS: return metrics_cols;
 	default: return default_cols;
 	}
 }
@@ -454,6 +461,38 @@ static void eps_cells(json_t *cells, const json_t *o)
 	json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
 }
 
+/* The sum of usage[res] over usages (an array of usage maps); canonical quantity. */
+static json_t *usage_sum(json_t *usages, const char *res)
+{
+	struct kp_quantity sum = kp_quantity_make(0, 0, KP_QUANTITY_DECIMAL_SI), q;
+	size_t i;
+	json_t *u;
+	json_array_foreach (usages, i, u) {
+		const char *v = json_string_value(json_object_get(u, res));
+		if (v && !kp_quantity_parse(v, &q, NULL))
+			kp_quantity_add(&sum, &q);
+	}
+	char buf[KP_QUANTITY_BUFSZ];
+	return json_string(kp_quantity_format(&sum, buf));
+}
+
+/* NodeMetrics (usage) and PodMetrics (containers[].usage summed) as metrics-server shows them. */
+static void metrics_cells(json_t *cells, const json_t *o, bool pod)
+{
+	json_t *usages = json_array();
+	size_t i;
+	json_t *c;
+	if (pod)
+		json_array_foreach (kp_obj_get(o, "containers"), i, c)
+			json_array_append(usages, json_object_get(c, "usage"));
+	else if (kp_obj_get(o, "usage"))
+		json_array_append(usages, kp_obj_get(o, "usage"));
+	json_array_append_new(cells, usage_sum(usages, "cpu"));
+	json_array_append_new(cells, usage_sum(usages, "memory"));
+	json_array_append_new(cells, str_or(o, "window", ""));
+	json_decref(usages);
+}
+
 static json_t *row_object(const json_t *obj, const char *include)
 {
 	if (include && !strcmp(include, "None"))
@@ -629,6 +668,10 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		break;
 	case KP_TABLE_ENDPOINTSLICE:
 		eps_cells(cells, o);
+		break;
+	case KP_TABLE_PODMETRICS:
+	case KP_TABLE_NODEMETRICS:
+		metrics_cells(cells, o, res->table == KP_TABLE_PODMETRICS);
 		break;
 	default:
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));

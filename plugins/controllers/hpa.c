@@ -10,10 +10,10 @@
  * ScalingLimited; status currentMetrics, currentReplicas, desiredReplicas,
  * lastScaleTime.
  *
- * Metrics: the API server does not serve metrics.k8s.io yet, so usage is
- * read where node-sim would publish it from: each pod's annotations
- * sim.kplane.io/cpu-usage and sim.kplane.io/memory-usage (quantities).
- * Running, Ready pods with a usage annotation are measured.
+ * Metrics: metrics.k8s.io/v1beta1 PodMetrics (what metrics-server serves;
+ * node-sim writes them for simulated pods), read from this controller's
+ * cache of that kind: a pod's usage is the sum over its containers.
+ * Running, Ready pods that have PodMetrics with the resource are measured.
  */
 #include "config.h"
 
@@ -29,7 +29,7 @@
 #include "plugins/controllers/common.h"
 #include "plugins/controllers/workload.h"
 
-enum { K_HPA, K_POD, K_DEPLOY, K_RS, K_STS };
+enum { K_HPA, K_POD, K_DEPLOY, K_RS, K_STS, K_PM };
 
 static const struct kp_ctl_kind kinds[] = {
 	{ "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers" },
@@ -37,6 +37,7 @@ static const struct kp_ctl_kind kinds[] = {
 	{ "apps", "v1", "Deployment", "deployments" },
 	{ "apps", "v1", "ReplicaSet", "replicasets" },
 	{ "apps", "v1", "StatefulSet", "statefulsets" },
+	{ "metrics.k8s.io", "v1beta1", "PodMetrics", "pods" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -130,6 +131,29 @@ static int64_t pod_request(const json_t *pod, const char *res)
 			return -1;
 		sum += v;
 	}
+	return sum;
+}
+
+/*
+ * The pod's usage of res (milli-units) from its PodMetrics: the sum over
+ * the containers; -1 when it has no metrics or a container lacks res.
+ */
+static int64_t pod_usage(struct kp_ctl *c, const json_t *pod, const char *res)
+{
+	json_t *pm = kp_ctl_get(c, K_PM, kp_obj_namespace(pod), kp_obj_name(pod));
+	json_t *cts = pm ? json_object_get(pm, "containers") : NULL;
+	int64_t sum = json_array_size(cts) ? 0 : -1;
+	size_t i;
+	json_t *ct;
+	json_array_foreach(cts, i, ct) {
+		int64_t v = qty_milli(json_string_value(kp_obj_getv(ct, "usage", res, NULL)));
+		if (v < 0) {
+			sum = -1;
+			break;
+		}
+		sum += v;
+	}
+	json_decref(pm);
 	return sum;
 }
 
@@ -289,8 +313,6 @@ static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **err
 			snprintf(why, sizeof(why), "metrics[%zu]: only Resource metrics of cpu and memory are supported", i);
 			continue;
 		}
-		char ann[64];
-		snprintf(ann, sizeof(ann), "sim.kplane.io/%s-usage", res);
 		int64_t usage = 0, request = 0, n = 0;
 		bool no_request = false;
 		size_t j;
@@ -300,7 +322,7 @@ static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **err
 			if (!ph || strcmp(ph, "Running") || !kp__pod_ready(p) ||
 			    kp_obj_str(p, "metadata.deletionTimestamp"))
 				continue;
-			int64_t u = qty_milli(kp_obj_annotation(p, ann));
+			int64_t u = pod_usage(c, p, res);
 			if (u < 0)
 				continue;
 			int64_t r = pod_request(p, res);
@@ -311,7 +333,9 @@ static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **err
 			n++;
 		}
 		if (!n) {
-			snprintf(why, sizeof(why), "no pod of the target reports %s usage (%s)", res, ann);
+			snprintf(why, sizeof(why),
+				 "unable to get metrics for resource %s: no metrics returned from resource metrics API",
+				 res);
 			continue;
 		}
 		double ratio;

@@ -14,21 +14,25 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <kplane/controller.h>
+#include <kplane/quantity.h>
 
 #include "plugins/controllers/common.h"
 
-enum { K_NODE, K_POD, K_LEASE };
+enum { K_NODE, K_POD, K_LEASE, K_PM, K_NM };
 
 static const struct kp_ctl_kind kinds[] = {
 	{ "", "v1", "Node", "nodes" },
 	{ "", "v1", "Pod", "pods" },
 	{ "coordination.k8s.io", "v1", "Lease", "leases" },
+	{ "metrics.k8s.io", "v1beta1", "PodMetrics", "pods" },
+	{ "metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -39,6 +43,7 @@ struct args {
 	int64_t create_nodes;
 	const char *node_name_prefix;
 	const json_t *node_template;
+	int64_t metrics_window_seconds;
 };
 
 static const struct kp_arg_spec arg_spec[] = {
@@ -51,12 +56,26 @@ static const struct kp_arg_spec arg_spec[] = {
 	{ "nodeNamePrefix", KP_ARG_STRING, offsetof(struct args, node_name_prefix),
 	  "\"kwok-node-\"", 0, 0 },
 	{ "nodeTemplate", KP_ARG_JSON, offsetof(struct args, node_template), NULL, 0, 0 },
+	{ "metricsWindowSeconds", KP_ARG_INT, offsetof(struct args, metrics_window_seconds), "30",
+	  1, 3600 },
 	{ NULL, 0, 0, NULL, 0, 0 },
 };
+
+/* The usage node-sim reported last for one pod, to sum a node's. */
+struct usage {
+	struct usage *next;
+	char *key;  /* "ns/name" */
+	char *node;
+	int64_t cpu_m, mem_b;
+};
+
+#define USAGE_BUCKETS 4096
 
 struct state {
 	struct args a;
 	atomic_uint next_ip;
+	pthread_mutex_t mu; /* guards u */
+	struct usage *u[USAGE_BUCKETS];
 };
 
 static bool is_fake(const json_t *node)
@@ -110,13 +129,23 @@ static int init(struct kp_ctl *c, const void *args, void **st, char **errmsg)
 		free(s);
 		return rc;
 	}
+	pthread_mutex_init(&s->mu, NULL);
 	*st = s;
 	return 0;
 }
 
 static void fini(void *st)
 {
-	free(st);
+	struct state *s = st;
+	for (size_t b = 0; b < USAGE_BUCKETS; b++)
+		for (struct usage *u = s->u[b], *n; u; u = n) {
+			n = u->next;
+			free(u->key);
+			free(u->node);
+			free(u);
+		}
+	pthread_mutex_destroy(&s->mu);
+	free(s);
 }
 
 static void on_change(struct kp_ctl *c, void *st, unsigned kind, int change, const json_t *old,
@@ -125,17 +154,28 @@ static void on_change(struct kp_ctl *c, void *st, unsigned kind, int change, con
 	(void)st;
 	(void)old;
 	char k[700];
-	if (change == KP_CTL_DELETED)
+	if (change == KP_CTL_DELETED) {
+		/* Their metrics go with them. */
+		if (kind == K_NODE)
+			snprintf(k, sizeof(k), "nodem/%s", kp_obj_name(obj));
+		else if (kind == K_POD)
+			snprintf(k, sizeof(k), "pod/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
+		else
+			return;
+		kp_ctl_enqueue(c, k, 0);
 		return;
+	}
 	if (kind == K_NODE) {
 		if (is_fake(obj)) {
 			snprintf(k, sizeof(k), "node/%s", kp_obj_name(obj));
 			kp_ctl_enqueue(c, k, 0);
+			snprintf(k, sizeof(k), "nodem/%s", kp_obj_name(obj));
+			kp_ctl_enqueue(c, k, 0);
 		}
 	} else if (kind == K_POD) {
 		const char *node = kp_obj_str(obj, "spec.nodeName");
-		const char *ph = kp_obj_str(obj, "status.phase");
-		if (!node || !*node || (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"))))
+		/* Finished pods too: their metrics are removed. */
+		if (!node || !*node)
 			return;
 		snprintf(k, sizeof(k), "pod/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
 		kp_ctl_enqueue(c, k, 0);
@@ -458,14 +498,315 @@ out:
 	return ret;
 }
 
+/* ---- metrics.k8s.io ------------------------------------------------------- */
+
+static int64_t qty_milli(const char *v, bool *ok)
+{
+	struct kp_quantity q;
+	if (!v || kp_quantity_parse(v, &q, NULL) || q.value < 0) {
+		*ok = false;
+		return 0;
+	}
+	*ok = true;
+	return kp_quantity_milli_sat(&q);
+}
+
+/*
+ * The usage (milli-units) of one resource the pod declares at `elapsed`
+ * seconds after it started: the value of the last point of its curve
+ * annotation sim.kplane.io/<res>-usage-curve ("0=100m,30=500m": seconds
+ * since start = quantity, a step function) at or before elapsed, else its
+ * flat annotation sim.kplane.io/<res>-usage. false when it declares none
+ * (or only malformed ones). *next: seconds since start of the curve's next
+ * step, -1 when none.
+ */
+static bool declared(const json_t *pod, const char *res, int64_t elapsed, int64_t *out,
+		     int64_t *next)
+{
+	char ann[64];
+	bool ok = false;
+	*next = -1;
+	snprintf(ann, sizeof(ann), "sim.kplane.io/%s-usage-curve", res);
+	const char *curve = kp_obj_annotation(pod, ann);
+	if (curve) {
+		char buf[1024];
+		snprintf(buf, sizeof(buf), "%s", curve);
+		char *save = NULL;
+		for (char *pt = strtok_r(buf, ",", &save); pt; pt = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(pt, '=');
+			char *end = NULL;
+			if (!eq)
+				return false;
+			*eq = 0;
+			long long t = strtoll(pt, &end, 10);
+			bool qok;
+			int64_t v = qty_milli(eq + 1, &qok);
+			if (end == pt || *end || t < 0 || !qok)
+				return false; /* a malformed curve is no curve */
+			if (t <= elapsed) {
+				*out = v;
+				ok = true;
+			} else if (*next < 0 || t < *next) {
+				*next = t;
+			}
+		}
+		if (ok)
+			return true;
+	}
+	snprintf(ann, sizeof(ann), "sim.kplane.io/%s-usage", res);
+	*out = qty_milli(kp_obj_annotation(pod, ann), &ok);
+	return ok;
+}
+
+static size_t bucket(const char *key)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % USAGE_BUCKETS;
+}
+
+/*
+ * Records (node non-NULL) or forgets (node NULL) a pod's usage; returns the
+ * node whose sum changed (malloc'ed; NULL when none) and, in *old_node, the
+ * node the pod was counted on before when that differs.
+ */
+static char *usage_set(struct state *s, const char *key, const char *node, int64_t cpu,
+		       int64_t mem, char **old_node)
+{
+	*old_node = NULL;
+	char *changed = NULL;
+	pthread_mutex_lock(&s->mu);
+	struct usage **pp = &s->u[bucket(key)], *u;
+	while ((u = *pp) && strcmp(u->key, key))
+		pp = &u->next;
+	if (!node) {
+		if (u) {
+			*pp = u->next;
+			changed = u->node;
+			free(u->key);
+			free(u);
+		}
+	} else if (u) {
+		if (strcmp(u->node, node)) {
+			*old_node = u->node;
+			u->node = strdup(node);
+			changed = strdup(node);
+		} else if (u->cpu_m != cpu || u->mem_b != mem) {
+			changed = strdup(node);
+		}
+		u->cpu_m = cpu;
+		u->mem_b = mem;
+	} else if ((u = calloc(1, sizeof(*u)))) {
+		u->key = strdup(key);
+		u->node = strdup(node);
+		u->cpu_m = cpu;
+		u->mem_b = mem;
+		u->next = s->u[bucket(key)];
+		s->u[bucket(key)] = u;
+		changed = strdup(node);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return changed;
+}
+
+static void enqueue_nodem(struct kp_ctl *c, char *node)
+{
+	if (!node)
+		return;
+	char k[600];
+	snprintf(k, sizeof(k), "nodem/%s", node);
+	kp_ctl_enqueue(c, k, 0);
+	free(node);
+}
+
+/* A quantity string: cpu from milli-cores, memory from bytes. */
+static json_t *qty_json(int64_t milli, bool cpu)
+{
+	struct kp_quantity q = cpu ? kp_quantity_make(milli, -3, KP_QUANTITY_DECIMAL_SI) :
+				     kp_quantity_make(milli / 1000, 0, KP_QUANTITY_BINARY_SI);
+	char buf[KP_QUANTITY_BUFSZ];
+	return json_string(kp_quantity_format(&q, buf));
+}
+
+/*
+ * Writes obj's metrics object (kind K_PM or K_NM) when its payload
+ * (`field`, and labels) changed; absent: created. want (borrowed) carries
+ * metadata (name, namespace, labels), timestamp, window and the payload.
+ */
+static int put_metrics(struct kp_ctl *c, unsigned kind, const json_t *want, const char *field,
+		       char **errmsg)
+{
+	const char *ns = kp_obj_namespace(want), *name = kp_obj_name(want);
+	json_t *cur = kp_ctl_get(c, kind, ns, name);
+	int rc = 0;
+	if (cur && json_equal(json_object_get(cur, field), json_object_get(want, field)) &&
+	    json_equal(kp_obj_labels(cur), kp_obj_labels(want))) {
+		json_decref(cur);
+		return 0;
+	}
+	if (!cur) {
+		rc = kp_ctl_create(c, kind, want, NULL, errmsg);
+		if (rc != KP_EEXIST)
+			return rc == KP_ENOENT || rc == KP_EBUSY ? 0 : rc;
+		free(*errmsg);
+		*errmsg = NULL;
+		if (!(cur = kp_ctl_get_live(c, kind, ns, name)))
+			return KP_ECONFLICT;
+	}
+	json_t *o = json_deep_copy(cur);
+	json_decref(cur);
+	json_object_set(o, field, json_object_get(want, field));
+	json_object_set(o, "timestamp", json_object_get(want, "timestamp"));
+	json_object_set(o, "window", json_object_get(want, "window"));
+	json_t *labels = kp_obj_labels(want);
+	if (labels)
+		kp_obj_set(o, "metadata.labels", json_deep_copy(labels));
+	else
+		kp_obj_del(o, "metadata.labels");
+	rc = kp_ctl_update(c, kind, o, NULL, errmsg);
+	json_decref(o);
+	return rc == KP_ENOENT ? 0 : rc;
+}
+
+static int drop_metrics(struct kp_ctl *c, unsigned kind, const char *ns, const char *name,
+			char **errmsg)
+{
+	json_t *cur = kp_ctl_get(c, kind, ns, name);
+	if (!cur)
+		return 0;
+	json_decref(cur);
+	int rc = kp_ctl_delete(c, kind, ns, name, NULL, KP_CTL_BACKGROUND, errmsg);
+	return rc == KP_ENOENT ? 0 : rc;
+}
+
+static json_t *metrics_meta(const json_t *obj, const char *window_s, const char *ts)
+{
+	json_t *m = json_pack("{s:{s:s}, s:s, s:s}", "metadata", "name", kp_obj_name(obj),
+			      "timestamp", ts, "window", window_s);
+	if (kp_obj_namespace(obj))
+		kp_obj_set_str(m, "metadata.namespace", kp_obj_namespace(obj));
+	json_t *labels = kp_obj_labels(obj);
+	if (json_is_object(labels) && json_object_size(labels))
+		kp_obj_set(m, "metadata.labels", json_deep_copy(labels));
+	return m;
+}
+
+/*
+ * metrics-server's PodMetrics of a running pod on a fake node that declares
+ * its usage: the pod's labels, one entry per container with the pod's usage
+ * split evenly (the remainder to the first). *after: ms until the pod's
+ * curve steps next (-1: never).
+ */
+static int sync_pod_metrics(struct kp_ctl *c, struct state *s, const char *ns, const char *name,
+			    int64_t *after, char **errmsg)
+{
+	*after = -1;
+	char key[600];
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	json_t *pod = kp_ctl_get(c, K_POD, ns, name);
+	const char *nn = pod ? kp_obj_str(pod, "spec.nodeName") : NULL;
+	json_t *node = nn ? kp_ctl_get(c, K_NODE, NULL, nn) : NULL;
+	const char *ph = pod ? kp_obj_str(pod, "status.phase") : NULL;
+	const char *started = pod ? kp_obj_str(pod, "status.startTime") : NULL;
+	int64_t st0 = 0, now = kp_time_now(), cpu = 0, mem = 0, ncpu, nmem;
+	bool want = node && is_fake(node) && ph && !strcmp(ph, "Running") && started &&
+		    !kp_time_parse(started, &st0);
+	if (want) {
+		bool hc = declared(pod, "cpu", now - st0, &cpu, &ncpu);
+		bool hm = declared(pod, "memory", now - st0, &mem, &nmem);
+		want = hc || hm;
+		int64_t nx = ncpu < 0 ? nmem : nmem < 0 ? ncpu : ncpu < nmem ? ncpu : nmem;
+		if (nx >= 0)
+			*after = (st0 + nx - now) * 1000 + 1;
+	}
+	int rc;
+	char *old = NULL;
+	if (!want) {
+		enqueue_nodem(c, usage_set(s, key, NULL, 0, 0, &old));
+		rc = drop_metrics(c, K_PM, ns, name, errmsg);
+		goto out;
+	}
+	enqueue_nodem(c, usage_set(s, key, nn, cpu, mem, &old));
+	enqueue_nodem(c, old);
+	char ts[KP_TIME_BUFSZ], win[32];
+	kp_time_format(now, ts);
+	snprintf(win, sizeof(win), "%llds", (long long)s->a.metrics_window_seconds);
+	json_t *pm = metrics_meta(pod, win, ts);
+	json_t *cts = json_array();
+	json_t *ctl = kp_obj_get(pod, "spec.containers");
+	int64_t n = (int64_t)json_array_size(ctl);
+	size_t i;
+	json_t *ct;
+	json_array_foreach(ctl, i, ct) {
+		/* memory in milli-bytes: whole bytes per container, the rest to the first */
+		int64_t cc = cpu / n + (i ? 0 : cpu % n);
+		int64_t mb = mem / 1000, cm = (mb / n + (i ? 0 : mb % n)) * 1000;
+		json_array_append_new(cts, json_pack("{s:s, s:{s:o, s:o}}", "name",
+						     kp_obj_str(ct, "name") ? kp_obj_str(ct, "name") : "",
+						     "usage", "cpu", qty_json(cc, true), "memory",
+						     qty_json(cm, false)));
+	}
+	json_object_set_new(pm, "containers", cts);
+	rc = put_metrics(c, K_PM, pm, "containers", errmsg);
+	json_decref(pm);
+out:
+	json_decref(node);
+	json_decref(pod);
+	return rc;
+}
+
+/*
+ * NodeMetrics of a fake node that reports: the sum of its pods' usage.
+ * A silent (stop-heartbeat) or deleted node has none, as metrics-server
+ * cannot scrape an unreachable kubelet.
+ */
+static int sync_node_metrics(struct kp_ctl *c, struct state *s, const char *name, char **errmsg)
+{
+	json_t *node = kp_ctl_get(c, K_NODE, NULL, name);
+	const char *stop = node ? kp_obj_annotation(node, "sim.kplane.io/stop-heartbeat") : NULL;
+	if (!node || !is_fake(node) || (stop && !strcmp(stop, "true"))) {
+		json_decref(node);
+		return drop_metrics(c, K_NM, NULL, name, errmsg);
+	}
+	int64_t cpu = 0, mem = 0;
+	pthread_mutex_lock(&s->mu);
+	for (size_t b = 0; b < USAGE_BUCKETS; b++)
+		for (struct usage *u = s->u[b]; u; u = u->next)
+			if (!strcmp(u->node, name)) {
+				cpu += u->cpu_m;
+				mem += u->mem_b;
+			}
+	pthread_mutex_unlock(&s->mu);
+	char ts[KP_TIME_BUFSZ], win[32];
+	kp_time_format(kp_time_now(), ts);
+	snprintf(win, sizeof(win), "%llds", (long long)s->a.metrics_window_seconds);
+	json_t *nm = metrics_meta(node, win, ts);
+	json_object_set_new(nm, "usage", json_pack("{s:o, s:o}", "cpu", qty_json(cpu, true),
+						   "memory", qty_json(mem, false)));
+	int rc = put_metrics(c, K_NM, nm, "usage", errmsg);
+	json_decref(nm);
+	json_decref(node);
+	return rc;
+}
+
 static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **errmsg)
 {
 	struct state *s = st;
 	if (!strncmp(key, "node/", 5))
 		return sync_node(c, s, key + 5, errmsg);
+	if (!strncmp(key, "nodem/", 6))
+		return sync_node_metrics(c, s, key + 6, errmsg);
 	char ns[256], name[256];
-	if (!strncmp(key, "pod/", 4) && kp__split_key(key + 4, ns, name, sizeof(ns)))
-		return sync_pod(c, s, ns, name, errmsg);
+	if (!strncmp(key, "pod/", 4) && kp__split_key(key + 4, ns, name, sizeof(ns))) {
+		int64_t ret = sync_pod(c, s, ns, name, errmsg), after;
+		if (ret < 0)
+			return ret;
+		int rc = sync_pod_metrics(c, s, ns, name, &after, errmsg);
+		if (rc < 0)
+			return rc;
+		return after > 0 && (ret == 0 || after < ret) ? after : ret;
+	}
 	return 0;
 }
 
