@@ -60,3 +60,4 @@ HELPERS += t/helper/api-watch-bench
 t_helper_api_watch_bench_SOURCES = t/helper/api-watch-bench.c
 t_helper_api_watch_bench_LDADD =
 SH_TESTS += t/t5012-api-crd.sh
+SH_TESTS += t/t5013-api-fieldvalidation.sh

@@ -221,6 +221,7 @@ struct kp_req {
 	const char *reply_type;
 	struct kp_buf warnings; /* Warning header values, each ending in '\n' */
 	bool dup_keys;          /* the JSON body repeats a key (fieldValidation) */
+	const json_t *json_patch_ops; /* a JSON patch being applied (borrowed) or NULL */
 	bool replied;        /* reply filled (possibly by a worker) */
 	bool offloaded;      /* handed to a worker; connection suspended */
 	bool streaming;      /* a watch response was queued */

@@ -18,7 +18,6 @@
 
 #include "core/api/internal.h"
 #include "core/api/kinds.h"
-#include "core/api/ssa.h"
 #include "core/api/schema.h"
 
 #define UPDATE_RETRIES 8
@@ -805,24 +804,58 @@ static void kinds_validate(const struct kp_resource *res, const json_t *obj, con
 
 struct fv_item {
 	size_t off;
-	bool dup;
+	const char *what; /* "unknown field", "duplicate field", "json patch unknown field" */
 	const char *path;
 };
 
-static int fv_cmp(const void *a, const void *b)
+static int fv_cmp_off(const void *a, const void *b)
 {
 	const struct fv_item *x = a, *y = b;
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+static int fv_cmp_path(const void *a, const void *b)
+{
+	const struct fv_item *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+/* Keys of a JSON patch's operations that RFC 6902 does not define ("[0].foo"). */
+static void json_patch_unknown(const json_t *ops, struct kp_schema_unknown *u)
+{
+	size_t i;
+	json_t *op;
+	json_array_foreach (ops, i, op) {
+		const char *k;
+		json_t *v;
+		json_object_foreach (op, k, v) {
+			if (!strcmp(k, "op") || !strcmp(k, "path") || !strcmp(k, "value") ||
+			    !strcmp(k, "from"))
+				continue;
+			if (u->n == u->cap) {
+				u->cap = u->cap ? u->cap * 2 : 4;
+				u->v = realloc(u->v, u->cap * sizeof(*u->v));
+				if (!u->v)
+					abort();
+			}
+			if (asprintf(&u->v[u->n++], "[%zu].%s", i, k) < 0)
+				abort();
+		}
+	}
+}
+
 /*
  * fieldValidation=Strict|Warn|Ignore (Warn when absent, as Kubernetes
  * since 1.27): unknown fields of obj (new since old, may be NULL) and keys
- * a JSON body repeats, in the order the body has them. Strict answers 400
- * with Kubernetes' "strict decoding error", Warn adds `Warning: 299 -
- * "..."` headers. Returns false after replying.
+ * a JSON body repeats. Kubernetes' order: for creates and updates as the
+ * body has them; for patches the patch's own problems first, then the
+ * unknown fields of the patched object by path. Strict answers 400 with
+ * Kubernetes' "strict decoding error", Warn adds `Warning: 299 - "..."`
+ * headers; Warn and Ignore drop the unknown fields. patch_ops (may be
+ * NULL) is a JSON patch's operation array. Returns false after replying.
  */
-static bool field_validation(struct kp_req *r, json_t *obj, const json_t *old)
+static bool field_validation(struct kp_req *r, json_t *obj, const json_t *old,
+			     const json_t *patch_ops)
 {
 	const char *m = r->q.field_validation;
 	if (m && *m && strcmp(m, "Strict") && strcmp(m, "Warn") && strcmp(m, "Ignore")) {
@@ -833,64 +866,79 @@ static bool field_validation(struct kp_req *r, json_t *obj, const json_t *old)
 	}
 	r->warnings.len = 0;
 	bool strict = m && !strcmp(m, "Strict");
-	/* Ignore and Warn drop unknown fields (Strict refuses them). */
 	if (m && !strcmp(m, "Ignore")) {
 		kp__unknown_fields(r->res, obj, old, NULL, true);
 		return true;
 	}
-	struct kp_schema_unknown unk = { 0 }, dups = { 0 };
+	struct kp_schema_unknown unk = { 0 }, dups = { 0 }, ops = { 0 };
 	kp__unknown_fields(r->res, obj, old, &unk, !strict);
-	if (!unk.n && !r->dup_keys)
+	if (patch_ops)
+		json_patch_unknown(patch_ops, &ops);
+	if (!unk.n && !ops.n && !r->dup_keys)
 		return true;
-	/* Offsets in the body put unknown and duplicate fields in document order. */
+	bool patch = r->method == KP_M_PATCH;
+	/* Offsets in the body give the document order. */
 	json_t *want = json_object(), *dup_off = json_array();
 	for (size_t i = 0; i < unk.n; i++)
 		json_object_set_new(want, unk.v[i], json_null());
+	for (size_t i = 0; i < ops.n; i++)
+		json_object_set_new(want, ops.v[i], json_null());
 	if (r->body.len)
 		kp__json_scan_keys(r->body.p, r->body.len, want, r->dup_keys ? &dups : NULL,
 				   dup_off);
-	struct fv_item *items = calloc(unk.n + dups.n + 1, sizeof(*items));
+	struct fv_item *items = calloc(unk.n + dups.n + ops.n + 1, sizeof(*items));
 	if (!items)
 		abort();
 	size_t n = 0;
+	for (size_t i = 0; i < ops.n; i++) {
+		json_t *o = json_object_get(want, ops.v[i]);
+		items[n++] = (struct fv_item){ (size_t)json_integer_value(o),
+					       "json patch unknown field", ops.v[i] };
+	}
+	for (size_t i = 0; i < dups.n; i++) {
+		/* A field both unknown and repeated is reported once, as unknown. */
+		if (!patch && json_object_get(want, dups.v[i]))
+			continue;
+		items[n++] = (struct fv_item){ (size_t)json_integer_value(json_array_get(dup_off, i)),
+					       patch_ops ? "json patch duplicate field" :
+							   "duplicate field",
+					       dups.v[i] };
+	}
+	size_t nfirst = n;
 	for (size_t i = 0; i < unk.n; i++) {
 		json_t *o = json_object_get(want, unk.v[i]);
 		items[n++] = (struct fv_item){ json_is_integer(o) ? (size_t)json_integer_value(o) :
 								    (size_t)-1,
-					       false, unk.v[i] };
+					       "unknown field", unk.v[i] };
 	}
-	for (size_t i = 0; i < dups.n; i++) {
-		/* A field both unknown and repeated is reported once, as unknown. */
-		if (json_object_get(want, dups.v[i]))
-			continue;
-		items[n++] = (struct fv_item){
-			(size_t)json_integer_value(json_array_get(dup_off, i)), true, dups.v[i]
-		};
+	if (patch) {
+		qsort(items, nfirst, sizeof(*items), fv_cmp_off);
+		qsort(items + nfirst, n - nfirst, sizeof(*items), fv_cmp_path);
+	} else {
+		qsort(items, n, sizeof(*items), fv_cmp_off);
 	}
-	qsort(items, n, sizeof(*items), fv_cmp);
 	bool ok = true;
 	if (strict) {
 		struct kp_buf msg = { 0 };
 		for (size_t i = 0; i < n; i++)
-			kp__buf_addf(&msg, "%s%s field \"%s\"", i ? ", " : "",
-				     items[i].dup ? "duplicate" : "unknown", items[i].path);
-		if (n) {
-			bad_request(r, "%s in version \"%s\" cannot be handled as a %s: strict "
-				       "decoding error: %s",
-				    r->res->kind, r->res->version, r->res->kind, msg.p);
-			ok = false;
-		}
+			kp__buf_addf(&msg, "%s%s \"%s\"", i ? ", " : "", items[i].what,
+				     items[i].path);
+		bad_request(r, "%s in version \"%s\" cannot be handled as a %s: strict decoding "
+			       "error: %s",
+			    r->res->kind, r->res->version, r->res->kind, msg.p);
+		ok = false;
 		kp__buf_release(&msg);
 	} else {
 		for (size_t i = 0; i < n; i++)
-			kp__buf_addf(&r->warnings, "299 - \"%s field \\\"%s\\\"\"\n",
-				     items[i].dup ? "duplicate" : "unknown", items[i].path);
+			kp__buf_addf(&r->warnings, "299 - \"%s \\\"%s\\\"\"\n", items[i].what,
+				     items[i].path);
 	}
 	free(items);
 	json_decref(want);
 	json_decref(dup_off);
 	kp__schema_unknown_release(&unk);
 	kp__schema_unknown_release(&dups);
+	kp__schema_unknown_release(&ops);
 	return ok;
 }
 
@@ -964,6 +1012,7 @@ static bool prepare_create(struct kp_req *r, json_t *obj)
 	json_object_del(md, "deletionTimestamp");
 	json_object_del(md, "deletionGracePeriodSeconds");
 	json_object_del(md, "selfLink");
+	json_object_del(md, "managedFields");
 	if (res->flags & KP_RES_GENERATION)
 		json_object_set_new(md, "generation", json_integer(1));
 	else
@@ -1009,7 +1058,7 @@ static void do_create(struct kp_req *r)
 	if (!obj)
 		return;
 	if (!check_type_meta(r, obj, r->res->group_version, r->res->kind) ||
-	    !field_validation(r, obj, NULL)) {
+	    !field_validation(r, obj, NULL, NULL)) {
 		json_decref(obj);
 		return;
 	}
@@ -1017,11 +1066,6 @@ static void do_create(struct kp_req *r)
 		json_decref(obj);
 		return;
 	}
-	if (!kp__ssa_check_options(r, false)) {
-		json_decref(obj);
-		return;
-	}
-	kp__ssa_set_update(r, NULL, obj);
 	bool generated = !json_string_value(kp_obj_get(obj, "metadata.name")) ||
 			 kp_obj_str(obj, "metadata.generateName");
 	for (int attempt = 0;; attempt++) {
@@ -1187,7 +1231,7 @@ static bool can_vanish(const struct kp_resource *res, const json_t *obj)
  * mismatch); otherwise conflicts with concurrent writers are retried.
  */
 static void update_loop(struct kp_req *r, const char *name, enum update_mode mode, mutate_fn fn,
-			void *ctx, int ok_code, json_t *const *applied)
+			void *ctx, int ok_code)
 {
 	struct kp_buf k = { 0 };
 	key_of(r, name, &k);
@@ -1211,7 +1255,7 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			goto out;
 		}
 		if (!check_type_meta(r, obj, r->res->group_version, r->res->kind) ||
-		    !field_validation(r, obj, old)) {
+		    !field_validation(r, obj, old, r->json_patch_ops)) {
 			json_decref(obj);
 			json_decref(old);
 			goto out;
@@ -1259,19 +1303,6 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			kinds_default(r->res, obj, NULL, NULL);
 		else if (mode == UPD_STATUS && r->res->crd)
 			kp__cr_default(r->res, obj, false);
-		/*
-		 * managedFields: an apply computed them (applied); other writes own
-		 * what they changed; bindings are the server's and leave them be.
-		 */
-		json_t *nmd = json_object_get(obj, "metadata");
-		if (mode == UPD_SYSTEM)
-			copy_field(nmd, json_object_get(old, "metadata"), "managedFields");
-		else if (applied && *applied)
-			json_object_set(nmd, "managedFields", *applied);
-		else if (applied)
-			json_object_del(nmd, "managedFields");
-		else
-			kp__ssa_set_update(r, old, obj);
 		if (json_equal(obj, old)) {
 			/* Nothing changed: Kubernetes does not write (no new revision). */
 			json_decref(old);
@@ -1331,8 +1362,7 @@ static void do_update(struct kp_req *r, enum update_mode mode)
 	json_t *obj = decode_body(r, true);
 	if (!obj)
 		return;
-	if (kp__ssa_check_options(r, false))
-		update_loop(r, r->name, mode, mutate_replace, obj, 200, NULL);
+	update_loop(r, r->name, mode, mutate_replace, obj, 200);
 	json_decref(obj);
 }
 
@@ -1343,7 +1373,6 @@ enum patch_type { PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY };
 struct patch_ctx {
 	enum patch_type type;
 	json_t *patch;
-	json_t *managed; /* apply: the managedFields it computed (owned) */
 };
 
 static json_t *apply_patch(struct kp_req *r, const json_t *cur, struct patch_ctx *pc)
@@ -1365,11 +1394,8 @@ static json_t *apply_patch(struct kp_req *r, const json_t *cur, struct patch_ctx
 		return doc;
 	case PATCH_MERGE:
 		return kp__merge_patch(cur, pc->patch);
-	case PATCH_APPLY:
-		json_decref(pc->managed);
-		pc->managed = NULL;
-		return kp__ssa_apply_req(r, cur, pc->patch, &pc->managed);
 	case PATCH_STRATEGIC:
+	case PATCH_APPLY:
 	default:
 		doc = json_deep_copy(cur);
 		if (kp__strategic_merge_patch(doc, pc->patch, &err)) {
@@ -1460,12 +1486,12 @@ static json_t *decode_patch(struct kp_req *r, enum patch_type t)
 static void do_patch(struct kp_req *r, enum update_mode mode)
 {
 	enum patch_type t;
-	if (!patch_type_of(r, &t) || !kp__ssa_check_options(r, t == PATCH_APPLY))
+	if (!patch_type_of(r, &t))
 		return;
 	json_t *p = decode_patch(r, t);
 	if (!p)
 		return;
-	struct patch_ctx pc = { t, p, NULL };
+	struct patch_ctx pc = { t, p };
 	if (t == PATCH_APPLY && mode == UPD_MAIN) {
 		/* Server-side apply creates a missing object. */
 		struct kp_buf k = { 0 };
@@ -1476,10 +1502,8 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 		if (rc == 0) {
 			kp_kv_release(&kv);
 		} else if (rc == KP_ENOENT) {
-			json_t *obj = kp__ssa_apply_create(r, p);
+			json_t *obj = json_deep_copy(p);
 			json_decref(p);
-			if (!obj)
-				return;
 			if (kp__cr_terminating(r->res)) {
 				kp__reply_status(r, 405, "MethodNotAllowed", NULL,
 						 "create not allowed while custom resource "
@@ -1488,7 +1512,7 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 				return;
 			}
 			if (!check_type_meta(r, obj, r->res->group_version, r->res->kind) ||
-			    !field_validation(r, obj, NULL)) {
+			    !field_validation(r, obj, NULL, NULL)) {
 				json_decref(obj);
 				return;
 			}
@@ -1526,9 +1550,10 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 			return;
 		}
 	}
-	update_loop(r, r->name, mode, mutate_patch, &pc, 200,
-		    t == PATCH_APPLY ? &pc.managed : NULL);
-	json_decref(pc.managed);
+	if (t == PATCH_JSON)
+		r->json_patch_ops = p;
+	update_loop(r, r->name, mode, mutate_patch, &pc, 200);
+	r->json_patch_ops = NULL;
 	json_decref(p);
 }
 
@@ -1656,7 +1681,7 @@ static void do_scale_write(struct kp_req *r)
 	/* Reply with the Scale, not the object. */
 	bool table = false;
 	(void)table;
-	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200, NULL);
+	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200);
 	if (r->code == 200 && r->reply) {
 		json_t *o = json_loadb(r->reply, r->reply_len, 0, NULL);
 		if (o) {
@@ -2045,7 +2070,7 @@ static void do_binding(struct kp_req *r, const char *pod)
 	/* pods/binding is stored on the pod: switch r->res to pods. */
 	const struct kp_resource *saved = r->res;
 	r->res = kp__registry_find("", "v1", "pods");
-	update_loop(r, pod, UPD_SYSTEM, mutate_bind, &bc, 201, NULL);
+	update_loop(r, pod, UPD_SYSTEM, mutate_bind, &bc, 201);
 	if (r->code == 201)
 		kp__reply_success(r, 201, NULL);
 	r->res = saved;
