@@ -15,5 +15,6 @@ SH_TESTS += \
 	t/t6105-kpctl-describe-watch.sh \
 	t/t6106-kpctl-misc.sh \
 	t/t6107-kpctl-edit.sh \
+	t/t6108-kpctl-rollout.sh \
 	t/t6109-kpctl-jsonpath.sh
 EXTRA_DIST += t/t6lib-kpctl.sh
