@@ -18,6 +18,9 @@ SH_TESTS += t/t5008-api-crash.sh
 # and runs each for FUZZ_SECONDS (not part of make check). make check
 # replays the seed corpora and the regression inputs with the ordinary build.
 HELPERS += t/helper/api-fuzz-body t/helper/api-fuzz-patch t/helper/api-fuzz-selector
+HELPERS += t/helper/api-fuzz-proto
+t_helper_api_fuzz_proto_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-proto.c t/fuzz/fuzz-common.h
+t_helper_api_fuzz_proto_LDADD = core/api/libkpapi.la
 t_helper_api_fuzz_body_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-body.c t/fuzz/fuzz-common.h
 t_helper_api_fuzz_body_LDADD = core/api/libkpapi.la
 t_helper_api_fuzz_patch_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-patch.c t/fuzz/fuzz-common.h
@@ -25,9 +28,10 @@ t_helper_api_fuzz_patch_LDADD = core/api/libkpapi.la
 t_helper_api_fuzz_selector_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-selector.c t/fuzz/fuzz-common.h
 t_helper_api_fuzz_selector_LDADD = core/api/libkpapi.la
 SH_TESTS += t/t5011-api-fuzz-regress.sh
+SH_TESTS += t/t5014-api-kubectl-create.sh
 EXTRA_DIST += t/fuzz/fuzz-nostore.c t/fuzz/corpus t/fuzz/regress
 
-FUZZ_TARGETS = body patch selector
+FUZZ_TARGETS = body patch selector proto
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I$(top_srcdir)/core/include \

@@ -211,10 +211,10 @@ test_expect_success 'kubectl create namespace|configmap|secret (protobuf bodies)
 '
 
 test_expect_success 'protobuf bodies the server cannot decode: 415, malformed: 400' '
-	printf "k8s\000\012\025\012\007apps/v1\022\012Deployment\022\000" >dep.pb &&
-	expect_code 415 POST /apis/apps/v1/namespaces/default/deployments \
-		-H "Content-Type: application/vnd.kubernetes.protobuf" --data-binary @dep.pb &&
-	grep "protobuf bodies of apps/v1 Deployment are not supported" out &&
+	printf "k8s\000\012\026\012\007apps/v1\022\013StatefulSet\022\000" >sts.pb &&
+	expect_code 415 POST /apis/apps/v1/namespaces/default/statefulsets \
+		-H "Content-Type: application/vnd.kubernetes.protobuf" --data-binary @sts.pb &&
+	grep "protobuf bodies of apps/v1 StatefulSet are not supported" out &&
 	printf "k8s\000\012\377" >bad.pb &&
 	expect_code 400 POST /api/v1/namespaces/default/configmaps \
 		-H "Content-Type: application/vnd.kubernetes.protobuf" --data-binary @bad.pb

@@ -286,9 +286,12 @@ bool kp__wants_table(const char *accept);
 
 /*
  * Protobuf bodies (proto.c): decodes a "k8s\0"-enveloped body of the kinds
- * it knows (Namespace, ConfigMap, Secret) into a new JSON object in *out.
- * KP_ENOTSUP for other kinds or fields it cannot decode, KP_EINVAL for a
- * malformed body; *errmsg says which (caller frees).
+ * kubectl's generators send (Namespace, ConfigMap, Secret, Pod, Service,
+ * ResourceQuota, ServiceAccount, Deployment, Job, CronJob, RBAC roles and
+ * bindings, PodDisruptionBudget, Ingress, PriorityClass) into a new JSON
+ * object in *out (caller owns it). Field numbers the tables do not know are
+ * skipped. KP_ENOTSUP for other kinds or a content encoding, KP_EINVAL for
+ * a malformed body; *errmsg says which (caller frees).
  */
 int kp__proto_decode(const char *buf, size_t len, json_t **out, char **errmsg);
 
