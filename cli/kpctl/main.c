@@ -53,6 +53,7 @@ static const struct command commands[] = {
 	{ "uncordon", kpctl_cmd_uncordon, "Mark node as schedulable" },
 	{ "drain", kpctl_cmd_drain, "Drain node in preparation for maintenance" },
 	{ "events", kpctl_cmd_events, "List events" },
+	{ "top", kpctl_cmd_top, "Display resource (CPU/memory) usage" },
 	{ "api-resources", kpctl_cmd_api_resources, "Print the supported API resources on the server" },
 	{ "version", kpctl_cmd_version, "Print the client and server version information" },
 	{ "completion", kpctl_cmd_completion, "Output shell completion code for the specified shell (bash)" },
