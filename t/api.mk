@@ -65,3 +65,5 @@ t_helper_api_watch_bench_SOURCES = t/helper/api-watch-bench.c
 t_helper_api_watch_bench_LDADD =
 SH_TESTS += t/t5012-api-crd.sh
 SH_TESTS += t/t5013-api-fieldvalidation.sh
+# the store gateway components apart use (lead)
+SH_TESTS += t/t5020-api-store-gateway.sh
