@@ -79,48 +79,67 @@ static void path_back(struct path *p, size_t n)
 
 /* ---- unknown fields, pruning, defaults ------------------------------------------- */
 
+/*
+ * The walk runs on every create and update, so its path is a stack of
+ * segments turned into text only when an unknown field is found.
+ */
+struct lpath {
+	const char *key[MAX_DEPTH + 2]; /* NULL: an array index */
+	size_t idx[MAX_DEPTH + 2];
+	int n;
+};
+
 struct prune_ctx {
 	const json_t *defs;
 	const json_t *meta_schema; /* ObjectMeta: what metadata may hold */
 	struct kp_schema_unknown *unk;
 	bool prune, defaults;
+	struct lpath lp;
 };
 
-static void unknown_add(struct prune_ctx *c, const struct path *p, const char *k)
+static void unknown_push(struct kp_schema_unknown *u, char *s)
 {
-	if (!c->unk)
-		return;
-	struct kp_schema_unknown *u = c->unk;
 	if (u->n == u->cap) {
 		u->cap = u->cap ? u->cap * 2 : 8;
 		u->v = realloc(u->v, u->cap * sizeof(*u->v));
 		if (!u->v)
 			abort();
 	}
-	char *s = NULL;
-	if (asprintf(&s, "%s%s%s", p->p, p->n ? "." : "", k) < 0)
-		abort();
 	u->v[u->n++] = s;
 }
 
-static void walk_prune(struct prune_ctx *c, const json_t *s, json_t *v, const json_t *old,
-		       struct path *p, bool root, int depth);
-
-/* apiVersion, kind and metadata of a root or embedded object. */
-static void walk_meta_fields(struct prune_ctx *c, json_t *v, const json_t *old, struct path *p,
-			     int depth)
+static void unknown_add(struct prune_ctx *c, const char *k)
 {
-	json_t *md = json_object_get(v, "metadata");
-	if (json_is_object(md) && c->meta_schema) {
-		size_t o = path_key(p, "metadata");
-		walk_prune(c, c->meta_schema, md, json_object_get(old, "metadata"), p, false,
-			   depth + 1);
-		path_back(p, o);
+	if (!c->unk)
+		return;
+	struct kp_buf b = { 0 };
+	for (int i = 0; i < c->lp.n; i++) {
+		if (c->lp.key[i])
+			kp__buf_addf(&b, "%s%s", b.len ? "." : "", c->lp.key[i]);
+		else
+			kp__buf_addf(&b, "[%zu]", c->lp.idx[i]);
 	}
+	kp__buf_addf(&b, "%s%s", b.len ? "." : "", k);
+	unknown_push(c->unk, kp__buf_steal(&b, NULL));
 }
 
 static void walk_prune(struct prune_ctx *c, const json_t *s, json_t *v, const json_t *old,
-		       struct path *p, bool root, int depth)
+		       bool root, int depth);
+
+static void walk_child(struct prune_ctx *c, const json_t *s, json_t *v, const json_t *old,
+		       const char *key, size_t idx, int depth)
+{
+	if (c->lp.n >= MAX_DEPTH)
+		return;
+	c->lp.key[c->lp.n] = key;
+	c->lp.idx[c->lp.n] = idx;
+	c->lp.n++;
+	walk_prune(c, s, v, old, false, depth + 1);
+	c->lp.n--;
+}
+
+static void walk_prune(struct prune_ctx *c, const json_t *s, json_t *v, const json_t *old,
+		       bool root, int depth)
 {
 	s = resolve(s, c->defs);
 	if (!s || depth > MAX_DEPTH)
@@ -153,23 +172,22 @@ static void walk_prune(struct prune_ctx *c, const json_t *s, json_t *v, const js
 			if (!ps && addl_schema)
 				ps = addl;
 			if (ps) {
-				size_t o = path_key(p, k);
-				walk_prune(c, ps, cv, json_is_object(old) ? json_object_get(old, k) :
-									    NULL,
-					   p, false, depth + 1);
-				path_back(p, o);
+				walk_child(c, ps, cv, json_is_object(old) ? json_object_get(old, k) : NULL,
+					   k, 0, depth);
 				continue;
 			}
 			if (preserve || json_is_true(addl))
 				continue;
 			/* Unknown here; it counts as new unless the old object had it. */
 			if (!json_is_object(old) || !json_object_get(old, k))
-				unknown_add(c, p, k);
+				unknown_add(c, k);
 			if (c->prune)
 				json_object_del(v, k);
 		}
-		if (embedded)
-			walk_meta_fields(c, v, old, p, depth);
+		json_t *md = embedded ? json_object_get(v, "metadata") : NULL;
+		if (json_is_object(md) && c->meta_schema)
+			walk_child(c, c->meta_schema, md, json_object_get(old, "metadata"), "metadata",
+				   0, depth);
 		return;
 	}
 	if (json_is_array(v)) {
@@ -178,12 +196,9 @@ static void walk_prune(struct prune_ctx *c, const json_t *s, json_t *v, const js
 			return;
 		size_t i;
 		json_t *e;
-		json_array_foreach (v, i, e) {
-			size_t o = path_idx(p, i);
-			walk_prune(c, items, e, json_is_array(old) ? json_array_get(old, i) : NULL, p,
-				   false, depth + 1);
-			path_back(p, o);
-		}
+		json_array_foreach (v, i, e)
+			walk_child(c, items, e, json_is_array(old) ? json_array_get(old, i) : NULL, NULL,
+				   i, depth);
 	}
 }
 
@@ -191,9 +206,8 @@ void kp__schema_prune(const json_t *schema, const json_t *defs, const json_t *me
 		      json_t *obj, const json_t *old, bool prune, bool defaults,
 		      struct kp_schema_unknown *unk)
 {
-	struct prune_ctx c = { defs, meta_schema, unk, prune, defaults };
-	struct path p = { "", 0 };
-	walk_prune(&c, schema, obj, old, &p, true, 0);
+	struct prune_ctx c = { defs, meta_schema, unk, prune, defaults, { { 0 }, { 0 }, 0 } };
+	walk_prune(&c, schema, obj, old, true, 0);
 }
 
 void kp__schema_unknown_release(struct kp_schema_unknown *u)
@@ -763,10 +777,10 @@ static void scan_value(struct scan *sc)
 			size_t o = path_key(&sc->path, key.p);
 			if (json_object_get(seen, key.p)) {
 				if (sc->dups) {
-					struct prune_ctx c = { 0 };
-					c.unk = sc->dups;
-					struct path empty = { "", 0 };
-					unknown_add(&c, &empty, sc->path.p);
+					char *d = strdup(sc->path.p);
+					if (!d)
+						abort();
+					unknown_push(sc->dups, d);
 					json_array_append_new(sc->dup_offsets,
 							      json_integer((json_int_t)off));
 				}
