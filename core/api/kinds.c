@@ -600,6 +600,9 @@ static void default_workload(const struct kp_resource *res, json_t *obj)
 		if (!strcmp(json_string_value(json_object_get(s, "type")) ?: "", "RollingUpdate"))
 			set_default(ensure_obj(s, "rollingUpdate"), "partition", json_integer(0));
 		set_default(spec, "revisionHistoryLimit", json_integer(10));
+		json_t *rp = ensure_obj(spec, "persistentVolumeClaimRetentionPolicy");
+		set_default(rp, "whenDeleted", json_string("Retain"));
+		set_default(rp, "whenScaled", json_string("Retain"));
 	} else if (is(res, "daemonsets")) {
 		json_t *s = ensure_obj(spec, "updateStrategy");
 		set_default(s, "type", json_string("RollingUpdate"));
@@ -994,11 +997,31 @@ static void validate_job_policies(const json_t *obj, struct kp_errlist *errs)
 	}
 }
 
+/* ValidateStatefulSetSpec's rules for ordinals and the claim retention policy. */
+static void validate_sts_fields(const json_t *obj, struct kp_errlist *errs)
+{
+	nonneg(obj, "spec.ordinals.start", errs);
+	static const char *const when[] = { "whenDeleted", "whenScaled" };
+	for (size_t i = 0; i < 2; i++) {
+		char f[96];
+		snprintf(f, sizeof(f), "spec.persistentVolumeClaimRetentionPolicy.%s", when[i]);
+		const char *v = kp_obj_str(obj, f);
+		if (v && strcmp(v, "Retain") && strcmp(v, "Delete")) {
+			char *vt = jtext(kp_obj_get(obj, f));
+			kp_errlist_add(errs, KP_FIELD_NOT_SUPPORTED, f, vt, "%s",
+				       "supported values: \"Delete\", \"Retain\"");
+			free(vt);
+		}
+	}
+}
+
 static void validate_workload(const struct kp_resource *res, const json_t *obj,
 			      struct kp_errlist *errs)
 {
 	const char *tpath = is(res, "cronjobs") ? "spec.jobTemplate.spec.template" : "spec.template";
 	nonneg(obj, "spec.replicas", errs);
+	if (is(res, "statefulsets"))
+		validate_sts_fields(obj, errs);
 	if (is(res, "jobs") || is(res, "cronjobs")) {
 		char f[128];
 		snprintf(f, sizeof(f), "%s.spec.restartPolicy", tpath);

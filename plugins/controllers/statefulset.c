@@ -8,10 +8,17 @@
  * updates by revision (label controller-revision-hash = <sts>-<hash>, a
  * ControllerRevision per template): RollingUpdate replaces pods from the
  * highest ordinal down to spec.updateStrategy.rollingUpdate.partition, one
- * at a time; OnDelete leaves them to the user.
+ * at a time or up to maxUnavailable at once; OnDelete leaves them to the
+ * user. spec.ordinals.start moves the first ordinal;
+ * persistentVolumeClaimRetentionPolicy gives claims owner references to the
+ * set (whenDeleted: Delete) or to their condemned pod (whenScaled: Delete)
+ * so that the garbage collector removes them; minReadySeconds holds ordered
+ * creation and updates until a pod is available. Old ControllerRevisions
+ * beyond revisionHistoryLimit that no pod runs are deleted.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +88,58 @@ static json_t *claim_for(const json_t *sts, const json_t *tmpl, const char *pod)
 	return pvc;
 }
 
+static bool policy_delete(const json_t *sts, const char *when)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "spec.persistentVolumeClaimRetentionPolicy.%s", when);
+	const char *v = kp_obj_str(sts, path);
+	return v && !strcmp(v, "Delete");
+}
+
+/* Adds (want) or removes a non-controller reference to owner; true when obj changed. */
+static bool set_ref(json_t *obj, const json_t *owner, bool want)
+{
+	bool have = kp_obj_owned_by(obj, kp_obj_uid(owner));
+	if (have == want)
+		return false;
+	if (want)
+		return kp_obj_add_owner_ref(obj, owner, false) == 0;
+	kp__remove_owner_ref(obj, kp_obj_uid(owner));
+	return true;
+}
+
+/*
+ * kube's updateClaimOwnerRefForSetAndPod: whenDeleted Delete makes the set
+ * an owner of the claims of pods in range; whenScaled Delete makes a
+ * condemned pod the owner of its claims (and the set no longer), so the
+ * garbage collector deletes them with the pod or the set.
+ */
+static int sync_claim_refs(struct kp_ctl *c, const json_t *sts, const json_t *pod, bool condemned,
+			   char **errmsg)
+{
+	bool del_set = policy_delete(sts, "whenDeleted"), del_scaled = policy_delete(sts, "whenScaled");
+	bool want_set = del_set && !(del_scaled && condemned);
+	bool want_pod = del_scaled && condemned;
+	size_t i;
+	json_t *t;
+	json_array_foreach(kp_obj_get(sts, "spec.volumeClaimTemplates"), i, t) {
+		char cn[600];
+		snprintf(cn, sizeof(cn), "%s-%s", kp_obj_name(t) ? kp_obj_name(t) : "", kp_obj_name(pod));
+		json_t *claim = kp_ctl_get(c, K_PVC, kp_obj_namespace(sts), cn);
+		if (!claim)
+			continue;
+		json_t *copy = json_deep_copy(claim);
+		json_decref(claim);
+		bool changed = set_ref(copy, sts, want_set);
+		changed |= set_ref(copy, pod, want_pod);
+		int rc = changed ? kp_ctl_update(c, K_PVC, copy, NULL, errmsg) : 0;
+		json_decref(copy);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static json_t *pod_for(const json_t *sts, int64_t ord, const char *rev)
 {
 	char name[300], idx[32];
@@ -137,39 +196,61 @@ static json_t *pod_for(const json_t *sts, int64_t ord, const char *rev)
 	return pod;
 }
 
-/* Makes sure the ControllerRevision rev exists for the current template. */
-static int ensure_revision(struct kp_ctl *c, const json_t *sts, const char *rev, char **errmsg)
+/*
+ * Makes sure the ControllerRevision rev of the current template exists with
+ * the highest revision number (a rollback renumbers the old one), and
+ * deletes history beyond revisionHistoryLimit that neither the current, the
+ * update revision nor a pod uses (kube's truncateHistory). live: revision
+ * names in use (object used as a set).
+ */
+static int ensure_revision(struct kp_ctl *c, const json_t *sts, const char *rev, const json_t *live,
+			   char **errmsg)
 {
-	json_t *cr = kp_ctl_get(c, K_CR, kp_obj_namespace(sts), rev);
-	if (cr) {
-		json_decref(cr);
-		return 0;
-	}
-	json_t *owned = kp_ctl_list_owned(c, K_CR, kp_obj_namespace(sts), kp_obj_uid(sts));
-	int64_t max = 0;
-	size_t i;
-	json_t *o;
-	json_array_foreach(owned, i, o)
-		if (kp_obj_int(o, "revision", 0) > max)
-			max = kp_obj_int(o, "revision", 0);
+	const char *ns = kp_obj_namespace(sts);
+	json_t *owned = kp_ctl_list_owned(c, K_CR, ns, kp_obj_uid(sts));
+	json_t *prune = json_array();
+	int64_t revision = 1;
+	kp__history_plan(owned, rev, live, kp_obj_int(sts, "spec.revisionHistoryLimit", 10), false,
+			 &revision, prune);
 	json_decref(owned);
-	json_t *tmpl = json_deep_copy(kp_obj_get(sts, "spec.template"));
-	json_object_set_new(tmpl, "$patch", json_string("replace"));
-	json_t *obj = json_pack("{s:{s:s, s:s}, s:I, s:{s:{s:o}}}", "metadata", "name", rev,
-				"namespace", kp_obj_namespace(sts), "revision", (json_int_t)(max + 1),
-				"data", "spec", "template", tmpl);
-	json_t *ml = kp_obj_get(sts, "spec.selector.matchLabels");
-	if (ml)
-		kp_obj_set(obj, "metadata.labels", json_deep_copy(ml));
-	kp_obj_set_label(obj, REV_LABEL, rev);
-	kp_obj_add_owner_ref(obj, sts, true);
-	int rc = kp_ctl_create(c, K_CR, obj, NULL, errmsg);
-	json_decref(obj);
-	if (rc == KP_EEXIST) {
-		free(*errmsg);
-		*errmsg = NULL;
-		return 0;
+	json_t *cr = kp_ctl_get(c, K_CR, ns, rev);
+	int rc = 0;
+	if (cr && kp_obj_int(cr, "revision", 0) != revision && kp_obj_owned_by(cr, kp_obj_uid(sts))) {
+		json_t *copy = json_deep_copy(cr);
+		json_object_set_new(copy, "revision", json_integer(revision));
+		rc = kp_ctl_update(c, K_CR, copy, NULL, errmsg);
+		json_decref(copy);
+	} else if (!cr) {
+		json_t *tmpl = json_deep_copy(kp_obj_get(sts, "spec.template"));
+		json_object_set_new(tmpl, "$patch", json_string("replace"));
+		json_t *obj = json_pack("{s:{s:s, s:s}, s:I, s:{s:{s:o}}}", "metadata", "name", rev,
+					"namespace", ns, "revision", (json_int_t)revision, "data", "spec",
+					"template", tmpl);
+		json_t *ml = kp_obj_get(sts, "spec.selector.matchLabels");
+		if (ml)
+			kp_obj_set(obj, "metadata.labels", json_deep_copy(ml));
+		kp_obj_set_label(obj, REV_LABEL, rev);
+		kp_obj_add_owner_ref(obj, sts, true);
+		rc = kp_ctl_create(c, K_CR, obj, NULL, errmsg);
+		json_decref(obj);
+		if (rc == KP_EEXIST) {
+			free(*errmsg);
+			*errmsg = NULL;
+			rc = 0;
+		}
 	}
+	json_decref(cr);
+	size_t i;
+	json_t *pn;
+	json_array_foreach(prune, i, pn) {
+		if (rc < 0)
+			break;
+		int r = kp_ctl_delete(c, K_CR, ns, json_string_value(pn), NULL, KP_CTL_BACKGROUND, NULL);
+		if (r < 0 && r != KP_ENOENT)
+			rc = kp_error_set(errmsg, r, "deleting ControllerRevision %s",
+					  json_string_value(pn));
+	}
+	json_decref(prune);
 	return rc;
 }
 
@@ -182,6 +263,8 @@ static int create_pod(struct kp_ctl *c, const json_t *sts, int64_t ord, const ch
 	json_t *t;
 	json_array_foreach(kp_obj_get(sts, "spec.volumeClaimTemplates"), i, t) {
 		json_t *pvc = claim_for(sts, t, pname);
+		if (policy_delete(sts, "whenDeleted"))
+			kp_obj_add_owner_ref(pvc, sts, false);
 		json_t *have = kp_ctl_get(c, K_PVC, kp_obj_namespace(sts), kp_obj_name(pvc));
 		int rc = 0;
 		if (!have) {
@@ -226,6 +309,12 @@ static int delete_pod(struct kp_ctl *c, const json_t *sts, const json_t *pod, ch
 	return rc == KP_ECONFLICT ? 0 : rc;
 }
 
+/* kube's isHealthy: Running, Ready for minReadySeconds, not being deleted. */
+static bool healthy(const json_t *pod, int64_t min_ready, int64_t now)
+{
+	return running_ready(pod) && kp__pod_available(pod, min_ready, now);
+}
+
 static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **errmsg)
 {
 	(void)state;
@@ -238,6 +327,11 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	int64_t replicas = kp_obj_int(sts, "spec.replicas", 1);
 	if (replicas > MAX_REPLICAS)
 		replicas = MAX_REPLICAS;
+	if (replicas < 0)
+		replicas = 0;
+	int64_t start = kp_obj_int(sts, "spec.ordinals.start", 0);
+	if (start < 0 || start > INT32_MAX)
+		start = 0;
 	const char *mgmt = kp_obj_str(sts, "spec.podManagementPolicy");
 	bool parallel = mgmt && !strcmp(mgmt, "Parallel");
 	const char *stype = kp_obj_str(sts, "spec.updateStrategy.type");
@@ -250,19 +344,19 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	int rc = 0;
 	int64_t ret = 0;
 	bool deleting = kp_obj_str(sts, "metadata.deletionTimestamp") != NULL;
-	if (!deleting && (rc = ensure_revision(c, sts, rev, errmsg)) < 0) {
-		json_decref(sts);
-		return rc;
-	}
-	/* Pods by ordinal; those beyond replicas are condemned. */
+	/* Pods by index (ordinal - start); those outside the range are condemned. */
 	json_t *owned = kp_ctl_list_owned(c, K_POD, ns, kp_obj_uid(sts));
 	json_t **slot = calloc((size_t)replicas + 1, sizeof(*slot));
 	json_t *condemned = json_array();
+	json_t *live = json_object();
 	size_t i;
 	json_t *p;
 	int64_t ready = 0, available = 0, current = 0, updated = 0, count = 0;
 	const char *cur_rev = kp_obj_str(sts, "status.currentRevision");
 	int64_t min_ready = kp_obj_int(sts, "spec.minReadySeconds", 0), now = kp_time_now();
+	json_object_set_new(live, rev, json_true());
+	if (cur_rev)
+		json_object_set_new(live, cur_rev, json_true());
 	json_array_foreach(owned, i, p) {
 		int64_t o = ordinal(name, kp_obj_name(p));
 		if (o < 0)
@@ -270,15 +364,17 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		count++;
 		if (running_ready(p))
 			ready++;
-		if (kp__pod_available(p, min_ready, now) && !kp_obj_str(p, "metadata.deletionTimestamp"))
+		if (healthy(p, min_ready, now))
 			available++;
 		const char *pr = kp_obj_label(p, REV_LABEL);
+		if (pr)
+			json_object_set_new(live, pr, json_true());
 		if (pr && !strcmp(pr, rev))
 			updated++;
 		if (pr && cur_rev && !strcmp(pr, cur_rev))
 			current++;
-		if (o < replicas && slot)
-			slot[o] = p;
+		if (o >= start && o - start < replicas && slot)
+			slot[o - start] = p;
 		else
 			json_array_append(condemned, p);
 	}
@@ -288,9 +384,20 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	}
 	if (deleting)
 		goto status;
+	if ((rc = ensure_revision(c, sts, rev, live, errmsg)) < 0)
+		goto status;
+	/* Claims follow the retention policy before any pod goes. */
+	if (json_array_size(kp_obj_get(sts, "spec.volumeClaimTemplates"))) {
+		for (int64_t k = 0; k < replicas; k++)
+			if (slot[k] && (rc = sync_claim_refs(c, sts, slot[k], false, errmsg)) < 0)
+				goto status;
+		json_array_foreach(condemned, i, p)
+			if ((rc = sync_claim_refs(c, sts, p, true, errmsg)) < 0)
+				goto status;
+	}
 	/* kube's processing order: create/replace missing and failed pods in ordinal order. */
-	for (int64_t o = 0; o < replicas; o++) {
-		json_t *pod = slot[o];
+	for (int64_t k = 0; k < replicas; k++) {
+		json_t *pod = slot[k];
 		if (pod) {
 			const char *ph = kp_obj_str(pod, "status.phase");
 			if (ph && (!strcmp(ph, "Failed") || !strcmp(ph, "Succeeded")) &&
@@ -300,14 +407,14 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			}
 		}
 		if (!pod) {
-			if ((rc = create_pod(c, sts, o, rev, errmsg)) < 0)
+			if ((rc = create_pod(c, sts, start + k, rev, errmsg)) < 0)
 				goto status;
 			if (!parallel)
 				goto status; /* OrderedReady: one at a time */
 			continue;
 		}
-		if (!parallel && !running_ready(pod))
-			goto status; /* wait for it before going on */
+		if (!parallel && !healthy(pod, min_ready, now))
+			goto status; /* wait for it (Running, Ready, minReadySeconds) first */
 	}
 	/* Scale down: highest ordinal first; OrderedReady one at a time. */
 	if (json_array_size(condemned)) {
@@ -332,19 +439,49 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			rc = delete_pod(c, sts, victim, errmsg);
 		goto status;
 	}
-	/* RollingUpdate: highest ordinal >= partition with an old revision, one at a time. */
-	if (!on_delete) {
-		for (int64_t o = replicas - 1; o >= partition && o >= 0; o--) {
-			json_t *pod = slot[o];
-			const char *pr = kp_obj_label(pod, REV_LABEL);
-			if (pr && !strcmp(pr, rev)) {
-				if (!running_ready(pod))
-					break; /* the last replaced pod must be Ready first */
+	if (on_delete)
+		goto status;
+	json_t *mu = kp_obj_get(sts, "spec.updateStrategy.rollingUpdate.maxUnavailable");
+	if (mu && !json_is_null(mu)) {
+		/* maxUnavailable (kube's MaxUnavailableStatefulSet): round down, at
+		 * least 1; replace old pods from the highest index down to the
+		 * partition while fewer than that are unhealthy. */
+		int64_t max_unav = 1, unhealthy = 0;
+		char *err = NULL;
+		if (kp__int_or_percent(mu, 1, replicas, false,
+				       "spec.updateStrategy.rollingUpdate.maxUnavailable", &max_unav,
+				       &err) < 0)
+			kp_ctl_event(c, sts, "Warning", "InvalidStrategy", "%s", err);
+		free(err);
+		if (max_unav < 1)
+			max_unav = 1;
+		for (int64_t k = 0; k < replicas; k++)
+			unhealthy += !slot[k] || !healthy(slot[k], min_ready, now);
+		for (int64_t k = replicas - 1; k >= partition && k >= 0 && unhealthy < max_unav; k--) {
+			const char *pr = slot[k] ? kp_obj_label(slot[k], REV_LABEL) : NULL;
+			if (!slot[k] || (pr && !strcmp(pr, rev)) ||
+			    kp_obj_str(slot[k], "metadata.deletionTimestamp"))
 				continue;
-			}
-			rc = delete_pod(c, sts, pod, errmsg);
-			break;
+			bool was_healthy = healthy(slot[k], min_ready, now);
+			if ((rc = delete_pod(c, sts, slot[k], errmsg)) < 0)
+				goto status;
+			unhealthy += was_healthy;
 		}
+		goto status;
+	}
+	/* RollingUpdate: highest index >= partition with an old revision, one at a time. */
+	for (int64_t k = replicas - 1; k >= partition && k >= 0; k--) {
+		json_t *pod = slot[k];
+		if (!pod)
+			break; /* Parallel: still being created */
+		const char *pr = kp_obj_label(pod, REV_LABEL);
+		if (pr && !strcmp(pr, rev)) {
+			if (!healthy(pod, min_ready, now))
+				break; /* the last replaced pod must be available first */
+			continue;
+		}
+		rc = delete_pod(c, sts, pod, errmsg);
+		break;
 	}
 status:;
 	json_t *copy = json_deep_copy(sts);
@@ -374,9 +511,11 @@ status:;
 			rc = r;
 	}
 	json_decref(copy);
+	/* Ready pods become available minReadySeconds later: look again then. */
 	if (min_ready > 0 && ready > available)
 		ret = 1000;
 	free(slot);
+	json_decref(live);
 	json_decref(condemned);
 	json_decref(owned);
 	json_decref(sts);
