@@ -27,8 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,12 +320,17 @@ struct kp_store {
 	pthread_cond_t cond;      /* commit ended, exclusivity or activity changed: for
 				     restore, close and writers kept out by a restore */
 	/*
-	 * Writers of batch number k wait on bcond[k & 1]: at most two batches
-	 * live at once (one committing, one pending), so a commit wakes only
-	 * its own writers plus one leader for the next batch instead of every
-	 * waiter (that herd cost half the CPU with 64 writers).
+	 * Writers of batch number k wait on the futex word bword[k & 1]: at
+	 * most two batches live at once (one committing, one pending), so a
+	 * commit wakes only its own writers plus one leader for the next batch
+	 * instead of every waiter (that herd cost half the CPU with 64
+	 * writers). A futex rather than a condition variable: woken writers see
+	 * their revision committed and return without taking mu, where a
+	 * condition variable made each of them queue for mu again behind the
+	 * others (a second sleep and wake-up per write).
 	 */
-	pthread_cond_t bcond[2];
+	uint32_t bword[2];        /* atomic; bumped under mu at each wake-up */
+	uint32_t bsleepers[2];    /* atomic: writers asleep (or about to be) on bword */
 	uint64_t pending_seq;     /* number of the pending batch */
 	uint64_t next_rev;        /* last revision handed out */
 	uint64_t committed;       /* atomic: last durable revision */
@@ -333,9 +340,9 @@ struct kp_store {
 	struct batch pending, spare;
 	bool committing;          /* a leader is writing a batch */
 	bool exclusive;           /* a restore owns the write path */
-	bool closing;
+	bool closing;             /* atomic (read by writers leaving without mu) */
 	bool failed;              /* a batch write failed: refuse writes (sticky) */
-	unsigned active;          /* writers/restores inside the write path */
+	unsigned active;          /* atomic: writers/restores inside the write path */
 	struct ovl **ovl;
 	size_t ovl_nb, ovl_n;
 	uint64_t writes, syncs;
@@ -440,6 +447,19 @@ static int batch_reserve(struct batch *b)
  * Commits the pending batch. Called and returns with st->mu held, with
  * committing false and a non-empty pending batch.
  */
+/*
+ * Wakes up to n writers of batch seq (mu held). The bump makes a writer that
+ * read the word but is not asleep yet return at once, so no wake-up is lost.
+ */
+static void batch_wake(struct kp_store *st, uint64_t seq, int n)
+{
+	uint32_t *w = &st->bword[seq & 1];
+
+	__atomic_add_fetch(w, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&st->bsleepers[seq & 1], __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
 static void lead(struct kp_store *st)
 {
 	struct batch b = st->pending;
@@ -485,19 +505,31 @@ static void lead(struct kp_store *st)
 		free(b.ops);
 	}
 	st->committing = false;
-	pthread_cond_broadcast(&st->bcond[seq & 1]);
+	batch_wake(st, seq, INT_MAX);
 	if (st->failed)
-		pthread_cond_broadcast(&st->bcond[st->pending_seq & 1]);
+		batch_wake(st, st->pending_seq, INT_MAX);
 	else if (st->pending.n)
-		pthread_cond_signal(&st->bcond[st->pending_seq & 1]);
+		batch_wake(st, st->pending_seq, 1); /* the next leader */
 	if (st->exclusive || st->closing)
 		pthread_cond_broadcast(&st->cond);
 }
 
-/* Leaves the write path; the last one out wakes a closing store. */
+/* Leaves the write path without mu; the last one out wakes a closing store. */
+static void leave_unlocked(struct kp_store *st)
+{
+	/* seq_cst against kp_store_close: it sets closing, then reads active. */
+	if (__atomic_sub_fetch(&st->active, 1, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_load_n(&st->closing, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&st->mu);
+		pthread_cond_broadcast(&st->cond);
+		pthread_mutex_unlock(&st->mu);
+	}
+}
+
+/* Leaves the write path (mu held); the last one out wakes a closing store. */
 static void leave(struct kp_store *st)
 {
-	if (--st->active == 0 && st->closing)
+	if (__atomic_sub_fetch(&st->active, 1, __ATOMIC_SEQ_CST) == 0 && st->closing)
 		pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->mu);
 }
@@ -510,7 +542,7 @@ static int enter(struct kp_store *st)
 		pthread_mutex_unlock(&st->mu);
 		return KP_ECLOSED;
 	}
-	st->active++;
+	__atomic_add_fetch(&st->active, 1, __ATOMIC_SEQ_CST);
 	while (st->exclusive)
 		pthread_cond_wait(&st->cond, &st->mu);
 	if (st->failed) {
@@ -673,17 +705,31 @@ static int do_write(struct kp_store *st, enum op op, const char *key, const char
 
 	seq = st->pending_seq;
 	while (__atomic_load_n(&st->committed, __ATOMIC_ACQUIRE) < r) {
+		uint32_t *w = &st->bword[seq & 1], *sl = &st->bsleepers[seq & 1], v;
+
 		if (st->failed) {
 			ret = KP_EIO;
 			break;
 		}
-		if (!st->committing)
+		if (!st->committing) {
 			lead(st);
-		else
-			pthread_cond_wait(&st->bcond[seq & 1], &st->mu);
+			continue;
+		}
+		v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(sl, 1, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&st->mu);
+		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+		__atomic_sub_fetch(sl, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&st->committed, __ATOMIC_ACQUIRE) >= r) {
+			/* committed: the common way out, without mu */
+			leave_unlocked(st);
+			goto out_done;
+		}
+		pthread_mutex_lock(&st->mu);
 	}
 out_leave:
 	leave(st);
+out_done:
 	if (!ret) {
 		if (rev_out)
 			*rev_out = r;
@@ -1016,8 +1062,6 @@ int kp_store_open(const struct kp_store_options *opts, struct kp_store **out, ch
 	st->keys_pending = st->keys_committed = meta.keys;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cond, NULL);
-	pthread_cond_init(&st->bcond[0], NULL);
-	pthread_cond_init(&st->bcond[1], NULL);
 	pthread_mutex_init(&st->errlock, NULL);
 	*out = st;
 	return 0;
@@ -1043,8 +1087,8 @@ void kp_store_close(struct kp_store *st)
 		return;
 	}
 	pthread_mutex_lock(&st->mu);
-	st->closing = true;
-	while (st->active)
+	__atomic_store_n(&st->closing, true, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&st->active, __ATOMIC_SEQ_CST))
 		pthread_cond_wait(&st->cond, &st->mu);
 	pthread_mutex_unlock(&st->mu);
 
@@ -1071,8 +1115,6 @@ void kp_store_close(struct kp_store *st)
 	batch_free(&st->spare);
 	st->be->ops->close(st->be);
 	pthread_cond_destroy(&st->cond);
-	pthread_cond_destroy(&st->bcond[0]);
-	pthread_cond_destroy(&st->bcond[1]);
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->errlock);
 	free(st->lasterr);
@@ -1402,25 +1444,26 @@ int kp_store_count(struct kp_store *st, const char *prefix, size_t *out)
 
 /* ---- watch ---- */
 
+/*
+ * Prefixes here are "/registry/<group>/<plural>/": the byte before the last
+ * slash tells most of them apart without a call (every publish runs this for
+ * every blocked watcher).
+ */
+static inline bool wakes(const struct kp__ver *k, const struct kp_watch *w)
+{
+	size_t pl = w->plen;
+
+	return k && k->klen >= pl && (pl < 2 || kp__ver_key(k)[pl - 2] == w->prefix[pl - 2]) &&
+	       memcmp(kp__ver_key(k), w->prefix, pl) == 0;
+}
+
 static bool watch_ready_locked(const struct hub *h, const struct kp_watch *w)
 {
 	if (h->closed || w->cancelled || w->cursor <= h->compacted)
 		return true;
-	for (uint64_t c = w->cursor; c <= h->published; c++) {
-		const struct event *e = &h->ring[c % h->cap];
-
-		const struct kp__ver *k = event_key(e);
-
-		/*
-		 * Prefixes here are "/registry/<group>/<plural>/": the byte
-		 * before the last slash tells most of them apart without a
-		 * call (every publish runs this for every blocked watcher).
-		 */
-		if (k && k->klen >= w->plen &&
-		    (w->plen < 2 || kp__ver_key(k)[w->plen - 2] == w->prefix[w->plen - 2]) &&
-		    memcmp(kp__ver_key(k), w->prefix, w->plen) == 0)
+	for (uint64_t c = w->cursor; c <= h->published; c++)
+		if (wakes(event_key(&h->ring[c % h->cap]), w))
 			return true;
-	}
 	return false;
 }
 
@@ -1438,13 +1481,43 @@ static void waiting_unlink(struct kp_watch *w)
 /* Signals (and unlinks) every blocked watcher that has something to return. */
 static void hub_wake_locked(struct hub *h)
 {
-	struct kp_watch *w = h->waiting, *next;
+	struct kp_watch *w, *next;
+	uint64_t lo = UINT64_MAX;
+	size_t n;
 
-	for (; w; w = next) {
+	if (!h->waiting)
+		return;
+	for (w = h->waiting; w; w = w->wnext)
+		if (w->cursor < lo)
+			lo = w->cursor;
+	n = lo <= h->published ? (size_t)(h->published - lo + 1) : 0;
+	if (h->closed || lo <= h->compacted || n > 64) {
+		for (w = h->waiting; w; w = next) {
+			next = w->wnext;
+			if (watch_ready_locked(h, w)) {
+				waiting_unlink(w);
+				pthread_cond_signal(&w->cond);
+			}
+		}
+		return;
+	}
+	/*
+	 * The usual case: a batch of new events and a few dozen informers
+	 * waiting from just before it. Look the keys up once, not once per
+	 * watcher (a ring index costs a division).
+	 */
+	const struct kp__ver *keys[64];
+
+	for (size_t i = 0; i < n; i++)
+		keys[i] = event_key(&h->ring[(lo + i) % h->cap]);
+	for (w = h->waiting; w; w = next) {
 		next = w->wnext;
-		if (watch_ready_locked(h, w)) {
-			waiting_unlink(w);
-			pthread_cond_signal(&w->cond);
+		for (size_t i = (size_t)(w->cursor - lo); i < n; i++) {
+			if (wakes(keys[i], w)) {
+				waiting_unlink(w);
+				pthread_cond_signal(&w->cond);
+				break;
+			}
 		}
 	}
 }
