@@ -40,6 +40,8 @@ int kp__cli_start_scheduler(const char *prog, struct kp_store *st, const char *s
  * (NULL: all) with settings (borrowed, may be NULL); the caller frees
  * *reg_out after kp_ctl_manager_free(*out).
  */
+/* A new "HOSTNAME_UUID" leader-election identity (caller frees), as kube's components use. */
+char *kp__cli_identity(void);
 int kp__cli_start_controllers(const char *prog, struct kp_store *st, const char *enabled,
 			      const json_t *settings, struct kp_registry **reg_out,
 			      struct kp_ctl_manager **out);

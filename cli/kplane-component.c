@@ -273,7 +273,7 @@ static void stop_acting(struct component *c, struct acting *a)
 	c->running = 0;
 }
 
-static char *default_identity(void)
+char *kp__cli_identity(void)
 {
 	char host[256] = "localhost", uid[37], *s = NULL;
 	gethostname(host, sizeof(host) - 1);
@@ -441,7 +441,7 @@ only:
 	if (!c->listen)
 		c->listen = strdup(c->kind == SCHEDULER ? "127.0.0.1:10259" : "127.0.0.1:10257");
 	if (!c->identity)
-		c->identity = default_identity();
+		c->identity = kp__cli_identity();
 
 	sigset_t sigs;
 	sigemptyset(&sigs);

@@ -44,6 +44,9 @@ static void usage(FILE *f)
 		"  --scheduler-config FILE  KubeSchedulerConfiguration (default: kube-scheduler's\n"
 		"                       default profile)\n"
 		"  --seed N             seed of the scheduler's tie-breaking (default fixed)\n"
+		"  --leader-elect=BOOL  run the scheduler and the controllers only while holding\n"
+		"                       their Leases, so that several servers can share a store\n"
+		"                       (default: true with --store etcd, else false; docs/ha.md)\n"
 		"  -h, --help           this help\n");
 }
 
@@ -277,6 +280,56 @@ static int load_config(const char *path, struct settings *s)
 	return 0;
 }
 
+/* The scheduler or the controllers, with their lease when elected. */
+struct elected {
+	bool on;
+	const char *lease;
+	struct kp_leader *le;
+	bool running;
+	struct kp_sched_config *cfg;
+	struct kp_registry *reg;
+	struct kp_sched_runner *sched;
+	struct kp_ctl_manager *ctl;
+};
+
+static int campaign(struct kp_store *st, struct elected *e, const char *identity)
+{
+	struct kp_leader_options lo = { .lease_name = e->lease, .identity = identity };
+	char *err = NULL;
+	int rc = kp_leader_start(st, &lo, &e->le, &err);
+	if (rc < 0)
+		fprintf(stderr, "kplane server: leader election for %s: %s\n", e->lease,
+			err ? err : kp_strerror(rc));
+	free(err);
+	return rc;
+}
+
+/* which: 0 the scheduler, 1 the controllers. */
+static int act(struct kp_store *st, const struct settings *set, struct elected *e, int which)
+{
+	int rc = which == 0 ? kp__cli_start_scheduler("kplane server", st, set->sched_config,
+						      set->seed, &e->cfg, &e->reg, &e->sched) :
+			      kp__cli_start_controllers("kplane server", st, set->controllers,
+							set->ctl_settings, &e->reg, &e->ctl);
+	e->running = rc == 0;
+	return rc;
+}
+
+static void stand_down(struct elected *e, bool release)
+{
+	kp_ctl_manager_free(e->ctl);
+	kp_sched_runner_stop(e->sched);
+	kp_registry_free(e->reg);
+	kp_sched_config_free(e->cfg);
+	e->ctl = NULL;
+	e->sched = NULL;
+	e->reg = NULL;
+	e->cfg = NULL;
+	e->running = false;
+	kp_leader_stop(e->le, release);
+	e->le = NULL;
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -290,7 +343,7 @@ int kp_cmd_server(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_DATA, O_STORE, O_CONFIG, O_PORTFILE, O_THREADS, O_WORKERS,
 	       O_COMPACT, O_BOOKMARK, O_NOSYNC, O_RETENTION, O_COMPONENTS, O_SCHEDCFG, O_SEED, O_CONTROLLERS,
-	       O_ETCD, O_ETCD_CERT, O_ETCD_KEY, O_ETCD_CA };
+	       O_ETCD, O_ETCD_CERT, O_ETCD_KEY, O_ETCD_CA, O_LE };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA },
@@ -307,6 +360,7 @@ int kp_cmd_server(int argc, char **argv)
 		{ "scheduler-config", required_argument, NULL, O_SCHEDCFG },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "controllers", required_argument, NULL, O_CONTROLLERS },
+		{ "leader-elect", optional_argument, NULL, O_LE },
 		/* hidden: for tests and benchmarks */
 		{ "compact-interval", required_argument, NULL, O_COMPACT },
 		{ "bookmark-interval", required_argument, NULL, O_BOOKMARK },
@@ -316,6 +370,7 @@ int kp_cmd_server(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct settings set = { .run_scheduler = true, .run_controllers = true };
+	int leader_elect = -1; /* -1: only on etcd */
 	struct kp_api_options ao = { 0 };
 	struct kp_store_options so = { 0 };
 	char *etcd_list = NULL;          /* --etcd-endpoints, split in place into etcd_eps */
@@ -428,6 +483,18 @@ int kp_cmd_server(int argc, char **argv)
 			}
 			so.event_retention = u;
 			break;
+		case O_LE:
+			if (!optarg || !strcmp(optarg, "true"))
+				leader_elect = 1;
+			else if (!strcmp(optarg, "false"))
+				leader_elect = 0;
+			else {
+				fprintf(stderr, "kplane server: --leader-elect: \"%s\" is not true or "
+						"false\n", optarg);
+				ret = 2;
+				goto out;
+			}
+			break;
 		case 'h': usage(stdout); ret = 0; goto out;
 		default: usage(stderr); ret = 2; goto out;
 		}
@@ -481,25 +548,25 @@ int kp_cmd_server(int argc, char **argv)
 		kp_store_close(st);
 		goto out;
 	}
-	struct kp_sched_config *sched_cfg = NULL;
-	struct kp_registry *sched_reg = NULL;
-	struct kp_sched_runner *sched = NULL;
-	if (set.run_scheduler && kp__cli_start_scheduler("kplane server", st, set.sched_config,
-							       set.seed, &sched_cfg, &sched_reg, &sched) < 0) {
-		kp_api_server_stop(srv);
-		kp_store_close(st);
-		goto out;
-	}
-	struct kp_registry *ctl_reg = NULL;
-	struct kp_ctl_manager *ctl = NULL;
-	if (set.run_controllers && kp__cli_start_controllers("kplane server", st, set.controllers,
-								   set.ctl_settings, &ctl_reg, &ctl) < 0) {
-		kp_sched_runner_stop(sched);
-		kp_registry_free(sched_reg);
-		kp_sched_config_free(sched_cfg);
-		kp_api_server_stop(srv);
-		kp_store_close(st);
-		goto out;
+	if (leader_elect < 0)
+		leader_elect = so.backend == KP_STORE_ETCD;
+	struct elected comps[2] = {
+		{ .on = set.run_scheduler, .lease = "kube-scheduler" },
+		{ .on = set.run_controllers, .lease = "kube-controller-manager" },
+	};
+	char *identity = leader_elect ? kp__cli_identity() : NULL;
+	for (int i = 0; i < 2; i++) {
+		if (!comps[i].on)
+			continue;
+		if (leader_elect ? campaign(st, &comps[i], identity) < 0 :
+				   act(st, &set, &comps[i], i) < 0) {
+			for (int j = 0; j < 2; j++)
+				stand_down(&comps[j], false);
+			free(identity);
+			kp_api_server_stop(srv);
+			kp_store_close(st);
+			goto out;
+		}
 	}
 	char host[256];
 	const char *colon = strrchr(ao.listen, ':');
@@ -519,15 +586,34 @@ int kp_cmd_server(int argc, char **argv)
 		}
 	}
 	int sig = 0;
-	sigwait(&sigs, &sig);
+	for (;;) {
+		struct timespec tick = { 0, 100 * 1000000L };
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		/* Elected components start when their lease is won and stop when it is lost. */
+		for (int i = 0; i < 2; i++) {
+			struct elected *e = &comps[i];
+			bool lost = false;
+			if (!e->le)
+				continue;
+			bool leading = kp_leader_wait(e->le, 0, &lost);
+			if (lost) {
+				fprintf(stderr, "kplane: lost the %s lease: stopping it and campaigning "
+						"again\n", e->lease);
+				stand_down(e, false);
+				campaign(st, e, identity);
+			} else if (leading && !e->running && act(st, &set, e, i) < 0) {
+				stand_down(e, true);
+			}
+		}
+	}
 	fprintf(stderr, "kplane: %s received, finishing in-flight requests\n",
 		sig == SIGINT ? "SIGINT" : "SIGTERM");
 	/* Controllers and scheduler write through the store: stop them before it closes. */
-	kp_ctl_manager_free(ctl);
-	kp_registry_free(ctl_reg);
-	kp_sched_runner_stop(sched);
-	kp_registry_free(sched_reg);
-	kp_sched_config_free(sched_cfg);
+	for (int i = 1; i >= 0; i--)
+		stand_down(&comps[i], true);
+	free(identity);
 	kp_api_server_stop(srv);
 	kp_store_close(st);
 	fprintf(stderr, "kplane: stopped\n");

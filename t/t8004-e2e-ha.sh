@@ -184,6 +184,22 @@ test_expect_success 'every pod is scheduled exactly once' '
 	test ! -s twice && test "$(cat counts)" = 1
 '
 
+test_when_finished "kill -9 \$(cat $TRASH_DIRECTORY/apiC.pid 2>/dev/null) 2>/dev/null"
+test_expect_success 'a kplane server with every component on etcd waits for the lease' '
+	rm -f apiC.port &&
+	kplane server --store etcd --etcd-endpoints "$EPS" --listen 127.0.0.1:0 \
+		--port-file apiC.port >apiC.out 2>apiC.err &
+	echo $! >apiC.pid &&
+	wait_for 20 "test -s apiC.port" &&
+	sleep 2 &&
+	! grep -q "scheduler running" apiC.err &&
+	h=$(holder kube-scheduler) &&
+	kill -9 $(cat ${h%%-*}${h##*-}.pid) &&
+	wait_for 20 "grep -q \"scheduler running\" apiC.err" &&
+	case $(holder kube-scheduler) in sched-*|"") false ;; esac &&
+	kill -9 $(cat apiC.pid)
+'
+
 say "takeover after SIGKILL: scheduler $(cat takeover-kube-scheduler 2>/dev/null) s," \
 	"controller manager $(cat takeover-kube-controller-manager 2>/dev/null) s" \
 	"(lease ${LEASE_S} s, retry ${RETRY_S} s); $(wc -l <acked 2>/dev/null) acknowledged creates"
