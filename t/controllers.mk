@@ -41,3 +41,4 @@ t_t4122_ctl_history_LDADD = $(T_LDADD)
 t_t4122_ctl_history_CFLAGS = $(AM_CFLAGS)
 SH_TESTS += t/t4112-ctl-metrics.sh
 SH_TESTS += t/t4123-ctl-statefulset-fields.sh
+SH_TESTS += t/t4113-ctl-top.sh
