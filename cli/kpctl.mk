@@ -15,7 +15,7 @@ kpctl_SOURCES = \
 	cli/kpctl/kpctl.h cli/kpctl/main.c \
 	cli/kpctl/cmd_get.c cli/kpctl/cmd_apply.c cli/kpctl/cmd_delete.c \
 	cli/kpctl/cmd_describe.c cli/kpctl/cmd_meta.c cli/kpctl/cmd_node.c \
-	cli/kpctl/cmd_misc.c cli/kpctl/cmd_edit.c cli/kpctl/cmd_rollout.c \
+	cli/kpctl/cmd_misc.c cli/kpctl/cmd_edit.c cli/kpctl/cmd_top.c cli/kpctl/cmd_rollout.c \
 	cli/kpctl/cmd_explain.c cli/kpctl/cmd_logs.c
 kpctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 kpctl_LDADD = core/libkplane.la $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)

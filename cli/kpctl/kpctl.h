@@ -98,6 +98,7 @@ int kpctl_cmd_cordon(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_uncordon(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_drain(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_events(struct kpctl *k, int argc, char **argv);
+int kpctl_cmd_top(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_api_resources(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_version(struct kpctl *k, int argc, char **argv);
 int kpctl_cmd_completion(struct kpctl *k, int argc, char **argv);

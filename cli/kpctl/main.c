@@ -53,6 +53,7 @@ static const struct command commands[] = {
 	{ "uncordon", kpctl_cmd_uncordon, "Mark node as schedulable" },
 	{ "drain", kpctl_cmd_drain, "Drain node in preparation for maintenance" },
 	{ "events", kpctl_cmd_events, "List events" },
+	{ "top", kpctl_cmd_top, "Display resource (CPU/memory) usage" },
 	{ "explain", kpctl_cmd_explain, "Get documentation for a resource" },
 	{ "logs", kpctl_cmd_logs, "Print the logs for a container in a pod" },
 	{ "api-resources", kpctl_cmd_api_resources, "Print the supported API resources on the server" },
