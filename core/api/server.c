@@ -626,8 +626,9 @@ static void offload(struct kp_req *r)
 	else
 		srv->jobs_head = r;
 	srv->jobs_tail = r;
-	pthread_cond_signal(&srv->jobs_cv);
 	pthread_mutex_unlock(&srv->jobs_mu);
+	/* After unlocking: a worker woken under the lock would block on it again. */
+	pthread_cond_signal(&srv->jobs_cv);
 }
 
 /* ---- libmicrohttpd callbacks -------------------------------------------------- */
