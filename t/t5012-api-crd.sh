@@ -116,6 +116,13 @@ test_expect_success 'a CRD is created and accepted' '
 	printf "CronTab\nCronTabList\nv1\n" >expect && test_cmp expect v
 '
 
+test_expect_success 'CRDs print as Name and Created At (the default table convertor)' '
+	expect_code 200 GET $CRDS -H "$TABLE" &&
+	jqo "([.columnDefinitions[].name] | join(\",\")), .rows[0].cells[0]" >v &&
+	printf "Name,Created At\ncrontabs.stable.example.com\n" >expect && test_cmp expect v &&
+	jqo ".rows[0].cells[1]" | grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"
+'
+
 test_expect_success 'discovery lists the group, its version and the resource' '
 	expect_code 200 GET /apis &&
 	jqo ".groups[] | select(.name==\"stable.example.com\") | .preferredVersion.groupVersion" >v &&

@@ -1053,6 +1053,44 @@ json_t *kp__cr_table(const struct kp_resource *res, json_t *items, const char *i
 
 /* ---- the CustomResourceDefinition kind itself ---------------------------------- */
 
+json_t *kp__crd_table(json_t *items, const char *include_object, const char *list_rv,
+		      const char *cont)
+{
+	/* Kubernetes' default table convertor: Name and Created At (RFC 3339). */
+	json_t *defs = json_pack("[{s:s, s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:s, s:i}]", "name",
+				 "Name", "type", "string", "format", "name", "description",
+				 "Name must be unique within a namespace.", "priority", 0, "name",
+				 "Created At", "type", "date", "format", "", "description",
+				 "CreationTimestamp is a timestamp representing the server time when "
+				 "this object was created.",
+				 "priority", 0);
+	json_t *rows = json_array();
+	size_t i;
+	json_t *o;
+	json_array_foreach (items, i, o) {
+		const char *name = kp_obj_name(o), *ts = kp_obj_str(o, "metadata.creationTimestamp");
+		json_t *row = json_pack("{s:[s, s]}", "cells", name ? name : "", ts ? ts : "");
+		if (!include_object || strcmp(include_object, "None")) {
+			json_t *ro;
+			if (include_object && !strcmp(include_object, "Object"))
+				ro = json_incref(o);
+			else
+				ro = json_pack("{s:s, s:s, s:O}", "kind", "PartialObjectMetadata",
+					       "apiVersion", "meta.k8s.io/v1", "metadata",
+					       kp_obj_get(o, "metadata") ?: json_object());
+			json_object_set_new(row, "object", ro);
+		}
+		json_array_append_new(rows, row);
+	}
+	json_t *md = json_object();
+	if (list_rv)
+		json_object_set_new(md, "resourceVersion", json_string(list_rv));
+	if (cont)
+		json_object_set_new(md, "continue", json_string(cont));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "kind", "Table", "apiVersion",
+			 "meta.k8s.io/v1", "metadata", md, "columnDefinitions", defs, "rows", rows);
+}
+
 static json_t *condition(const char *type, const char *reason, const char *msg,
 			 const json_t *old_status)
 {

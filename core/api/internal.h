@@ -356,6 +356,9 @@ void kp__cr_scale_paths(const struct kp_resource *res, const char **spec, const 
 /* A Table with the CRD version's additionalPrinterColumns (Name, Age by default). */
 json_t *kp__cr_table(const struct kp_resource *res, json_t *items, const char *include_object,
 		     const char *list_rv, const char *cont);
+/* CRDs as a Table: Name and Created At, as Kubernetes' default table convertor. */
+json_t *kp__crd_table(json_t *items, const char *include_object, const char *list_rv,
+		      const char *cont);
 /* The CustomResourceDefinition kind: defaults (names, conversion, status) and validation. */
 void kp__crd_default(json_t *obj, bool create);
 void kp__crd_validate(const json_t *obj, const json_t *old, struct kp_errlist *errs);

@@ -685,6 +685,8 @@ json_t *kp__table(const struct kp_resource *res, json_t *items, const char *incl
 {
 	if (res->crd)
 		return kp__cr_table(res, items, include_object, list_rv, cont);
+	if (!strcmp(res->plural, "customresourcedefinitions"))
+		return kp__crd_table(items, include_object, list_rv, cont);
 	json_t *defs = json_array();
 	add_cols(defs, cols_of(res->table));
 	json_t *rows = json_array();
