@@ -83,6 +83,7 @@ n_ready() { slices "[.items[].endpoints[]? | select(.conditions.ready)] | length
 
 test_expect_success 'a Service gets a slice of its ready pods' '
 	fake_nodes 1 &&
+	K label node fake-1 topology.kubernetes.io/zone=zone-a >/dev/null &&
 	K apply -f app.yaml &&
 	wait_for 20 "test \"\$(n_ready)\" = 2" &&
 	test "$(slices ".items | length")" = 1 &&
@@ -94,7 +95,7 @@ test_expect_success 'a Service gets a slice of its ready pods' '
 	test "$(slices ".items[0].metadata.ownerReferences[0] | .kind + \"/\" + .name + \"/\" + (.controller | tostring)")" = Service/web/true &&
 	test "$(slices ".items[0].metadata.ownerReferences[0].uid")" = "$(K get svc web -o json | jq -r .metadata.uid)" &&
 	test "$(slices "[.items[0].ports[] | \"\(.name):\(.port)/\(.protocol)\"] | sort | join(\",\")")" = "http:8080/TCP,metrics:9100/TCP" &&
-	test "$(slices ".items[0].endpoints[0] | .nodeName + \" \" + .targetRef.kind + \" \" + (.conditions.serving | tostring) + \" \" + (.conditions.terminating | tostring)")" = "fake-1 Pod true false" &&
+	test "$(slices ".items[0].endpoints[0] | .nodeName + \" \" + .zone + \" \" + .targetRef.kind + \" \" + (.conditions.serving | tostring) + \" \" + (.conditions.terminating | tostring)")" = "fake-1 zone-a Pod true false" &&
 	test "$(slices ".items[0].endpoints[0].targetRef.name")" = "$(slices ".items[0].endpoints[0].targetRef.name" | grep "^web-")"
 '
 

@@ -180,4 +180,20 @@ test_expect_success 'a node that stops reporting has no NodeMetrics' '
 	wait_for 20 "test \"\$(api GET $M/nodes/n2)\" = 404"
 '
 
+# The same path with node-sim in its own process: it writes the metrics
+# through the API server's store gateway, which the public API refuses.
+start_server --store memory --components api ||
+	{ echo "Bail out! second server did not start"; exit 1; }
+kplane controller-manager --server "$S" --listen 127.0.0.1:0 --leader-elect=false \
+	--controllers node-sim >cm.out 2>cm.err &
+CM_PID=$!
+test_when_finished "kill $CM_PID 2>/dev/null; wait $CM_PID 2>/dev/null"
+
+test_expect_success 'node-sim in kplane controller-manager --server: metrics still served' '
+	K apply -f objs.yaml >/dev/null &&
+	wait_for 20 "test \"\$(pm default p1 .containers[0].usage.cpu)\" = 250m" &&
+	wait_for 20 "test \"\$(nm n1 \".usage.cpu + \\\" \\\" + .usage.memory\")\" = \"1750m 164Mi\"" &&
+	expect_code 405 POST $M/nodes -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"n9\"},\"usage\":{}}"
+'
+
 test_done

@@ -24,13 +24,14 @@
 #include "plugins/controllers/common.h"
 #include "plugins/controllers/workload.h"
 
-enum { K_SVC, K_POD, K_EP, K_EPS };
+enum { K_SVC, K_POD, K_EP, K_EPS, K_NODE };
 
 static const struct kp_ctl_kind kinds[] = {
 	{ "", "v1", "Service", "services" },
 	{ "", "v1", "Pod", "pods" },
 	{ "", "v1", "Endpoints", "endpoints" },
 	{ "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices" },
+	{ "", "v1", "Node", "nodes" }, /* for the endpoints' zone */
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -43,6 +44,8 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 	(void)state;
 	(void)change;
 	char k[600];
+	if (kind == K_NODE)
+		return; /* read for zones; kube does not resync slices on node changes either */
 	if (kind == K_SVC || kind == K_EP) {
 		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
 		kp_ctl_enqueue(c, k, 0);
@@ -158,9 +161,10 @@ static void sort_addrs(json_t *arr)
 /*
  * The discovery/v1 Endpoint of pod for svc (new reference), or NULL when the
  * pod is not one (no IP, finished). Terminating pods stay, not ready, as
- * kube's EndpointSlice controller keeps them.
+ * kube's EndpointSlice controller keeps them. zone: the node's
+ * topology.kubernetes.io/zone label.
  */
-static json_t *slice_endpoint(const json_t *svc, const json_t *pod)
+static json_t *slice_endpoint(struct kp_ctl *c, const json_t *svc, const json_t *pod)
 {
 	const char *ip = kp_obj_str(pod, "status.podIP");
 	const char *ph = kp_obj_str(pod, "status.phase");
@@ -178,8 +182,14 @@ static json_t *slice_endpoint(const json_t *svc, const json_t *pod)
 	if (!ep)
 		return NULL;
 	const char *node = kp_obj_str(pod, "spec.nodeName");
-	if (node && *node)
+	if (node && *node) {
 		json_object_set_new(ep, "nodeName", json_string(node));
+		json_t *n = kp_ctl_get(c, K_NODE, NULL, node);
+		const char *zone = n ? kp_obj_label(n, "topology.kubernetes.io/zone") : NULL;
+		if (zone)
+			json_object_set_new(ep, "zone", json_string(zone));
+		json_decref(n);
+	}
 	const char *host = kp_obj_str(pod, "spec.hostname");
 	const char *sub = kp_obj_str(pod, "spec.subdomain");
 	if (host && *host && sub && !strcmp(sub, kp_obj_name(svc)))
@@ -331,7 +341,7 @@ static int sync_slices(struct kp_ctl *c, const char *key, const char *ns, const 
 	json_array_foreach(pods, i, o) {
 		if (!kp__labels_subset(sel, kp_obj_labels(o)))
 			continue;
-		json_t *ep = slice_endpoint(svc, o);
+		json_t *ep = slice_endpoint(c, svc, o);
 		if (!ep)
 			continue;
 		json_t *ports = ports_for(svc, o, true);
