@@ -104,4 +104,23 @@ test_expect_success 'logs checks the pod and the container first, defaults to th
 	! kpctl logs 2>err && grep "POD or TYPE/NAME is a required argument for the logs command" err
 '
 
+test_expect_success 'bash completion knows edit, rollout, explain, logs and the new -o formats' '
+	kpctl completion bash >comp && bash -n comp &&
+	cat >c.sh <<-\EOF &&
+	. ./comp
+	COMP_WORDS=(kpctl ro); COMP_CWORD=1; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl rollout un); COMP_CWORD=2; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl rollout undo st); COMP_CWORD=3; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl get -o custom); COMP_CWORD=3; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl e); COMP_CWORD=1; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl explain --rec); COMP_CWORD=2; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl logs o); COMP_CWORD=2; _kpctl; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(kpctl get --sort); COMP_CWORD=2; _kpctl; echo "${COMPREPLY[*]}"
+	EOF
+	bash c.sh >out &&
+	printf "%s\n" rollout undo statefulsets "custom-columns= custom-columns-file=" "edit events explain" \
+		--recursive one --sort-by >expect &&
+	test_cmp expect out
+'
+
 test_done
