@@ -312,6 +312,7 @@ test_expect_success 'a cluster-scoped CRD with two versions, served from the sto
 	 "spec":{"group":"tools.example.org","scope":"Cluster",
 	  "names":{"plural":"gadgets","kind":"Gadget","categories":["all"]},
 	  "versions":[
+	   {"name":"v1alpha1","served":false,"storage":false,"schema":{"openAPIV3Schema":{"type":"object"}}},
 	   {"name":"v1beta1","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","properties":{"size":{"type":"integer"}}}}}}},
 	   {"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","properties":{"size":{"type":"integer"}}}}}}}]}}
 	EOF
@@ -329,7 +330,9 @@ test_expect_success 'a cluster-scoped CRD with two versions, served from the sto
 	jqo ".apiVersion, .spec.size" >v && printf "tools.example.org/v1\n3\n" >expect && test_cmp expect v &&
 	expect_code 200 GET /apis/tools.example.org/v1beta1/gadgets &&
 	jqo ".items[0].apiVersion" >v && echo tools.example.org/v1beta1 >expect && test_cmp expect v &&
-	expect_code 404 GET /apis/tools.example.org/v1/namespaces/default/gadgets/g1
+	expect_code 404 GET /apis/tools.example.org/v1/namespaces/default/gadgets/g1 &&
+	expect_code 404 GET /apis/tools.example.org/v1alpha1/gadgets &&
+	expect_code 404 GET /apis/tools.example.org/v1alpha1
 '
 
 test_expect_success 'the OpenAPI v3 index and document describe the custom resource' '
