@@ -6,6 +6,11 @@ t_t6001_kpctl_units_SOURCES = t/t6001-kpctl-units.c t/tap.h \
 t_t6001_kpctl_units_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 t_t6001_kpctl_units_LDADD = core/libkplane.la $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 
+C_TESTS += t/t6111-kpctl-jsonpath-units
+t_t6111_kpctl_jsonpath_units_SOURCES = t/t6111-kpctl-jsonpath-units.c t/tap.h \
+	cli/kpctl/jsonpath.c cli/kpctl/patch.c
+t_t6111_kpctl_jsonpath_units_LDADD = core/libkplane.la $(JANSSON_LIBS)
+
 # Scripts driving kpctl against a real `kplane server --store memory`.
 SH_TESTS += \
 	t/t6101-kpctl-get.sh \
