@@ -2240,8 +2240,11 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			parallel_for(s->pool, a.nnodes, CHUNK, filter_chunk, &a, par);
 			failed_idx = s->failed_idx;
 			uint32_t processed = 0;
+			uint32_t idx = a.start;
 			for (uint32_t pos = 0; pos < a.nnodes && nfeas < a.want; pos++) {
-				const struct kp_node_info *n = a.nodes[(a.start + pos) % a.nnodes];
+				const struct kp_node_info *n = a.nodes[idx];
+				if (++idx == a.nnodes)
+					idx = 0;
 				uint8_t ev = s->evaluated[pos];
 				if (!ev)
 					break;
@@ -2349,8 +2352,11 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 				int64_t *tot = s->totals;
 				for (uint32_t i = 0; i < nfeas; i++) {
 					int64_t v = row[i];
-					v = v < 0 ? 0 : v > KP_MAX_NODE_SCORE ? KP_MAX_NODE_SCORE : v;
-					row[i] = v;
+					/* one unsigned compare catches both ends; rarely taken */
+					if ((uint64_t)v > KP_MAX_NODE_SCORE) {
+						v = v < 0 ? 0 : KP_MAX_NODE_SCORE;
+						row[i] = v;
+					}
 					tot[i] += v * w;
 				}
 			}

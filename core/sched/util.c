@@ -12,7 +12,13 @@
 #include <kplane/error.h>
 #include <kplane/sched.h>
 
-int32_t kp_labels_get(const struct kp_labels *labels, int32_t key)
+/*
+ * The matching helpers are static inline bodies behind the exported names:
+ * a call between exported functions of a shared library goes through the
+ * PLT and cannot be inlined (symbols may be interposed), and selector
+ * matching runs per node and plugin in Filter and Score.
+ */
+static inline int32_t labels_get(const struct kp_labels *labels, int32_t key)
 {
 	uint32_t lo = 0, hi = labels->n;
 	const struct kp_label *v = labels->v;
@@ -35,7 +41,12 @@ int32_t kp_labels_get(const struct kp_labels *labels, int32_t key)
 	return KP_ID_NONE;
 }
 
-static bool has_value(const struct kp_isel_req *r, int32_t v)
+int32_t kp_labels_get(const struct kp_labels *labels, int32_t key)
+{
+	return labels_get(labels, key);
+}
+
+static inline bool has_value(const struct kp_isel_req *r, int32_t v)
 {
 	if (r->nvalues <= 8) {
 		for (uint32_t i = 0; i < r->nvalues; i++)
@@ -56,13 +67,13 @@ static bool has_value(const struct kp_isel_req *r, int32_t v)
 	return false;
 }
 
-bool kp_isel_matches(const struct kp_isel *sel, const struct kp_labels *labels)
+static inline bool isel_matches(const struct kp_isel *sel, const struct kp_labels *labels)
 {
 	if (sel->nothing)
 		return false;
 	for (uint32_t i = 0; i < sel->n; i++) {
 		const struct kp_isel_req *r = &sel->reqs[i];
-		int32_t v = kp_labels_get(labels, r->key);
+		int32_t v = labels_get(labels, r->key);
 		int64_t num;
 		switch (r->op) {
 		case KP_SEL_EQUALS:
@@ -96,6 +107,11 @@ bool kp_isel_matches(const struct kp_isel *sel, const struct kp_labels *labels)
 		}
 	}
 	return true;
+}
+
+bool kp_isel_matches(const struct kp_isel *sel, const struct kp_labels *labels)
+{
+	return isel_matches(sel, labels);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -200,32 +216,38 @@ char *kp_taint_string(const struct kp_taint *t, char *buf, size_t size)
 	return buf;
 }
 
-bool kp_node_term_matches(const struct kp_node_term *t, const struct kp_labels *labels,
-			  int32_t node_name)
+static inline bool node_term_matches(const struct kp_node_term *t,
+				     const struct kp_labels *labels, int32_t node_name)
 {
 	/* a term with neither expressions nor fields matches nothing */
 	if (t->exprs.n == 0 && t->fields.n == 0)
 		return false;
-	if (t->exprs.n && !kp_isel_matches(&t->exprs, labels))
+	if (t->exprs.n && !isel_matches(&t->exprs, labels))
 		return false;
 	if (t->fields.n) {
 		struct kp_label l = { t->fields.reqs[0].key, node_name };
 		struct kp_labels fl = { 1, &l };
-		if (!kp_isel_matches(&t->fields, &fl))
+		if (!isel_matches(&t->fields, &fl))
 			return false;
 	}
 	return true;
 }
 
+bool kp_node_term_matches(const struct kp_node_term *t, const struct kp_labels *labels,
+			  int32_t node_name)
+{
+	return node_term_matches(t, labels, node_name);
+}
+
 bool kp_node_affinity_required_matches(const struct kp_node_affinity *a,
 				       const struct kp_labels *labels, int32_t node_name)
 {
-	if (a->has_node_selector && !kp_isel_matches(&a->node_selector, labels))
+	if (a->has_node_selector && !isel_matches(&a->node_selector, labels))
 		return false;
 	if (!a->has_required)
 		return true;
 	for (uint32_t i = 0; i < a->nrequired; i++)
-		if (kp_node_term_matches(&a->required[i], labels, node_name))
+		if (node_term_matches(&a->required[i], labels, node_name))
 			return true;
 	return false;
 }

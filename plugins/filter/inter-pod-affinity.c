@@ -288,6 +288,21 @@ static bool node_has_any_key(const struct kp_pod_affinity *a, const struct kp_no
  * result moves with other namespaces' labels, which the change log does not
  * track).
  */
+static void sig_terms(struct nc_sig *g, const struct kp_pod_affinity_term *t, uint32_t n)
+{
+	nc_sig_u32(g, n);
+	for (uint32_t i = 0; i < n; i++) {
+		nc_sig_isel(g, &t[i].selector);
+		nc_sig_u32(g, t[i].nnamespaces);
+		for (uint32_t j = 0; j < t[i].nnamespaces; j++)
+			nc_sig_u32(g, (uint32_t)t[i].namespaces[j]);
+		nc_sig_u32(g, t[i].has_ns_selector);
+		nc_sig_isel(g, &t[i].ns_selector);
+		nc_sig_u32(g, (uint32_t)t[i].topology_key);
+		nc_sig_u32(g, (uint32_t)t[i].weight);
+	}
+}
+
 static char *signature(const struct kp_pod_info *pod, const struct kp_labels *ns_labels,
 		       bool preferred)
 {
@@ -306,17 +321,16 @@ static char *signature(const struct kp_pod_info *pod, const struct kp_labels *ns
 	for (uint32_t i = 0; i < a->nreq_anti; i++)
 		if (a->req_anti[i].has_ns_selector)
 			return NULL;
-	json_t *nsl = json_array();
-	for (uint32_t i = 0; nsl && i < ns_labels->n; i++)
-		json_array_append_new(nsl, json_pack("[i,i]", ns_labels->v[i].key,
-						     ns_labels->v[i].value));
-	json_t *o = json_pack("{s:s,s:o?,s:O?,s:O?,s:O?}", "ns", pod->ns, "nsl", nsl, "labels",
-			      kp_obj_get(pod->obj, "metadata.labels"), "aff",
-			      kp_obj_get(pod->obj, "spec.affinity.podAffinity"), "anti",
-			      kp_obj_get(pod->obj, "spec.affinity.podAntiAffinity"));
-	char *sig = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	return sig;
+	/* from the compiled fields (nodecache.h's nc_sig), not a JSON dump */
+	struct nc_sig g = { 0 };
+	nc_sig_u32(&g, (uint32_t)pod->ns_id);
+	nc_sig_labels(&g, ns_labels);
+	nc_sig_labels(&g, &pod->labels);
+	sig_terms(&g, a->req_affinity, a->nreq_affinity);
+	sig_terms(&g, a->pref_affinity, a->npref_affinity);
+	sig_terms(&g, a->req_anti, a->nreq_anti);
+	sig_terms(&g, a->pref_anti, a->npref_anti);
+	return nc_sig_end(&g);
 }
 
 /* What one node contributes to the three maps (nodecache.h): pf_update
@@ -456,7 +470,7 @@ static bool satisfies_affinity(const struct pf *pf, const struct kp_node_info *n
 	bool pods_exist = true;
 	for (uint32_t i = 0; i < a->nreq_affinity; i++) {
 		int32_t key = a->req_affinity[i].topology_key;
-		int32_t v = kp_labels_get(&node->labels, key);
+		int32_t v = tp_label(&node->labels, key);
 		if (v == KP_ID_NONE)
 			return false; /* every topology key must be on the node */
 		if (tp_get(&pf->affinity, tp_pair(key, v)) <= 0)
@@ -475,7 +489,7 @@ static bool satisfies_anti(const struct pf *pf, const struct kp_node_info *node)
 		return true;
 	for (uint32_t i = 0; i < a->nreq_anti; i++) {
 		int32_t key = a->req_anti[i].topology_key;
-		int32_t v = kp_labels_get(&node->labels, key);
+		int32_t v = tp_label(&node->labels, key);
 		if (v != KP_ID_NONE && tp_get(&pf->anti, tp_pair(key, v)) > 0)
 			return false;
 	}
@@ -490,7 +504,7 @@ static bool satisfies_existing_anti(const struct pf *pf, const struct kp_node_in
 	 * have counts finds the same pairs */
 	for (uint32_t i = 0; i < pf->existing_keys.n; i++) {
 		int32_t key = pf->existing_keys.v[i];
-		int32_t v = kp_labels_get(&node->labels, key);
+		int32_t v = tp_label(&node->labels, key);
 		if (v != KP_ID_NONE && tp_get(&pf->existing_anti, tp_pair(key, v)) > 0)
 			return false;
 	}
@@ -518,6 +532,27 @@ static int filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info *po
 		return KP_STATUS_UNSCHEDULABLE;
 	}
 	return KP_STATUS_SUCCESS;
+}
+
+/* filter() for a run of nodes, without the reasons. */
+static size_t filter_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	const struct self *self = self_;
+	const struct state *s = kp_cycle_get(cy, self->slot);
+	(void)pod;
+	if (!s || !s->pf) {
+		memset(fit, 1, n);
+		return 0;
+	}
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool ok = satisfies_affinity(s->pf, nodes[i]) && satisfies_anti(s->pf, nodes[i]) &&
+			  satisfies_existing_anti(s->pf, nodes[i]);
+		fit[i] = ok;
+		bad += !ok;
+	}
+	return bad;
 }
 
 static int what_if(void *self_, struct kp_cycle *cy, const struct kp_pod_info *other,
@@ -598,7 +633,7 @@ struct score_ctx {
 static void add_score(struct score_ctx *c, const struct kp_node_info *node, int32_t key,
 		      int64_t delta)
 {
-	int32_t v = kp_labels_get(&node->labels, key);
+	int32_t v = tp_label(&node->labels, key);
 	if (v == KP_ID_NONE)
 		return;
 	c->touched = true;
@@ -795,11 +830,35 @@ static int score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod
 	int64_t sum = 0;
 	for (uint32_t i = 0; i < s->ps->keys.n; i++) {
 		int32_t key = s->ps->keys.v[i];
-		int32_t v = kp_labels_get(&node->labels, key);
+		int32_t v = tp_label(&node->labels, key);
 		if (v != KP_ID_NONE)
 			sum += tp_get(&s->ps->score, tp_pair(key, v));
 	}
 	*out = sum;
+	return KP_STATUS_SUCCESS;
+}
+
+static int score_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
+		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+{
+	const struct self *self = self_;
+	const struct state *s = kp_cycle_get(cy, self->slot);
+	(void)pod;
+	if (!s || !s->ps) {
+		memset(scores, 0, n * sizeof(*scores));
+		return KP_STATUS_SUCCESS;
+	}
+	const struct ps *ps = s->ps;
+	for (size_t j = 0; j < n; j++) {
+		int64_t sum = 0;
+		for (uint32_t i = 0; i < ps->keys.n; i++) {
+			int32_t key = ps->keys.v[i];
+			int32_t v = tp_label(&nodes[j]->labels, key);
+			if (v != KP_ID_NONE)
+				sum += tp_get(&ps->score, tp_pair(key, v));
+		}
+		scores[j] = sum;
+	}
 	return KP_STATUS_SUCCESS;
 }
 
@@ -895,6 +954,8 @@ static const struct kp_sched_ops ops = {
 	.pre_filter_add_pod = pre_filter_add_pod,
 	.pre_filter_remove_pod = pre_filter_remove_pod,
 	.cycle_copy = cycle_copy,
+	.filter_batch = filter_batch,
+	.score_batch = score_batch,
 };
 
 KP_PLUGIN_DEFINE(InterPodAffinity) = {

@@ -221,6 +221,35 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 	return KP_STATUS_SUCCESS;
 }
 
+static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	const struct self *s = self;
+	const struct kp_node_affinity *na = &pod->node_affinity;
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_node_info *node = nodes[i];
+		bool ok = true;
+		if (s->has_added_required) {
+			ok = false;
+			for (uint32_t k = 0; k < s->nreq && !ok; k++)
+				ok = kp_node_term_matches(&s->req[k], &node->labels, node->name_id);
+		}
+		ok = ok && kp_node_affinity_required_matches(na, &node->labels, node->name_id);
+		fit[i] = ok;
+		bad += !ok;
+	}
+	return bad;
+}
+
+static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
+		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+{
+	for (size_t i = 0; i < n; i++)
+		score(self, cy, pod, nodes[i], &scores[i], NULL);
+	return KP_STATUS_SUCCESS;
+}
+
 /* kube's DefaultNormalizeScore(MaxNodeScore, reverse=false) */
 static int normalize(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		     const struct kp_node_info *const *nodes, int64_t *scores, size_t n,
@@ -247,6 +276,8 @@ static const struct kp_sched_ops ops = {
 	.pre_score = pre_score,
 	.score = score,
 	.normalize_score = normalize,
+	.filter_batch = filter_batch,
+	.score_batch = score_batch,
 };
 
 KP_PLUGIN_DEFINE(NodeAffinity) = {

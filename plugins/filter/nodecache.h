@@ -209,4 +209,76 @@ static inline void nc_set_release(struct nc_set *set)
 		nc_release(&set->c[i]);
 }
 
+/*
+ * Signatures built from a pod's compiled fields (interned ids and numbers,
+ * each list preceded by its length, so that different inputs never give
+ * the same text): a few hundred instructions where a JSON dump of the
+ * pod's spec parts cost tens of thousands, per attempt. Ids are stable for
+ * the process lifetime, so equal signatures mean equal inputs.
+ */
+struct nc_sig {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static inline void nc_sig_u32(struct nc_sig *s, uint32_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (s->len + 9 > s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 256;
+		char *b = s->oom ? NULL : realloc(s->buf, nc);
+		if (!b) {
+			s->oom = true;
+			return;
+		}
+		s->buf = b;
+		s->cap = nc;
+	}
+	for (int i = 7; i >= 0; i--)
+		s->buf[s->len++] = hex[(v >> (4 * i)) & 0xf];
+}
+
+static inline void nc_sig_i64(struct nc_sig *s, int64_t v)
+{
+	nc_sig_u32(s, (uint32_t)((uint64_t)v >> 32));
+	nc_sig_u32(s, (uint32_t)(uint64_t)v);
+}
+
+static inline void nc_sig_isel(struct nc_sig *s, const struct kp_isel *sel)
+{
+	nc_sig_u32(s, sel->nothing);
+	nc_sig_u32(s, sel->n);
+	for (uint32_t i = 0; i < sel->n; i++) {
+		const struct kp_isel_req *r = &sel->reqs[i];
+		nc_sig_u32(s, (uint32_t)r->key);
+		nc_sig_u32(s, r->op);
+		nc_sig_i64(s, r->num);
+		nc_sig_u32(s, r->nvalues);
+		for (uint32_t j = 0; j < r->nvalues; j++)
+			nc_sig_u32(s, (uint32_t)r->values[j]);
+	}
+}
+
+static inline void nc_sig_labels(struct nc_sig *s, const struct kp_labels *l)
+{
+	nc_sig_u32(s, l->n);
+	for (uint32_t i = 0; i < l->n; i++) {
+		nc_sig_u32(s, (uint32_t)l->v[i].key);
+		nc_sig_u32(s, (uint32_t)l->v[i].value);
+	}
+}
+
+/* The NUL-terminated signature (caller frees), NULL when out of memory. */
+static inline char *nc_sig_end(struct nc_sig *s)
+{
+	nc_sig_u32(s, 0xffffffffu); /* also makes room for the NUL */
+	if (s->oom) {
+		free(s->buf);
+		return NULL;
+	}
+	s->buf[s->len] = 0;
+	return s->buf;
+}
+
 #endif

@@ -431,16 +431,38 @@ static char *signature(const struct kp_pod_info *pod)
 {
 	if (!pod->obj)
 		return NULL;
-	const json_t *spec = json_object_get(pod->obj, "spec");
-	json_t *o = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:O?}", "ns", pod->ns, "labels",
-			      kp_obj_get(pod->obj, "metadata.labels"), "tsc",
-			      json_object_get(spec, "topologySpreadConstraints"), "sel",
-			      json_object_get(spec, "nodeSelector"), "aff",
-			      kp_obj_get(pod->obj, "spec.affinity.nodeAffinity"), "tol",
-			      json_object_get(spec, "tolerations"));
-	char *sig = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	return sig;
+	struct nc_sig g = { 0 };
+	nc_sig_u32(&g, (uint32_t)pod->ns_id);
+	nc_sig_labels(&g, &pod->labels);
+	nc_sig_u32(&g, pod->nspread);
+	for (uint32_t i = 0; i < pod->nspread; i++) {
+		const struct kp_spread_constraint *c = &pod->spread[i];
+		nc_sig_u32(&g, (uint32_t)c->max_skew);
+		nc_sig_u32(&g, (uint32_t)c->topology_key);
+		nc_sig_u32(&g, c->when);
+		nc_sig_u32(&g, (uint32_t)c->min_domains);
+		nc_sig_u32(&g, c->node_affinity_policy);
+		nc_sig_u32(&g, c->node_taints_policy);
+		nc_sig_isel(&g, &c->selector);
+	}
+	const struct kp_node_affinity *na = &pod->node_affinity;
+	nc_sig_u32(&g, na->has_node_selector);
+	nc_sig_isel(&g, &na->node_selector);
+	nc_sig_u32(&g, na->has_required);
+	nc_sig_u32(&g, na->nrequired);
+	for (uint32_t i = 0; i < na->nrequired; i++) {
+		nc_sig_isel(&g, &na->required[i].exprs);
+		nc_sig_isel(&g, &na->required[i].fields);
+	}
+	nc_sig_u32(&g, pod->ntolerations);
+	for (uint32_t i = 0; i < pod->ntolerations; i++) {
+		const struct kp_toleration *t = &pod->tolerations[i];
+		nc_sig_u32(&g, (uint32_t)t->key);
+		nc_sig_u32(&g, (uint32_t)t->value);
+		nc_sig_u32(&g, t->op);
+		nc_sig_u32(&g, t->effect);
+	}
+	return nc_sig_end(&g);
 }
 
 static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
@@ -550,6 +572,39 @@ static int filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info *po
 		}
 	}
 	return KP_STATUS_SUCCESS;
+}
+
+/* filter() for a run of nodes, without the reasons. */
+static size_t filter_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
+			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+{
+	const struct self *self = self_;
+	const struct state *s = kp_cycle_get(cy, self->slot);
+	(void)pod;
+	if (!s || !s->pf) {
+		memset(fit, 1, n);
+		return 0;
+	}
+	const struct pf *pf = s->pf;
+	size_t bad = 0;
+	for (size_t j = 0; j < n; j++) {
+		const struct kp_node_info *node = nodes[j];
+		bool ok = true;
+		for (uint32_t i = 0; i < pf->k.n && ok; i++) {
+			const struct con *c = &pf->k.c[i];
+			int32_t v = tp_label(&node->labels, c->key);
+			if (v == KP_ID_NONE) {
+				ok = false;
+				break;
+			}
+			int64_t min = pf->dom[i].n < (uint32_t)c->min_domains ? 0 : pf->min[i];
+			int64_t skew = tp_get(&pf->dom[i], (uint64_t)(uint32_t)v) + pf->self_match[i] - min;
+			ok = skew <= c->max_skew;
+		}
+		fit[j] = ok;
+		bad += !ok;
+	}
+	return bad;
 }
 
 /* kube-scheduler's updateWithPod (preemption's what-if). Like it, the
@@ -798,6 +853,37 @@ static int score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod
 	return KP_STATUS_SUCCESS;
 }
 
+/* score() for a run of nodes; the same doubles in the same order. */
+static int score_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
+		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+{
+	const struct self *self = self_;
+	const struct state *s = kp_cycle_get(cy, self->slot);
+	if (!s || !s->ps) {
+		memset(scores, 0, n * sizeof(*scores));
+		return KP_STATUS_SUCCESS;
+	}
+	const struct ps *ps = s->ps;
+	for (size_t j = 0; j < n; j++) {
+		const struct kp_node_info *node = nodes[j];
+		scores[j] = 0;
+		if (is_ignored(ps, node))
+			continue;
+		double sum = 0;
+		for (uint32_t i = 0; i < ps->k.n; i++) {
+			const struct con *c = &ps->k.c[i];
+			int32_t v = tp_label(&node->labels, c->key);
+			if (v == KP_ID_NONE)
+				continue;
+			int64_t cnt = c->hostname ? count_matching(node, c->sel, pod->ns_id)
+						  : tp_get(&ps->dom[i], (uint64_t)(uint32_t)v);
+			sum += (double)cnt * ps->weight[i] + (double)(c->max_skew - 1);
+		}
+		scores[j] = (int64_t)round(sum);
+	}
+	return KP_STATUS_SUCCESS;
+}
+
 static int normalize_score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
 			   const struct kp_node_info *const *nodes, int64_t *scores, size_t n,
 			   struct kp_status *st)
@@ -1016,6 +1102,8 @@ static const struct kp_sched_ops ops = {
 	.pre_filter_add_pod = pre_filter_add_pod,
 	.pre_filter_remove_pod = pre_filter_remove_pod,
 	.cycle_copy = cycle_copy,
+	.filter_batch = filter_batch,
+	.score_batch = score_batch,
 };
 
 KP_PLUGIN_DEFINE(PodTopologySpread) = {
