@@ -61,6 +61,7 @@ static void test_templates(void)
 		{ "{.items[1,0].metadata.name}", "b a" },
 		{ "{.items[0].spec.c[*]['name','image']}", "c1 c2 i1 i2" },
 		{ "{range .items[*]}{.metadata.name}:{.spec.n}{\"\\n\"}{end}", "a:3\nb:1\n" },
+		{ "{range.items[*]}{.metadata.name} {end }", "a b " },
 		{ "{range .items[*]}[{range .spec.c[*]}{.name},{end}]{end}", "[c1,c2,][c3,]" },
 		{ "{.items[?(@.spec.n>2)].metadata.name}", "a" },
 		{ "{.items[?(@.spec.n<=1)].metadata.name}", "b" },

@@ -545,10 +545,10 @@ static int add_text(struct kpc_jsonpath *jp, const char *s, size_t len)
 	return 0;
 }
 
+/* client-go takes "range" and "end" as prefixes: {range.items[*]} is a range. */
 static bool word_at(const char *p, const char *w)
 {
-	size_t l = strlen(w);
-	return !strncmp(p, w, l) && (p[l] == ' ' || p[l] == '}' || p[l] == '\t');
+	return !strncmp(p, w, strlen(w));
 }
 
 /* The inside of one {...}; ps->p is just past '{'. */
