@@ -133,7 +133,7 @@ test_expect_success 'a pod whose named port resolves differently gets its own sl
 	wait_for 20 "test \"\$(slices \".items | length\")\" = 1"
 '
 
-test_expect_success 'at most 100 endpoints per slice' '
+test_expect_success 'at most 100 endpoints per slice (150 pods: 100 + 50); placeholder; no selector, no slices' '
 	cat >big.yaml <<-EOF2 &&
 	apiVersion: v1
 	kind: Service
@@ -161,7 +161,18 @@ test_expect_success 'at most 100 endpoints per slice' '
 	K scale rs big --replicas 0 &&
 	wait_for 60 "test \"\$(bigs \"[.items[].endpoints[]?] | length\")\" = 0" &&
 	test "$(bigs ".items | length")" = 1 &&
-	test "$(bigs ".items[0].ports | length")" = 0
+	test "$(bigs ".items[0].ports | length")" = 0 &&
+	K patch svc big --type json -p "[{\"op\":\"remove\",\"path\":\"/spec/selector\"}]" >/dev/null &&
+	wait_for 20 "test \"\$(bigs \".items | length\")\" = 0"
+'
+
+test_expect_success 'a changed Service port updates the slice in place' '
+	name=$(slices ".items[0].metadata.name") &&
+	K patch svc web --type merge -p "{\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8443}]}}" >/dev/null &&
+	wait_for 20 "test \"\$(slices \"[.items[].ports[] | \\\"\\(.name):\\(.port)\\\"] | join(\\\",\\\")\")\" = http:8443" &&
+	test "$(slices ".items | length")" = 1 &&
+	test "$(slices ".items[0].metadata.name")" = "$name" &&
+	test "$(n_ready)" = 2
 '
 
 test_expect_success 'deleting the Service deletes its slices' '
