@@ -276,7 +276,13 @@ test_expect_success 'watch streams custom resource events' '
 
 test_expect_success 'bad CRDs are refused with 4xx and change nothing' '
 	sed -e "s/name: crontabs.stable.example.com/name: widgets.stable.example.com/" \
-	    -e "s/plural: crontabs/plural: widgets/" crd.yaml >other.yaml &&
+	    -e "s/plural: crontabs/plural: widgets/" -e "s/singular: crontab/singular: widget/" \
+	    -e "s/kind: CronTab/kind: Widget/" -e "s/- ct$/- wd/" crd.yaml >other.yaml &&
+	sed -e "s/kind: Widget/kind: CronTab/" -e "s/- wd$/- ct/" other.yaml >clash.yaml &&
+	expect_code 422 POST $CRDS -H "$CT_YAML" --data-binary @clash.yaml &&
+	jqo "[.details.causes[] | .field + \": \" + .message] | join(\"; \")" >v &&
+	echo "spec.names.kind: Invalid value: \"CronTab\": \"CronTab\" is already in use; spec.names.shortNames[0]: Invalid value: \"ct\": \"ct\" is already in use" >expect &&
+	test_cmp expect v &&
 	sed "s/type: integer/type: int/" other.yaml >badtype.yaml &&
 	expect_code 422 POST $CRDS -H "$CT_YAML" --data-binary @badtype.yaml &&
 	jqo "[.details.causes[].field] | join(\" \")" >v &&

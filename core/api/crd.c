@@ -1164,6 +1164,43 @@ static void add_err(struct kp_errlist *errs, enum kp_field_err_type t, const cha
 	free(vt);
 }
 
+void kp__crd_check_names(struct kp_api_server *srv, const json_t *obj, struct kp_errlist *errs)
+{
+	struct kp_crds *cs = srv->crds;
+	const char *group = kp_obj_str(obj, "spec.group");
+	const char *plural = kp_obj_str(obj, "spec.names.plural");
+	const char *kind = kp_obj_str(obj, "spec.names.kind");
+	json_t *shorts = kp_obj_get(obj, "spec.names.shortNames");
+	if (!cs || !group || !plural)
+		return;
+	pthread_rwlock_rdlock(&cs->lock);
+	for (size_t i = 0; i < cs->ncur; i++) {
+		const struct kp_crd_version *cv = cs->cur[i];
+		const struct kp_resource *r = &cv->res;
+		/* The CRD's own versions are not a conflict. */
+		if (strcmp(r->group, group) || !strcmp(r->plural, plural))
+			continue;
+		char msg[300];
+		if (kind && !strcmp(r->kind, kind)) {
+			snprintf(msg, sizeof(msg), "\"%s\" is already in use", kind);
+			add_err(errs, KP_FIELD_INVALID, "spec.names.kind",
+				kp_obj_get(obj, "spec.names.kind"), msg);
+		}
+		size_t j;
+		json_t *sn;
+		json_array_foreach (shorts, j, sn) {
+			const char *s = json_string_value(sn);
+			if (!s || (strcmp(s, r->plural) && !array_has(cv->short_names, s)))
+				continue;
+			char f[64];
+			snprintf(f, sizeof(f), "spec.names.shortNames[%zu]", j);
+			snprintf(msg, sizeof(msg), "\"%s\" is already in use", s);
+			add_err(errs, KP_FIELD_INVALID, f, sn, msg);
+		}
+	}
+	pthread_rwlock_unlock(&cs->lock);
+}
+
 static bool builtin_group(const char *group)
 {
 	for (size_t i = 0; i < kp__registry_count(); i++)

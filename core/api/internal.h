@@ -362,6 +362,8 @@ json_t *kp__crd_table(json_t *items, const char *include_object, const char *lis
 /* The CustomResourceDefinition kind: defaults (names, conversion, status) and validation. */
 void kp__crd_default(json_t *obj, bool create);
 void kp__crd_validate(const json_t *obj, const json_t *old, struct kp_errlist *errs);
+/* Names of a CRD that another served CRD of its group already uses (errors appended). */
+void kp__crd_check_names(struct kp_api_server *srv, const json_t *obj, struct kp_errlist *errs);
 
 /*
  * Unknown fields of obj for fieldValidation: paths absent from the kind's

@@ -789,15 +789,17 @@ static int kinds_default(const struct kp_resource *res, json_t *obj, struct kp_s
 	return 0;
 }
 
-static void kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
-			   struct kp_errlist *errs)
+static void kinds_validate(struct kp_req *r, const struct kp_resource *res, const json_t *obj,
+			   const json_t *old, struct kp_errlist *errs)
 {
-	if (res->crd)
+	if (res->crd) {
 		kp__cr_validate(res, obj, errs);
-	else if (is_crd_kind(res))
+	} else if (is_crd_kind(res)) {
 		kp__crd_validate(obj, old, errs);
-	else
+		kp__crd_check_names(r->srv, obj, errs);
+	} else {
 		kp__kinds_validate(res, obj, old, errs);
+	}
 }
 
 /* ---- fieldValidation --------------------------------------------------------------- */
@@ -1029,7 +1031,7 @@ static bool prepare_create(struct kp_req *r, json_t *obj)
 	struct kp_errlist errs = { 0 };
 	kp_validate_object_meta(obj, res->flags & KP_RES_NAMESPACED,
 				res->flags & KP_RES_NAME_LABEL, &errs);
-	kinds_validate(res, obj, NULL, &errs);
+	kinds_validate(r, res, obj, NULL, &errs);
 	if (errs.n) {
 		name = kp_obj_name(obj);
 		kp__reply_invalid(r, res->kind, name, &errs);
@@ -1312,7 +1314,7 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 		struct kp_errlist errs = { 0 };
 		kp_validate_object_meta(obj, r->res->flags & KP_RES_NAMESPACED,
 					r->res->flags & KP_RES_NAME_LABEL, &errs);
-		kinds_validate(r->res, obj, old, &errs);
+		kinds_validate(r, r->res, obj, old, &errs);
 		json_decref(old);
 		if (errs.n) {
 			kp__reply_invalid(r, r->res->kind, name, &errs);
