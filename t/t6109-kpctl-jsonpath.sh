@@ -180,6 +180,14 @@ test_expect_success '-L adds label columns (last path segment), --show-labels so
 	echo "NAME   READY   STATUS    RESTARTS   AGE   NAME" >expect && test_cmp expect out
 '
 
+test_expect_success '-w with custom-columns and jsonpath prints the listed objects, aligned' '
+	timeout 2 kpctl get pods -w -o custom-columns=N:.metadata.name,NODE:.spec.nodeName >out;
+	printf "%s\n" "N     NODE" "a1    node-a" "p10   node-c" "p2    node-b" >expect &&
+	test_cmp expect out &&
+	timeout 2 kpctl get pods -w -o jsonpath="{.metadata.name};" >out;
+	printf "a1;p10;p2;" >expect && test_cmp expect out
+'
+
 test_expect_success 'go templates are refused with a pointer to jsonpath' '
 	! kpctl get pods -o go-template="{{.kind}}" 2>err &&
 	grep "^error: kpctl does not implement Go templates (-o go-template); use -o jsonpath=TEMPLATE" err &&

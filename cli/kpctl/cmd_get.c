@@ -1040,10 +1040,17 @@ int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 			struct watch_ctx w = { &g, 0 };
 			size_t i;
 			json_t *it;
-			json_array_foreach(g.items, i, it) {
-				json_t *ev = json_pack("{s:s,s:O}", "type", "ADDED", "object", it);
-				on_event(ev, &w);
-				json_decref(ev);
+			if (g.mode == OUT_CUSTOM) {
+				/* the listed rows align together, as kubectl prints the list */
+				json_array_foreach(g.items, i, it)
+					custom_row(&g, it);
+				kpc_table_flush(&g.table);
+			} else {
+				json_array_foreach(g.items, i, it) {
+					json_t *ev = json_pack("{s:s,s:O}", "type", "ADDED", "object", it);
+					on_event(ev, &w);
+					json_decref(ev);
+				}
 			}
 		} else {
 			print_collected(&g, single);
