@@ -467,7 +467,7 @@ void kp__crds_wait(struct kp_api_server *srv, uint64_t rev)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 3;
+	ts.tv_sec += 10;
 	pthread_mutex_lock(&cs->mu);
 	while (cs->rev < rev && !__atomic_load_n(&cs->stop, __ATOMIC_ACQUIRE))
 		if (pthread_cond_timedwait(&cs->cv, &cs->mu, &ts) == ETIMEDOUT)

@@ -326,7 +326,7 @@ json_t *kp__table_age(const char *rfc3339);
 int kp__crds_start(struct kp_api_server *srv, char **errmsg);
 void kp__crds_stop(struct kp_api_server *srv);
 void kp__crds_free(struct kp_api_server *srv);
-/* Waits (up to 3 s) until the informer has seen the CRD write at revision rev. */
+/* Waits (up to 10 s) until the informer has seen the CRD write at revision rev. */
 void kp__crds_wait(struct kp_api_server *srv, uint64_t rev);
 /* A served custom resource (valid until the server stops), or NULL. */
 const struct kp_resource *kp__crds_find(struct kp_api_server *srv, const char *group,
