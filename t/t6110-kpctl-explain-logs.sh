@@ -74,13 +74,22 @@ test_expect_success 'explain matches real kubectl on the same server' '
 cat >pods.yaml <<'EOF'
 apiVersion: v1
 kind: Pod
-metadata: {name: one}
+metadata: {name: one, labels: {app: x}}
 spec: {containers: [{name: c, image: "nginx:1"}]}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: two}
-spec: {containers: [{name: a, image: "nginx:1"}, {name: b, image: "busybox:1"}]}
+metadata: {name: two, labels: {app: x}}
+spec:
+  nodeName: node-1
+  containers: [{name: a, image: "nginx:1"}, {name: b, image: "busybox:1"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: x}
+spec:
+  selector: {app: x}
+  ports: [{port: 80}]
 EOF
 
 test_expect_success 'logs of a simulated pod: the server says there are none, exit 1' '
@@ -102,6 +111,15 @@ test_expect_success 'logs checks the pod and the container first, defaults to th
 	head -n 1 err >l && echo "Defaulted container \"a\" out of: a, b" >expect && test_cmp expect l &&
 	! kpctl logs two b 2>err && ! grep Defaulted err &&
 	! kpctl logs 2>err && grep "POD or TYPE/NAME is a required argument for the logs command" err
+'
+
+test_expect_success 'logs TYPE/NAME picks a pod as kubectl does (a scheduled one first)' '
+	! kpctl logs svc/x -c a 2>err &&
+	head -n 1 err >l && echo "Found 2 pods, using pod/two" >expect && test_cmp expect l &&
+	grep "no logs for simulated pods: pod \"two\"" err &&
+	! kpctl logs svc/nope 2>err &&
+	echo "error: error from server (NotFound): services \"nope\" not found in namespace \"default\"" >expect &&
+	test_cmp expect err
 '
 
 test_expect_success 'bash completion knows edit, rollout, explain, logs and the new -o formats' '

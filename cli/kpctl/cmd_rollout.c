@@ -46,44 +46,6 @@ static void group_kind(const struct kpc_resource *r, char *buf, size_t sz)
 	snprintf(buf, sz, "%s%s%s", r->kind, *r->group ? "." : "", r->group);
 }
 
-/* metav1.LabelSelectorAsSelector's text for a LabelSelector object; caller frees. */
-static char *selector_text(const json_t *sel)
-{
-	char *b = NULL;
-	size_t bl = 0;
-	FILE *m = open_memstream(&b, &bl);
-	const char *k;
-	json_t *v;
-	bool first = true;
-	if (!m)
-		return NULL;
-	json_object_foreach(json_object_get(sel, "matchLabels"), k, v) {
-		fprintf(m, "%s%s=%s", first ? "" : ",", k, json_string_value(v) ? json_string_value(v) : "");
-		first = false;
-	}
-	size_t i, j;
-	json_t *e, *val;
-	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
-		const char *key = kp_obj_str(e, "key"), *op = kp_obj_str(e, "operator");
-		if (!key || !op)
-			continue;
-		fputs(first ? "" : ",", m);
-		first = false;
-		if (!strcmp(op, "Exists")) {
-			fputs(key, m);
-		} else if (!strcmp(op, "DoesNotExist")) {
-			fprintf(m, "!%s", key);
-		} else {
-			fprintf(m, "%s %s (", key, !strcmp(op, "In") ? "in" : "notin");
-			json_array_foreach(json_object_get(e, "values"), j, val)
-				fprintf(m, "%s%s", j ? "," : "", json_string_value(val) ? json_string_value(val) : "");
-			fputc(')', m);
-		}
-	}
-	fclose(m);
-	return b;
-}
-
 /*
  * The objects of kind `type` (a TYPE argument) that obj controls (its uid
  * in a controller ownerReference) and that its selector matches, as a new
@@ -93,7 +55,7 @@ static json_t *owned(struct kpctl *k, const json_t *obj, const char *type)
 {
 	const struct kpc_resource *res = kpctl_resource(k, type);
 	struct kpc_targets t = { 0 };
-	char *sel = selector_text(kp_obj_get(obj, "spec.selector"));
+	char *sel = kpctl_selector_text(kp_obj_get(obj, "spec.selector"));
 	json_t *out = NULL;
 	const char *uid = kp_obj_uid(obj);
 	if (!res || !sel) {

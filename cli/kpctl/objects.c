@@ -240,3 +240,44 @@ char *kpctl_target_quoted(const struct kpc_target *t)
 	free(kg);
 	return s;
 }
+
+char *kpctl_selector_text(const json_t *sel)
+{
+	char *b = NULL;
+	size_t bl = 0;
+	FILE *m = open_memstream(&b, &bl);
+	const char *k;
+	json_t *v;
+	bool first = true;
+	if (!m)
+		return NULL;
+	/* a Service's selector is the label map itself */
+	const json_t *labels = json_object_get(sel, "matchLabels");
+	if (!labels && !json_object_get(sel, "matchExpressions"))
+		labels = sel;
+	json_object_foreach((json_t *)labels, k, v) {
+		fprintf(m, "%s%s=%s", first ? "" : ",", k, json_string_value(v) ? json_string_value(v) : "");
+		first = false;
+	}
+	size_t i, j;
+	json_t *e, *val;
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
+		const char *key = kp_obj_str(e, "key"), *op = kp_obj_str(e, "operator");
+		if (!key || !op)
+			continue;
+		fputs(first ? "" : ",", m);
+		first = false;
+		if (!strcmp(op, "Exists")) {
+			fputs(key, m);
+		} else if (!strcmp(op, "DoesNotExist")) {
+			fprintf(m, "!%s", key);
+		} else {
+			fprintf(m, "%s %s (", key, !strcmp(op, "In") ? "in" : "notin");
+			json_array_foreach(json_object_get(e, "values"), j, val)
+				fprintf(m, "%s%s", j ? "," : "", json_string_value(val) ? json_string_value(val) : "");
+			fputc(')', m);
+		}
+	}
+	fclose(m);
+	return b;
+}

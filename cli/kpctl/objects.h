@@ -56,4 +56,12 @@ char *kpctl_target_ref(const struct kpc_target *t);
 /* `deployment.apps "web"` (delete's wording); caller frees. */
 char *kpctl_target_quoted(const struct kpc_target *t);
 
+/*
+ * The text of a selector as labels.Selector prints it ("app=web,tier in
+ * (a,b),!x"): a LabelSelector (matchLabels, matchExpressions) or, as a
+ * Service's spec.selector, a plain map of labels. Borrows sel (may be
+ * NULL: ""). Returns a malloc'ed string, NULL on allocation failure.
+ */
+char *kpctl_selector_text(const json_t *sel);
+
 #endif
