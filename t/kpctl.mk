@@ -22,5 +22,6 @@ SH_TESTS += \
 	t/t6107-kpctl-edit.sh \
 	t/t6108-kpctl-rollout.sh \
 	t/t6109-kpctl-jsonpath.sh \
-	t/t6110-kpctl-explain-logs.sh
+	t/t6110-kpctl-explain-logs.sh \
+	t/t6112-kpctl-explain-schema.sh
 EXTRA_DIST += t/t6lib-kpctl.sh

@@ -5,6 +5,8 @@
  * plaintext template does: GROUP/KIND/VERSION, FIELD, DESCRIPTION wrapped
  * at 76 columns, FIELDS with kubectl's type guesses (<string>,
  * <[]Container>, <map[string]string>, <Object>) and -required-.
+ * (externalDocs are not shown: kubectl 1.32's template has no section for
+ * them; later kubectl versions print them.)
  */
 #include "config.h"
 
@@ -240,20 +242,6 @@ static bool hist_has(const struct hist *h, const char *ref)
 
 static void field_list(const struct explain *e, const json_t *s, int level, struct hist h, FILE *out);
 
-/* The top level's externalDocs section. */
-static void external_docs(const json_t *docs, FILE *out)
-{
-	const char *d = json_string_value(json_object_get(docs, "description"));
-	const char *url = json_string_value(json_object_get(docs, "url"));
-	fputs("EXTERNAL DOCS:\n", out);
-	if (d && *d) {
-		wrap_indent(out, d, 76, 4);
-		fputc('\n', out);
-	}
-	if (url && *url)
-		fprintf(out, "    URL: %s\n", url);
-}
-
 static void field_detail(const struct explain *e, const char *name, const json_t *parent, int level, FILE *out)
 {
 	int ind = level * 2;
@@ -270,18 +258,6 @@ static void field_detail(const struct explain *e, const char *name, const json_t
 	const char *d = json_string_value(json_object_get(fs, "description"));
 	wrap_indent(out, d && *d ? d : "<no description>", (unsigned)(78 - ind), ind + 2);
 	fputc('\n', out);
-	const json_t *docs = json_object_get(fs, "externalDocs");
-	if (json_is_object(docs)) {
-		const char *dd = json_string_value(json_object_get(docs, "description"));
-		const char *url = json_string_value(json_object_get(docs, "url"));
-		fprintf(out, "\n%*sEXTERNAL DOCS:\n", ind + 2, "");
-		if (dd && *dd) {
-			wrap_indent(out, dd, (unsigned)(76 - ind), ind + 4);
-			fputc('\n', out);
-		}
-		if (url && *url)
-			fprintf(out, "%*sURL: %s\n", ind + 4, "", url);
-	}
 	fputc('\n', out);
 }
 
@@ -354,10 +330,6 @@ static void explain_output(const struct explain *e, const json_t *s, char **path
 		wrap_indent(out, d && *d ? d : "<empty>", 76, 4);
 		fputc('\n', out);
 		free(d);
-		if (json_is_object(json_object_get(r, "externalDocs"))) {
-			fputc('\n', out);
-			external_docs(json_object_get(r, "externalDocs"), out);
-		}
 		struct hist fresh = { .n = 0 };
 		m = open_memstream(&fl, &fll);
 		if (m) {
