@@ -154,6 +154,13 @@ test_expect_success 'create, get and list a custom resource' '
 	jqo ".items[0].metadata.name" >v && echo my-new-cron-object >expect && test_cmp expect v
 '
 
+test_expect_success '/metrics counts custom resource requests and objects' '
+	curl -s "$S/metrics" >m &&
+	grep -x "apiserver_request_total{code=\"409\",group=\"stable.example.com\",resource=\"crontabs\",verb=\"POST\"} 1" m &&
+	grep -x "apiserver_request_total{code=\"201\",group=\"stable.example.com\",resource=\"crontabs\",verb=\"POST\"} 1" m &&
+	grep -x "apiserver_storage_objects{resource=\"crontabs.stable.example.com\"} 1" m
+'
+
 test_expect_success 'defaults from the schema fill missing fields' '
 	expect_code 201 POST $CT -H "$CT_JSON" \
 		-d "{\"metadata\":{\"name\":\"defaulted\"},\"spec\":{\"image\":\"i\"}}" &&

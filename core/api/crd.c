@@ -503,6 +503,25 @@ const char *kp__cr_storage_gv(const struct kp_resource *res)
 	return res->crd ? res->crd->storage_gv : res->group_version;
 }
 
+void kp__crds_storage_metrics(struct kp_api_server *srv, struct kp_buf *out)
+{
+	struct kp_crds *cs = srv->crds;
+	if (!cs)
+		return;
+	pthread_rwlock_rdlock(&cs->lock);
+	for (size_t i = 0; i < cs->ncur; i++) {
+		const struct kp_resource *r = &cs->cur[i]->res;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(cs->cur[j]->res.qualified, r->qualified);
+		size_t n = 0;
+		if (!seen && kp_store_count(srv->st, r->key_prefix, &n) == 0)
+			kp__buf_addf(out, "apiserver_storage_objects{resource=\"%s\"} %zu\n",
+				     r->qualified, n);
+	}
+	pthread_rwlock_unlock(&cs->lock);
+}
+
 /* ---- discovery ------------------------------------------------------------------- */
 
 /* Kubernetes' version priority: GA > beta > alpha, higher numbers first, then others. */

@@ -339,6 +339,8 @@ json_t *kp__crds_discovery_resources(struct kp_api_server *srv, const char *grou
 /* OpenAPI v3 of the CRD group-versions: index entries into paths; a document (new ref). */
 void kp__crds_openapi_index(struct kp_api_server *srv, json_t *paths);
 json_t *kp__crds_openapi_doc(struct kp_api_server *srv, const char *path);
+/* apiserver_storage_objects lines of the served custom resources, appended to out. */
+void kp__crds_storage_metrics(struct kp_api_server *srv, struct kp_buf *out);
 /* True while the CRD of res is being deleted (creates are refused). */
 bool kp__cr_terminating(const struct kp_resource *res);
 /* "group/version" custom resources are stored at. */

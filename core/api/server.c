@@ -28,14 +28,14 @@ static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 
 
 struct counter {
 	char verb[16];
-	int res; /* registry index, -1 for non-resource paths */
+	const struct kp_resource *res; /* NULL for non-resource paths */
 	int code;
 	uint64_t count;
 };
 
 struct histo {
 	char verb[16];
-	int res;
+	const struct kp_resource *res;
 	uint64_t b[NBUCKETS];
 	uint64_t count;
 	double sum;
@@ -50,13 +50,25 @@ struct kp_metrics {
 	uint64_t inflight;
 };
 
-static void metrics_observe(struct kp_metrics *m, const char *verb, int res, int code,
-			    double secs)
+/*
+ * One series per group and resource: a custom resource's entries are
+ * rebuilt when its CRD changes (and exist per version), so they are
+ * compared by name. They stay allocated while the server runs.
+ */
+static bool same_res(const struct kp_resource *a, const struct kp_resource *b)
+{
+	return a == b || (a && b && a->crd && b->crd && !strcmp(a->plural, b->plural) &&
+			  !strcmp(a->group, b->group));
+}
+
+static void metrics_observe(struct kp_metrics *m, const char *verb,
+			    const struct kp_resource *res, int code, double secs)
 {
 	pthread_mutex_lock(&m->mu);
 	size_t i;
 	for (i = 0; i < m->nc; i++)
-		if (m->c[i].res == res && m->c[i].code == code && !strcmp(m->c[i].verb, verb))
+		if (same_res(m->c[i].res, res) && m->c[i].code == code &&
+		    !strcmp(m->c[i].verb, verb))
 			break;
 	if (i == m->nc) {
 		if (m->nc == m->capc) {
@@ -73,7 +85,7 @@ static void metrics_observe(struct kp_metrics *m, const char *verb, int res, int
 	}
 	m->c[i].count++;
 	for (i = 0; i < m->nh; i++)
-		if (m->h[i].res == res && !strcmp(m->h[i].verb, verb))
+		if (same_res(m->h[i].res, res) && !strcmp(m->h[i].verb, verb))
 			break;
 	if (i == m->nh) {
 		if (m->nh == m->caph) {
@@ -96,9 +108,8 @@ static void metrics_observe(struct kp_metrics *m, const char *verb, int res, int
 	pthread_mutex_unlock(&m->mu);
 }
 
-static void res_labels(int res, const char **group, const char **resource)
+static void res_labels(const struct kp_resource *r, const char **group, const char **resource)
 {
-	const struct kp_resource *r = res >= 0 ? kp__registry_at((size_t)res) : NULL;
 	*group = r ? r->group : "";
 	*resource = r ? r->plural : "";
 }
@@ -192,6 +203,7 @@ void kp__metrics_render(struct kp_api_server *srv, struct kp_buf *out)
 			kp__buf_addf(out, "apiserver_storage_objects{resource=\"%s\"} %zu\n",
 				     r->qualified, n);
 	}
+	kp__crds_storage_metrics(srv, out);
 }
 
 /* ---- replies -------------------------------------------------------------- */
@@ -786,7 +798,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	double secs = (double)(kp_mono_ns() - r->start_ns) / 1e9;
-	int res = r->res ? (int)r->res->index : -1;
+	const struct kp_resource *res = r->res;
 	const char *verb = r->verb;
 	char vbuf[16];
 	if (r->res) {
