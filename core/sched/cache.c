@@ -54,6 +54,7 @@ void kp__cache_release(struct kp__cache *c)
 	free(c->with_aff);
 	free(c->with_anti);
 	free(c->log);
+	free(c->cols_block);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -108,6 +109,7 @@ static int order_append(struct kp__cache *c, struct kp__node *n)
 	c->snap.nodes = (const struct kp_node_info *const *)c->order;
 	c->snap.nnodes = c->norder;
 	c->lists_dirty = true;
+	c->cols_rebuild = true;
 	return 0;
 }
 
@@ -121,6 +123,7 @@ static void order_remove(struct kp__cache *c, struct kp__node *n)
 	n->info.index = -1;
 	c->snap.nnodes = c->norder;
 	c->lists_dirty = true;
+	c->cols_rebuild = true;
 }
 
 static bool labels_equal(const struct kp_labels *a, const struct kp_labels *b)
@@ -371,8 +374,93 @@ void kp__cache_set_object(struct kp__cache *c, const char *kind, const char *ns,
 	c->snap.generation = c->generation;
 }
 
+/* Columns: one block, each column aligned to 64 bytes. */
+static int cols_reserve(struct kp__cache *c, uint32_t n)
+{
+	if (n <= c->cols_cap && c->cols_block)
+		return 0;
+	uint32_t cap = n < 64 ? 64 : n * 2;
+	size_t c64 = ((size_t)cap * 8 + 63) & ~(size_t)63;
+	size_t c32 = ((size_t)cap * 4 + 63) & ~(size_t)63;
+	size_t c8 = ((size_t)cap + 63) & ~(size_t)63;
+	char *b = NULL;
+	if (posix_memalign((void **)&b, 64, 10 * c64 + 3 * c32 + c8) != 0)
+		return KP_ENOMEM;
+	free(c->cols_block);
+	c->cols_block = b;
+	c->cols_cap = cap;
+	struct kp_node_cols *k = &c->cols;
+	const int64_t **i64[] = { &k->alloc_milli_cpu, &k->alloc_memory, &k->alloc_ephemeral_storage,
+				  &k->alloc_pods, &k->req_milli_cpu, &k->req_memory,
+				  &k->req_ephemeral_storage, &k->req_pods, &k->nonzero_milli_cpu,
+				  &k->nonzero_memory };
+	for (int i = 0; i < 10; i++, b += c64)
+		*i64[i] = (const int64_t *)b;
+	k->name_id = (const int32_t *)b;
+	b += c32;
+	k->ntaints = (const uint32_t *)b;
+	b += c32;
+	k->nimages = (const uint32_t *)b;
+	b += c32;
+	k->unschedulable = (const uint8_t *)b;
+	c->cols_rebuild = true;
+	return 0;
+}
+
+static void cols_set(struct kp__cache *c, const struct kp_node_info *n)
+{
+	struct kp_node_cols *k = &c->cols;
+	uint32_t i = (uint32_t)n->index;
+	((int64_t *)k->alloc_milli_cpu)[i] = n->allocatable.milli_cpu;
+	((int64_t *)k->alloc_memory)[i] = n->allocatable.memory;
+	((int64_t *)k->alloc_ephemeral_storage)[i] = n->allocatable.ephemeral_storage;
+	((int64_t *)k->alloc_pods)[i] = n->allocatable.pods;
+	((int64_t *)k->req_milli_cpu)[i] = n->requested.milli_cpu;
+	((int64_t *)k->req_memory)[i] = n->requested.memory;
+	((int64_t *)k->req_ephemeral_storage)[i] = n->requested.ephemeral_storage;
+	((int64_t *)k->req_pods)[i] = n->requested.pods;
+	((int64_t *)k->nonzero_milli_cpu)[i] = n->nonzero_milli_cpu;
+	((int64_t *)k->nonzero_memory)[i] = n->nonzero_memory;
+	((int32_t *)k->name_id)[i] = n->name_id;
+	((uint32_t *)k->ntaints)[i] = n->ntaints;
+	((uint32_t *)k->nimages)[i] = n->nimages;
+	((uint8_t *)k->unschedulable)[i] = n->unschedulable;
+}
+
+static int cols_changed(int32_t name_id, void *arg)
+{
+	struct kp__cache *c = arg;
+	const struct kp__node *n = kp__imap_get(&c->nodes, name_id);
+	if (n && n->info.index >= 0 && (uint32_t)n->info.index < c->norder)
+		cols_set(c, &n->info);
+	return 0;
+}
+
+/* Brings the columns to the cache's state: the nodes changed since the last
+ * call, or every node after the order changed or the log was outrun. On
+ * allocation failure the columns are marked absent (n = 0): plugins then
+ * must not use them, and the batch callers fall back (see scheduler.c). */
+static void cols_sync(struct kp__cache *c)
+{
+	if (cols_reserve(c, c->norder) < 0) {
+		c->cols.n = 0;
+		return;
+	}
+	if (!c->cols_rebuild && c->cols.n == c->norder &&
+	    kp_snapshot_each_changed_node(&c->snap, c->cols_gen, cols_changed, c) == 0) {
+		c->cols_gen = c->generation;
+		return;
+	}
+	for (uint32_t i = 0; i < c->norder; i++)
+		cols_set(c, &c->order[i]->info);
+	c->cols.n = c->norder;
+	c->cols_gen = c->generation;
+	c->cols_rebuild = false;
+}
+
 void kp__cache_snapshot(struct kp__cache *c)
 {
+	cols_sync(c);
 	if (!c->lists_dirty)
 		return;
 	if (c->cap_lists < c->norder) {
@@ -433,6 +521,11 @@ void kp__cache_resolve_priority(struct kp__cache *c, struct kp__pod *p)
 static const struct kp__cache *cache_of(const struct kp_snapshot *s)
 {
 	return (const struct kp__cache *)((const char *)s - offsetof(struct kp__cache, snap));
+}
+
+const struct kp_node_cols *kp_snapshot_cols(const struct kp_snapshot *s)
+{
+	return &cache_of(s)->cols;
 }
 
 const struct kp_node_info *kp_snapshot_node(const struct kp_snapshot *s, int32_t name_id)

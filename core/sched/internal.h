@@ -144,6 +144,14 @@ struct kp__cache {
 	struct kp__change { uint64_t gen; int32_t node; } *log;
 	uint32_t log_cap, log_head, log_n;
 	uint64_t log_floor;            /* changes at generations <= this may be lost */
+	/* kp_snapshot_cols(): columns by node index, refreshed by
+	 * kp__cache_snapshot() from the change log (all of them after the node
+	 * order changed) */
+	struct kp_node_cols cols;
+	void *cols_block;              /* one allocation behind every column */
+	uint32_t cols_cap;
+	uint64_t cols_gen;             /* generation the columns reflect */
+	bool cols_rebuild;             /* node order changed: refresh every node */
 };
 
 struct kp__ns {

@@ -141,6 +141,7 @@ struct kp_scheduler {
 	struct node_fail *fails;      /* by node index */
 	uint8_t *evaluated;           /* by position in the rotated order: 0 no, 1 feasible, 2 failed */
 	const struct kp_node_info **feasible;
+	uint32_t *feasible_idx;       /* their node indexes (for the batch entry points) */
 	int64_t *scores;              /* [score plugin][feasible] */
 	int64_t *totals;
 	size_t cap_scores;
@@ -1021,6 +1022,7 @@ void kp_scheduler_free(struct kp_scheduler *s)
 	free(s->failed_idx);
 	free(s->evaluated);
 	free(s->feasible);
+	free(s->feasible_idx);
 	free(s->scores);
 	free(s->totals);
 	free(s->slots);
@@ -1509,6 +1511,8 @@ struct attempt {
 	uint32_t want;
 	_Atomic uint32_t nfeasible;
 	struct pool *pool;
+	bool batch;               /* the snapshot's columns are there: batch entry points */
+	bool all_nodes;           /* nodes == snapshot nodes: position i has index i */
 	/* score */
 	uint32_t nfeas;
 	uint32_t nscore;
@@ -1595,7 +1599,7 @@ static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 	struct kp__profile *pr = a->pr;
 	const struct kp_pod_info *pod = &a->pod->info;
 	const struct kp_node_info *cand[CHUNK];
-	uint32_t pos[CHUNK];
+	uint32_t pos[CHUNK], cidx[CHUNK];
 	uint8_t fit[CHUNK];
 	struct kp_status st;
 	uint32_t m = 0;
@@ -1604,6 +1608,8 @@ static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 		idx -= a->nnodes;
 	for (uint32_t p = b; p < e && m < CHUNK; p++) {
 		cand[m] = a->nodes[idx];
+		/* the node index without touching the node when it is known */
+		cidx[m] = a->all_nodes ? idx : (uint32_t)cand[m]->index;
 		pos[m++] = p;
 		if (++idx == a->nnodes)
 			idx = 0;
@@ -1613,8 +1619,9 @@ static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 		struct kp__inst *in = pr->pt[KP__PT_FILTER][k].inst;
 		if (skip & (1ull << in->slot))
 			continue;
-		if (in->ops.filter_batch) {
-			if (in->ops.filter_batch(in->self, a->cy, pod, cand, m, fit) == 0)
+		bool batch = a->batch && in->ops.filter_batch;
+		if (batch) {
+			if (in->ops.filter_batch(in->self, a->cy, pod, cand, cidx, m, fit) == 0)
 				continue;
 		} else {
 			for (uint32_t j = 0; j < m; j++) {
@@ -1631,7 +1638,7 @@ static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 		}
 		uint32_t w = 0;
 		for (uint32_t j = 0; j < m; j++) {
-			if (!fit[j] && in->ops.filter_batch) {
+			if (!fit[j] && batch) {
 				st.nreasons = 0;
 				st.buflen = 0;
 				int code = in->ops.filter(in->self, a->cy, pod, cand[j], &st);
@@ -1645,6 +1652,7 @@ static void filter_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 			}
 			if (fit[j]) {
 				cand[w] = cand[j];
+				cidx[w] = cidx[j];
 				pos[w++] = pos[j];
 			}
 		}
@@ -1670,9 +1678,9 @@ static void score_chunk(void *arg, uint32_t b, uint32_t e, int worker)
 		uint32_t k = a->act[x];
 		struct kp__inst *in = pr->pt[KP__PT_SCORE][k].inst;
 		int64_t *row = s->scores + (size_t)k * a->nfeas;
-		if (in->ops.score_batch &&
-		    in->ops.score_batch(in->self, a->cy, &a->pod->info, s->feasible + b, e - b,
-					row + b) == KP_STATUS_SUCCESS)
+		if (a->batch && in->ops.score_batch &&
+		    in->ops.score_batch(in->self, a->cy, &a->pod->info, s->feasible + b,
+					s->feasible_idx + b, e - b, row + b) == KP_STATUS_SUCCESS)
 			continue;
 		for (uint32_t i = b; i < e; i++) {
 			st.nreasons = 0;
@@ -1702,6 +1710,10 @@ static int grow_buffers(struct kp_scheduler *s, uint32_t nnodes, uint32_t nscore
 		if (!c)
 			return KP_ENOMEM;
 		s->feasible = c;
+		void *fi = realloc(s->feasible_idx, nc * sizeof(*s->feasible_idx));
+		if (!fi)
+			return KP_ENOMEM;
+		s->feasible_idx = fi;
 		void *d = realloc(s->totals, nc * sizeof(*s->totals));
 		if (!d)
 			return KP_ENOMEM;
@@ -2113,7 +2125,8 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	cy->snapshot = snap;
 	cy->attempt = p->attempts;
 	cy->cycle = s->cycle;
-	struct attempt a = { .s = s, .pr = pr, .pod = p, .cy = cy, .pool = s->pool };
+	struct attempt a = { .s = s, .pr = pr, .pod = p, .cy = cy, .pool = s->pool,
+			     .batch = kp_snapshot_cols(snap)->n == snap->nnodes };
 	struct kp_status st;
 	struct kp_node_set set = { 0 };
 	char *msg = NULL;
@@ -2179,6 +2192,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	const struct kp_node_info **cand = NULL;
 	a.nodes = snap->nodes;
 	a.nnodes = snap->nnodes;
+	a.all_nodes = true;
 	if (set.restricted) {
 		cand = malloc((set.n ? set.n : 1) * sizeof(*cand));
 		uint32_t k = 0;
@@ -2189,6 +2203,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		}
 		a.nodes = cand;
 		a.nnodes = k;
+		a.all_nodes = false;
 		if (k == 0) {
 			char buf[512];
 			size_t len = 0;
@@ -2216,6 +2231,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 	if (p->info.nominated_node != KP_ID_NONE) {
 		const struct kp_node_info *n = kp_snapshot_node(snap, p->info.nominated_node);
 		if (n && filter_node(&a, n, &st) == KP_STATUS_SUCCESS) {
+			s->feasible_idx[nfeas] = (uint32_t)n->index;
 			s->feasible[nfeas++] = n;
 			if (trace)
 				json_array_append_new(json_object_get(trace, "feasible"), json_string(n->name));
@@ -2230,8 +2246,11 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		if (s->pool)
 			atomic_store(&s->pool->stop_early, false);
 		if (pr->npt[KP__PT_FILTER] == 0) {
-			for (uint32_t i = 0; i < a.want; i++)
-				s->feasible[nfeas++] = a.nodes[(a.start + i) % a.nnodes];
+			for (uint32_t i = 0; i < a.want; i++) {
+				const struct kp_node_info *n = a.nodes[(a.start + i) % a.nnodes];
+				s->feasible_idx[nfeas] = (uint32_t)n->index;
+				s->feasible[nfeas++] = n;
+			}
 		} else {
 			/* parallel only for a pass expected to be long: handing chunks
 			 * to other threads costs more than filtering a few hundred
@@ -2243,6 +2262,7 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			uint32_t idx = a.start;
 			for (uint32_t pos = 0; pos < a.nnodes && nfeas < a.want; pos++) {
 				const struct kp_node_info *n = a.nodes[idx];
+				uint32_t at = idx;
 				if (++idx == a.nnodes)
 					idx = 0;
 				uint8_t ev = s->evaluated[pos];
@@ -2250,6 +2270,8 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 					break;
 				processed = pos + 1;
 				if (ev == 1) {
+					/* the index without touching the node when it is known */
+					s->feasible_idx[nfeas] = a.all_nodes ? at : (uint32_t)n->index;
 					s->feasible[nfeas++] = n;
 				} else if (failed_idx) {
 					failed_idx[nfailed++] = (uint32_t)n->index;

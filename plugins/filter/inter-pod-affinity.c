@@ -536,7 +536,8 @@ static int filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info *po
 
 /* filter() for a run of nodes, without the reasons. */
 static size_t filter_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+			   const struct kp_node_info *const *nodes, const uint32_t *idx,
+			   size_t n, uint8_t *fit)
 {
 	const struct self *self = self_;
 	const struct state *s = kp_cycle_get(cy, self->slot);
@@ -839,7 +840,8 @@ static int score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod
 }
 
 static int score_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod,
-		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+		       const struct kp_node_info *const *nodes, const uint32_t *idx,
+		       size_t n, int64_t *scores)
 {
 	const struct self *self = self_;
 	const struct state *s = kp_cycle_get(cy, self->slot);

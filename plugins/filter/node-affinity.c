@@ -222,7 +222,8 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 }
 
 static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+			   const struct kp_node_info *const *nodes, const uint32_t *idx,
+			   size_t n, uint8_t *fit)
 {
 	const struct self *s = self;
 	const struct kp_node_affinity *na = &pod->node_affinity;
@@ -243,7 +244,8 @@ static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_
 }
 
 static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+		       const struct kp_node_info *const *nodes, const uint32_t *idx,
+		       size_t n, int64_t *scores)
 {
 	for (size_t i = 0; i < n; i++)
 		score(self, cy, pod, nodes[i], &scores[i], NULL);

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <kplane/plugin.h>
 
 static size_t events(void *self, struct kp_cluster_event *out, size_t cap)
@@ -24,12 +26,18 @@ static int filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod
 }
 
 static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+			   const struct kp_node_info *const *nodes, const uint32_t *idx,
+			   size_t n, uint8_t *fit)
 {
 	size_t bad = 0;
 	int32_t want = pod->node_name;
+	if (want == KP_ID_NONE) {
+		memset(fit, 1, n);
+		return 0;
+	}
+	const int32_t *name = kp_snapshot_cols(cy->snapshot)->name_id;
 	for (size_t i = 0; i < n; i++) {
-		fit[i] = want == KP_ID_NONE || want == nodes[i]->name_id;
+		fit[i] = want == name[idx[i]];
 		bad += !fit[i];
 	}
 	return bad;

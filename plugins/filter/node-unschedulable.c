@@ -57,15 +57,17 @@ static int filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod
 }
 
 static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+			   const struct kp_node_info *const *nodes, const uint32_t *idx,
+			   size_t n, uint8_t *fit)
 {
 	const struct self *s = self;
 	bool tolerates = false;
 	for (uint32_t i = 0; i < pod->ntolerations && !tolerates; i++)
 		tolerates = kp_toleration_tolerates(&pod->tolerations[i], &s->taint);
 	size_t bad = 0;
+	const uint8_t *unsched = kp_snapshot_cols(cy->snapshot)->unschedulable;
 	for (size_t i = 0; i < n; i++) {
-		fit[i] = tolerates || !nodes[i]->unschedulable;
+		fit[i] = tolerates || !unsched[idx[i]];
 		bad += !fit[i];
 	}
 	return bad;

@@ -65,12 +65,14 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 
 /* Nodes without taints (most of them) pass and score 0 without a call. */
 static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			   const struct kp_node_info *const *nodes, size_t n, uint8_t *fit)
+			   const struct kp_node_info *const *nodes, const uint32_t *idx,
+			   size_t n, uint8_t *fit)
 {
 	struct kp_status st;
 	size_t bad = 0;
+	const uint32_t *ntaints = kp_snapshot_cols(cy->snapshot)->ntaints;
 	for (size_t i = 0; i < n; i++) {
-		if (nodes[i]->ntaints == 0) {
+		if (ntaints[idx[i]] == 0) {
 			fit[i] = 1;
 			continue;
 		}
@@ -83,11 +85,13 @@ static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_
 }
 
 static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+		       const struct kp_node_info *const *nodes, const uint32_t *idx,
+		       size_t n, int64_t *scores)
 {
+	const uint32_t *ntaints = kp_snapshot_cols(cy->snapshot)->ntaints;
 	for (size_t i = 0; i < n; i++) {
 		scores[i] = 0;
-		if (nodes[i]->ntaints)
+		if (ntaints[idx[i]])
 			score(self, cy, pod, nodes[i], &scores[i], NULL);
 	}
 	return KP_STATUS_SUCCESS;

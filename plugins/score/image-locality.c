@@ -36,12 +36,14 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 
 /* A node without images scores what a sum of 0 gives: computed once. */
 static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+		       const struct kp_node_info *const *nodes, const uint32_t *idx,
+		       size_t n, int64_t *scores)
 {
 	int64_t max = MAX_CONTAINER_THRESHOLD * (int64_t)(pod->nimages ? pod->nimages : 1);
 	int64_t none = KP_MAX_NODE_SCORE * (MIN_THRESHOLD - MIN_THRESHOLD) / (max - MIN_THRESHOLD);
+	const uint32_t *nimages = kp_snapshot_cols(cy->snapshot)->nimages;
 	for (size_t i = 0; i < n; i++) {
-		if (nodes[i]->nimages == 0 || pod->nimages == 0)
+		if (nimages[idx[i]] == 0 || pod->nimages == 0)
 			scores[i] = none;
 		else
 			score(self, cy, pod, nodes[i], &scores[i], NULL);

@@ -151,7 +151,8 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
  * resources are declined and scored per node.
  */
 static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-		       const struct kp_node_info *const *nodes, size_t n, int64_t *scores)
+		       const struct kp_node_info *const *nodes, const uint32_t *idx,
+		       size_t n, int64_t *scores)
 {
 	const struct self *s = self;
 	int64_t preq[16];
@@ -164,17 +165,18 @@ static int score_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info
 	if (nres == 2 && s->res[0].kind == R_CPU && s->res[1].kind == R_MEM) {
 		/* the default resources, unrolled */
 		const int64_t pc = preq[0], pm = preq[1];
+		const struct kp_node_cols *k = kp_snapshot_cols(cy->snapshot);
 		for (size_t i = 0; i < n; i++) {
-			const struct kp_node_info *node = nodes[i];
-			int64_t ac = node->allocatable.milli_cpu, am = node->allocatable.memory;
+			uint32_t u = idx[i];
+			int64_t ac = k->alloc_milli_cpu[u], am = k->alloc_memory[u];
 			double fr[2];
 			uint32_t nf = 0;
 			if (ac != 0) {
-				double f = (double)(node->requested.milli_cpu + pc) / (double)ac;
+				double f = (double)(k->req_milli_cpu[u] + pc) / (double)ac;
 				fr[nf++] = f > 1 ? 1 : f;
 			}
 			if (am != 0) {
-				double f = (double)(node->requested.memory + pm) / (double)am;
+				double f = (double)(k->req_memory[u] + pm) / (double)am;
 				fr[nf++] = f > 1 ? 1 : f;
 			}
 			double sd = nf == 2 ? fabs((fr[0] - fr[1]) / 2) : 0;

@@ -373,6 +373,32 @@ struct kp_snapshot {
 	uint64_t generation;
 };
 
+/*
+ * The snapshot's nodes as columns (struct of arrays), indexed by node
+ * index (kp_node_info.index, the position in kp_snapshot.nodes): copies of
+ * the node fields the common filters and scores read, laid out so that a
+ * pass over consecutive nodes reads consecutive memory instead of one
+ * scattered kp_node_info per node. Valid, and equal to the node structs,
+ * during an attempt (brought up to date from the cache's change log before
+ * each attempt). For the batch entry points, which get the indexes;
+ * read-only, borrowed. What-if copies of nodes (kp_node_info_clone) are
+ * not in it.
+ */
+struct kp_node_cols {
+	uint32_t n;                    /* = kp_snapshot.nnodes */
+	const int64_t *alloc_milli_cpu, *alloc_memory, *alloc_ephemeral_storage, *alloc_pods;
+	const int64_t *req_milli_cpu, *req_memory, *req_ephemeral_storage, *req_pods;
+	const int64_t *nonzero_milli_cpu, *nonzero_memory;
+	const int32_t *name_id;
+	const uint32_t *ntaints;
+	const uint32_t *nimages;
+	const uint8_t *unschedulable;
+};
+
+/* The columns of s (borrowed, valid for the attempt). Appended after the
+ * batch entry points; scheduling thread and Filter/Score workers. */
+const struct kp_node_cols *kp_snapshot_cols(const struct kp_snapshot *s);
+
 /* Node by interned name, NULL when absent. O(1). */
 const struct kp_node_info *kp_snapshot_node(const struct kp_snapshot *s, int32_t name_id);
 /* Number of nodes that have the image (for ImageLocality's spread factor). */
@@ -816,7 +842,10 @@ struct kp_sched_ops {
 	 * the reasons (and keeps a node whose filter() then succeeds), so both
 	 * must agree. Like filter: runs concurrently on worker threads, must not
 	 * change anything, nodes and pod borrowed for the call. n is at most a
-	 * few hundred; nodes are in the order Filter visits them.
+	 * few hundred; nodes are in the order Filter visits them. idx[i] is
+	 * nodes[i]->index: the batch entry points only get snapshot nodes, so a
+	 * plugin can read kp_snapshot_cols(cy->snapshot) at idx[i] instead of
+	 * the node struct (consecutive indexes, consecutive memory).
 	 *
 	 * score_batch: scores[i] = what score(nodes[i]) would give, for i < n;
 	 * returns KP_STATUS_SUCCESS. Any other return makes the framework call
@@ -824,9 +853,11 @@ struct kp_sched_ops {
 	 * pod it has no fast loop for). Concurrent like score.
 	 */
 	size_t (*filter_batch)(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			       const struct kp_node_info *const *nodes, size_t n, uint8_t *fit);
+			       const struct kp_node_info *const *nodes, const uint32_t *idx,
+			       size_t n, uint8_t *fit);
 	int (*score_batch)(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
-			   const struct kp_node_info *const *nodes, size_t n, int64_t *scores);
+			   const struct kp_node_info *const *nodes, const uint32_t *idx, size_t n,
+			   int64_t *scores);
 };
 
 #define KP_SCHED_OPS .size = sizeof(struct kp_sched_ops)
