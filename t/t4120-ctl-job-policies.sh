@@ -5,7 +5,7 @@
 # node-sim ends pods after sim.kplane.io/run-seconds with
 # sim.kplane.io/exit-code; where a test needs one pod to fail differently
 # from its siblings, it plays the kubelet through pods/status.
-test_description='Job podFailurePolicy, backoffLimitPerIndex, podReplacementPolicy'
+test_description='Job podFailurePolicy, backoffLimitPerIndex, podReplacementPolicy, successPolicy'
 . "$(dirname "$0")/test-lib.sh"
 . "$KP_SRC_DIR/t/t5lib-api.sh"
 . "$KP_SRC_DIR/t/t4lib-ctl.sh"
@@ -168,6 +168,31 @@ test_expect_success 'success: SuccessCriteriaMet, then Complete with Completions
 	wait_for 20 "test \"\$(cond ok Complete)\" = CompletionsReached" &&
 	test "$(cond ok SuccessCriteriaMet)" = CompletionsReached &&
 	test "$(jstat ok .status.terminating)" = 0
+'
+
+test_expect_success 'successPolicy: index 0 succeeding completes the Job, the others are deleted' '
+	job sp "{\"completions\": 3, \"parallelism\": 3, \"completionMode\": \"Indexed\", \"successPolicy\": {\"rules\": [{\"succeededIndexes\": \"0\"}]}}" 0 60 &&
+	wait_for 10 "test \"\$(npods sp \"select(.status.phase == \\\"Running\\\")\")\" = 3" &&
+	finish $(podname sp 0) Succeeded 0 &&
+	wait_for 10 "test \"\$(cond sp Complete)\" = SuccessPolicy" &&
+	test "$(cond sp SuccessCriteriaMet)" = SuccessPolicy &&
+	test "$(condmsg sp Complete)" = "Matched rules at index 0" &&
+	test "$(jstat sp .status.completedIndexes)" = 0 &&
+	wait_for 10 "test \"\$(npods sp .)\" = 1"
+'
+
+test_expect_success 'successPolicy: a rule beyond completions is skipped, succeededCount 2 of 1-3 matches' '
+	job sp2 "{\"completions\": 4, \"parallelism\": 4, \"completionMode\": \"Indexed\", \"successPolicy\": {\"rules\": [{\"succeededIndexes\": \"7-9\"}, {\"succeededIndexes\": \"1-3\", \"succeededCount\": 2}]}}" 0 60 &&
+	wait_for 10 "test \"\$(npods sp2 \"select(.status.phase == \\\"Running\\\")\")\" = 4" &&
+	finish $(podname sp2 0) Succeeded 0 &&
+	finish $(podname sp2 2) Succeeded 0 &&
+	wait_for 10 "test \"\$(jstat sp2 .status.succeeded)\" = 2" &&
+	test -z "$(cond sp2 SuccessCriteriaMet)" &&
+	finish $(podname sp2 3) Succeeded 0 &&
+	wait_for 10 "test \"\$(cond sp2 Complete)\" = SuccessPolicy" &&
+	test "$(condmsg sp2 Complete)" = "Matched rules at index 1" &&
+	! job sp3 "{\"completions\": 2, \"successPolicy\": {\"rules\": [{\"succeededCount\": 1}]}}" 0 1 2>err &&
+	grep "spec.successPolicy" err
 '
 
 # hold JOB: puts a finalizer on the Job's running pod and deletes it, so it stays terminating.

@@ -926,6 +926,40 @@ static void validate_job_policies(const json_t *obj, struct kp_errlist *errs)
 			       "cannot set maxFailedIndexes when backoffLimitPerIndex is not set");
 		free(vt);
 	}
+	json_t *sp = kp_obj_get(obj, "spec.successPolicy");
+	if (sp && !json_is_null(sp)) {
+		if (!indexed) {
+			kp_errlist_add(errs, KP_FIELD_INVALID, "spec.successPolicy", NULL, "%s",
+				       "requires indexed completion mode");
+		}
+		json_t *rules = json_object_get(sp, "rules");
+		if (!json_array_size(rules))
+			kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.successPolicy.rules", NULL, "%s",
+				       "at least one rules must be specified when the successPolicy is specified");
+		size_t i;
+		json_t *r;
+		json_array_foreach(rules, i, r) {
+			json_t *cnt = json_object_get(r, "succeededCount");
+			json_t *si = json_object_get(r, "succeededIndexes");
+			snprintf(f, sizeof(f), "spec.successPolicy.rules[%zu]", i);
+			if ((!cnt || json_is_null(cnt)) && (!si || json_is_null(si)))
+				kp_errlist_add(errs, KP_FIELD_REQUIRED, f, NULL, "%s",
+					       "at least one of succeededCount or succeededIndexes must be specified");
+			if (si && !json_is_null(si) && !json_is_string(si)) {
+				snprintf(f, sizeof(f), "spec.successPolicy.rules[%zu].succeededIndexes", i);
+				kp_errlist_add(errs, KP_FIELD_INVALID, f, NULL, "%s", "must be a string");
+			}
+			if (cnt && !json_is_null(cnt) &&
+			    (!json_is_integer(cnt) || json_integer_value(cnt) < 0 ||
+			     json_integer_value(cnt) > kp_obj_int(obj, "spec.completions", 0))) {
+				vt = jtext(cnt);
+				snprintf(f, sizeof(f), "spec.successPolicy.rules[%zu].succeededCount", i);
+				kp_errlist_add(errs, KP_FIELD_INVALID, f, vt, "%s",
+					       "must be between 0 and .spec.completions");
+				free(vt);
+			}
+		}
+	}
 	json_t *pfp = kp_obj_get(obj, "spec.podFailurePolicy");
 	const char *rpol = kp_obj_str(obj, "spec.podReplacementPolicy");
 	if (rpol && strcmp(rpol, "Failed") && (strcmp(rpol, "TerminatingOrFailed") || pfp)) {

@@ -10,7 +10,8 @@
  * Ignore, Count on exit codes or pod conditions), retries each index of an
  * Indexed Job up to `backoffLimitPerIndex` times (`maxFailedIndexes`),
  * replaces terminating pods at once or only once they are gone
- * (`podReplacementPolicy`), honours `suspend`, writes the interim
+ * (`podReplacementPolicy`), declares Indexed Jobs done early by their
+ * `successPolicy`, honours `suspend`, writes the interim
  * FailureTarget/SuccessCriteriaMet conditions, then Failed/Complete once no
  * pod is left running, and deletes finished Jobs after
  * `ttlSecondsAfterFinished` (the TTL-after-finished controller's job).
@@ -183,18 +184,26 @@ static json_t *pod_for(const json_t *job, int64_t index, const struct ixstate *i
 	return pod;
 }
 
+/*
+ * Deletes the first n pods. key (may be NULL) raises deletion expectations:
+ * only where a sync runs once expectations are met, since a pod deleted
+ * twice from a stale cache (a deletion that is no error) shows one event.
+ */
 static void delete_pods(struct kp_ctl *c, const json_t *job, json_t *pods, size_t n,
 			const char *key)
 {
-	kp_ctl_expect(c, key, 0, (int)n);
+	if (key)
+		kp_ctl_expect(c, key, 0, (int)n);
 	for (size_t i = 0; i < n; i++) {
 		json_t *p = json_array_get(pods, i);
 		if (kp_ctl_delete(c, K_POD, kp_obj_namespace(p), kp_obj_name(p), kp_obj_uid(p),
-				  KP_CTL_BACKGROUND, NULL) < 0)
-			kp_ctl_observe(c, key, 0, 1);
-		else
+				  KP_CTL_BACKGROUND, NULL) < 0) {
+			if (key)
+				kp_ctl_observe(c, key, 0, 1);
+		} else {
 			kp_ctl_event(c, job, "Normal", "SuccessfulDelete", "Deleted pod: %s",
 				     kp_obj_name(p));
+		}
 	}
 }
 
@@ -295,6 +304,78 @@ static enum pfp_action match_policy(const json_t *policy, const json_t *pod, cha
 		}
 	}
 	return PFP_NONE;
+}
+
+/*
+ * Marks the indexes of a "0-2,4" list below n in want (n bytes, cleared
+ * first); the number marked, 0 when the text is malformed (kube's
+ * parseIndexesFromString then skips the rule).
+ */
+static int64_t parse_indexes(const char *s, int64_t n, unsigned char *want)
+{
+	memset(want, 0, (size_t)n);
+	int64_t total = 0;
+	while (s && *s) {
+		char *end;
+		long long a = strtoll(s, &end, 10), b = a;
+		if (end == s || a < 0)
+			return 0;
+		if (*end == '-') {
+			const char *t = end + 1;
+			b = strtoll(t, &end, 10);
+			if (end == t || b < a)
+				return 0;
+		}
+		if (*end && *end != ',')
+			return 0;
+		for (long long i = a; i <= b && i < n; i++)
+			if (!want[i]) {
+				want[i] = 1;
+				total++;
+			}
+		s = *end ? end + 1 : end;
+	}
+	return total;
+}
+
+/*
+ * kube's matchSuccessPolicy for an Indexed Job: the first rule whose
+ * succeededIndexes all succeeded (or at least succeededCount of them), or
+ * with only succeededCount, that many indexes succeeded. Writes kube's
+ * message into msg; false when no rule matches.
+ */
+static bool match_success_policy(const json_t *job, const struct ixstate *ixs, int64_t n,
+				 int64_t succeeded, char *msg, size_t len)
+{
+	json_t *rules = kp_obj_get(job, "spec.successPolicy.rules");
+	if (!json_array_size(rules) || !succeeded)
+		return false;
+	unsigned char *want = malloc((size_t)n + 1);
+	if (!want)
+		return false;
+	bool met = false;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rules, i, r) {
+		const char *si = json_string_value(json_object_get(r, "succeededIndexes"));
+		json_t *cnt = json_object_get(r, "succeededCount");
+		if (si) {
+			int64_t need = parse_indexes(si, n, want), have = 0;
+			if (!need)
+				continue;
+			for (int64_t k = 0; k < n; k++)
+				have += want[k] && ixs[k].done;
+			met = have == need || (json_is_integer(cnt) && have >= json_integer_value(cnt));
+		} else {
+			met = json_is_integer(cnt) && succeeded >= json_integer_value(cnt);
+		}
+		if (met) {
+			snprintf(msg, len, "Matched rules at index %zu", i);
+			break;
+		}
+	}
+	free(want);
+	return met;
 }
 
 /* When a finished pod ended: its containers' latest finishedAt, else 0. */
@@ -502,6 +583,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	 * indexes; else success once enough pods succeeded.
 	 */
 	const char *fin_type = NULL, *fin_reason = NULL, *fin_msg = NULL;
+	char sp_msg[64];
 	json_t *interim = kp_obj_condition(job, "FailureTarget");
 	if (interim && cond_true(job, "FailureTarget"))
 		fin_type = "FailureTarget";
@@ -532,6 +614,11 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		fin_type = "FailureTarget";
 		fin_reason = "FailedIndexes";
 		fin_msg = "Job has failed indexes";
+	} else if (indexed && match_success_policy(job, ixs, completions, succeeded, sp_msg,
+						   sizeof(sp_msg))) {
+		fin_type = "SuccessCriteriaMet";
+		fin_reason = "SuccessPolicy";
+		fin_msg = sp_msg;
 	} else if (completions >= 0 ? succeeded >= completions :
 				      succeeded > 0 && json_array_size(active) == 0) {
 		fin_type = "SuccessCriteriaMet";
@@ -543,10 +630,11 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		size_t running = json_array_size(active);
 		if (!cond_true(job, fin_type))
 			kp__set_condition(job, condition(fin_type, "True", fin_reason, fin_msg, ts));
-		delete_pods(c, job, active, running, key);
+		delete_pods(c, job, active, running, NULL);
 		json_array_clear(active);
 		ready = 0;
-		/* The terminal condition waits until no pod of the Job runs any more. */
+		/* The terminal condition waits until no pod of the Job runs any more
+		 * (in the cache: their deletions bring the Job back). */
 		if (!running && !terminating && kp_ctl_satisfied(c, key)) {
 			kp__set_condition(job, condition(fail ? "Failed" : "Complete", "True",
 							 fin_reason, fin_msg, ts));
@@ -558,9 +646,12 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			int64_t ttl = kp_obj_int(job, "spec.ttlSecondsAfterFinished", -1);
 			if (ttl >= 0)
 				ret = ttl * 1000 + 1;
+		} else if (!running && !terminating) {
+			/* Creations in flight: look again once they show. */
+			ret = 100;
 		}
 	} else if (suspended) {
-		delete_pods(c, job, active, json_array_size(active), key);
+		delete_pods(c, job, active, json_array_size(active), NULL);
 		json_array_clear(active);
 		ready = 0;
 		if (!cond_true(job, "Suspended")) {
