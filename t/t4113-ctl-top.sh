@@ -109,6 +109,20 @@ test_expect_success 'top nodes: usage and percentages of allocatable' '
 	test_cmp want got
 '
 
+test_expect_success '--sort-by cpu|memory: largest first' '
+	K top pods -A --sort-by cpu --no-headers | sq >got &&
+	printf "default p2 1500m 100Mi\ndefault p1 250m 64Mi\nother p5 0m 1024Mi\n" >want &&
+	test_cmp want got &&
+	K top pods -A --sort-by memory --no-headers | sq >got &&
+	printf "other p5 0m 1024Mi\ndefault p2 1500m 100Mi\ndefault p1 250m 64Mi\n" >want &&
+	test_cmp want got &&
+	K top nodes --sort-by memory --no-headers | sq >got &&
+	printf "n2 0m 0%% 1024Mi 0%%\nn1 1750m 43%% 164Mi 2%%\n" >want &&
+	test_cmp want got &&
+	! K top pods --sort-by disk 2>err.txt &&
+	grep -q "accepts only cpu or memory" err.txt
+'
+
 test_expect_success 'a node without metrics is <unknown>' '
 	K annotate node n2 sim.kplane.io/stop-heartbeat=true >/dev/null &&
 	wait_for 20 "K top nodes | sq | grep -qx \"n2 <unknown> <unknown> <unknown> <unknown>\""

@@ -21,8 +21,8 @@ static const char *usage_top =
 	"Display resource (CPU/memory) usage of pods or nodes, from the metrics.k8s.io API\n"
 	"(served by kplane from node-sim's simulated usage).\n\n"
 	"Usage:\n"
-	"  kpctl top pods [NAME] [-n NS | -A] [-l SELECTOR] [--containers] [--no-headers]\n"
-	"  kpctl top nodes [NAME] [-l SELECTOR] [--no-headers]\n";
+	"  kpctl top pods [NAME] [-n NS | -A] [-l SELECTOR] [--containers] [--sort-by cpu|memory]\n"
+	"  kpctl top nodes [NAME] [-l SELECTOR] [--sort-by cpu|memory]\n";
 
 #define METRICS_PREFIX "/apis/metrics.k8s.io/v1beta1"
 
@@ -89,6 +89,55 @@ static void selector_query(const char *sel, char *buf, size_t n)
 	free(e);
 }
 
+/* Sum of usage.<res> over obj's containers (pods) or of its usage (nodes), in milli-units. */
+static int64_t total(const json_t *obj, const char *res)
+{
+	json_t *u = kp_obj_get(obj, "usage");
+	if (u)
+		return milli(json_object_get(u, res));
+	int64_t sum = 0;
+	size_t i;
+	json_t *ct;
+	json_array_foreach(json_object_get(obj, "containers"), i, ct)
+		sum += milli(kp_obj_getv(ct, "usage", res, NULL));
+	return sum;
+}
+
+struct ranked {
+	json_t *obj;
+	int64_t usage;
+	size_t idx; /* the server's order, to break ties (qsort is not stable) */
+};
+
+static int by_usage(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+	if (x->usage != y->usage)
+		return x->usage > y->usage ? -1 : 1; /* largest first, as kubectl's --sort-by */
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Sorts items (in place) by descending usage of res ("cpu"/"memory"); NULL: unchanged. */
+static void sort_items(json_t *items, const char *res)
+{
+	size_t n = json_array_size(items);
+	if (!res || n < 2)
+		return;
+	struct ranked *v = calloc(n, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v[i].obj = json_incref(json_array_get(items, i));
+		v[i].usage = total(v[i].obj, res);
+		v[i].idx = i;
+	}
+	qsort(v, n, sizeof(*v), by_usage);
+	json_array_clear(items);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, v[i].obj);
+	free(v);
+}
+
 /* The items of a list, or the one object of a get, as a new array. */
 static json_t *items_of(json_t *body, bool one)
 {
@@ -99,7 +148,7 @@ static json_t *items_of(json_t *body, bool one)
 }
 
 static int top_pods(struct kpctl *k, char **pos, int npos, bool all_ns, const char *sel,
-		    bool containers, bool no_headers)
+		    bool containers, bool no_headers, const char *sort_by)
 {
 	char q[1024], path[2048];
 	if (npos > 1)
@@ -122,6 +171,7 @@ static int top_pods(struct kpctl *k, char **pos, int npos, bool all_ns, const ch
 		return 1;
 	json_t *items = items_of(body, npos > 0);
 	json_decref(body);
+	sort_items(items, sort_by);
 	if (!json_array_size(items)) {
 		if (all_ns)
 			fprintf(stderr, "No resources found\n");
@@ -194,7 +244,8 @@ static long long percent(int64_t used, int64_t avail)
 	return avail > 0 ? (long long)((double)used / (double)avail * 100.0) : 0;
 }
 
-static int top_nodes(struct kpctl *k, char **pos, int npos, const char *sel, bool no_headers)
+static int top_nodes(struct kpctl *k, char **pos, int npos, const char *sel, bool no_headers,
+		     const char *sort_by)
 {
 	char q[1024], mpath[2048], npath[2048];
 	if (npos > 1)
@@ -222,6 +273,7 @@ static int top_nodes(struct kpctl *k, char **pos, int npos, const char *sel, boo
 	json_t *metrics = items_of(mb, npos > 0), *nodes = items_of(nb, npos > 0);
 	json_decref(mb);
 	json_decref(nb);
+	sort_items(metrics, sort_by);
 	/* Allocatable by node name; nodes without metrics are shown as <unknown>. */
 	json_t *alloc = json_object();
 	size_t i;
@@ -277,12 +329,13 @@ out:
 int kpctl_cmd_top(struct kpctl *k, int argc, char **argv)
 {
 	bool all_ns = false, containers = false, no_headers = false;
-	const char *sel = NULL;
+	const char *sel = NULL, *sort_by = NULL;
 	struct kpc_opt opts[] = {
 		{ "all-namespaces", 'A', KPC_OPT_BOOL, &all_ns, "Pods of every namespace", false },
 		{ "selector", 'l', KPC_OPT_STRING, &sel, "Label selector to filter on", false },
 		{ "containers", 0, KPC_OPT_BOOL, &containers, "Pods: one line per container", false },
 		{ "no-headers", 0, KPC_OPT_BOOL, &no_headers, "Don't print headers", false },
+		{ "sort-by", 0, KPC_OPT_STRING, &sort_by, "cpu or memory: largest first", false },
 		{ NULL, 0, 0, NULL, NULL, false },
 	};
 	char **pos = NULL;
@@ -302,14 +355,18 @@ int kpctl_cmd_top(struct kpctl *k, int argc, char **argv)
 		kpctl_usage_err(k, "unknown resource \"%s\" for top: pods or nodes", what);
 		goto out;
 	}
+	if (sort_by && strcmp(sort_by, "cpu") && strcmp(sort_by, "memory")) {
+		kpctl_err("--sort-by accepts only cpu or memory");
+		goto out;
+	}
 	if (kpctl_check_selectors(sel, NULL) || kpctl_discover(k))
 		goto out;
 	if (!metrics_served(k)) {
 		kpctl_err("Metrics API not available");
 		goto out;
 	}
-	rc = pods ? top_pods(k, pos + 1, npos - 1, all_ns, sel, containers, no_headers) :
-		    top_nodes(k, pos + 1, npos - 1, sel, no_headers);
+	rc = pods ? top_pods(k, pos + 1, npos - 1, all_ns, sel, containers, no_headers, sort_by) :
+		    top_nodes(k, pos + 1, npos - 1, sel, no_headers, sort_by);
 out:
 	free(pos);
 	return rc;
