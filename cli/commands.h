@@ -16,6 +16,7 @@ int kp_cmd_server(int argc, char **argv);  /* cli/kplane-server.c */
 int kp_cmd_plugins(int argc, char **argv); /* cli/kplane-plugins.c */
 int kp_cmd_scheduler(int argc, char **argv);          /* cli/kplane-component.c */
 int kp_cmd_controller_manager(int argc, char **argv); /* cli/kplane-component.c */
+int kp_cmd_sim(int argc, char **argv);                /* cli/kplane-sim.c */
 
 #include <stdint.h>
 #include <jansson.h>

@@ -23,6 +23,7 @@ static const struct kp_command commands[] = {
 	{ "scheduler", kp_cmd_scheduler, "run the scheduler against API servers (--server URL)" },
 	{ "controller-manager", kp_cmd_controller_manager,
 	  "run the controllers against API servers (--server URL)" },
+	{ "sim", kp_cmd_sim, "create simulated (KWOK) nodes: sim nodes N" },
 	{ "plugins", kp_cmd_plugins, "list the plugin modules found, loaded and refused" },
 };
 

@@ -42,3 +42,5 @@ t_t4122_ctl_history_CFLAGS = $(AM_CFLAGS)
 SH_TESTS += t/t4112-ctl-metrics.sh
 SH_TESTS += t/t4123-ctl-statefulset-fields.sh
 SH_TESTS += t/t4113-ctl-top.sh
+# kplane sim nodes (lead)
+SH_TESTS += t/t4130-ctl-sim-nodes.sh
