@@ -362,6 +362,9 @@ test_expect_success 'the OpenAPI v3 index and document describe the custom resou
 '
 
 test_expect_success 'deleting the CRD deletes its custom resources and its API' '
+	expect_code 200 GET $CT && rv=$(jqo .metadata.resourceVersion) &&
+	( (curl -sN "$S$CT?watch=1&resourceVersion=$rv&timeoutSeconds=60" >wevents; echo end >wdone) & ) &&
+	sleep 0.3 &&
 	expect_code 200 DELETE $CRDS/crontabs.stable.example.com &&
 	i=0 && while test $i -lt 50 && test "$(api GET $CRDS/crontabs.stable.example.com)" = 200; do
 		sleep 0.1; i=$((i+1)); done &&
@@ -370,6 +373,10 @@ test_expect_success 'deleting the CRD deletes its custom resources and its API' 
 	expect_code 200 GET /apis &&
 	jqo "[.groups[].name] | map(select(. == \"stable.example.com\")) | length" >v &&
 	echo 0 >expect && test_cmp expect v &&
+	i=0 && while test $i -lt 50 && ! test -f wdone; do sleep 0.1; i=$((i+1)); done &&
+	test -f wdone &&
+	jq -r "select(.object.metadata.name == \"my-new-cron-object\") | .type" wevents >v &&
+	echo DELETED >expect && test_cmp expect v &&
 	expect_code 201 POST $CRDS -H "$CT_YAML" --data-binary @crd.yaml &&
 	expect_code 200 GET $CT && jqo ".items | length" >v && echo 0 >expect && test_cmp expect v
 '

@@ -61,6 +61,7 @@ struct kp_crds {
 	uint64_t rev; /* the informer has seen every CRD change up to here */
 
 	struct kp_store *st;
+	struct kp_api_server *srv;
 	struct kp_watch *w;
 	pthread_t thread;
 	bool started;
@@ -388,6 +389,8 @@ static void *informer_main(void *arg)
 		if (changed) {
 			rebuild(cs);
 			set_rev(cs, rev);
+			/* Watches of custom resources no longer served end now. */
+			kp__watch_wake_all(cs->srv);
 			cleanup_marked(cs);
 		}
 		if (rc == KP_EEXPIRED) {
@@ -410,6 +413,7 @@ int kp__crds_start(struct kp_api_server *srv, char **errmsg)
 	pthread_cond_init(&cs->cv, NULL);
 	cs->cache = json_object();
 	cs->st = srv->st;
+	cs->srv = srv;
 	srv->crds = cs;
 	int rc = relist(cs);
 	if (rc)

@@ -257,6 +257,8 @@ void kp__watch_hub_free(struct kp_api_server *srv);
 /* Starts a watch response for r; on error fills a Status reply instead. */
 void kp__watch_start(struct kp_req *r);
 size_t kp__watch_count(struct kp_api_server *srv);
+/* Resumes every suspended watcher (the served custom resources changed). */
+void kp__watch_wake_all(struct kp_api_server *srv);
 /*
  * Starts a store gateway watch stream (gateway.c's line format) on keys
  * with prefix ("" = all; borrowed) after revision from, or from now.

@@ -1032,16 +1032,17 @@ int kp_api_server_start(struct kp_store *st, const struct kp_api_options *opts,
 	rc = open_listener(srv->opt.listen, &srv->listen_fd, &srv->port, errmsg);
 	if (rc)
 		goto out_free;
-	rc = kp__crds_start(srv, errmsg);
-	if (rc)
-		goto out_crds;
 	rc = kp__watch_hub_start(srv, errmsg);
+	if (rc)
+		goto out_close;
+	/* After the hub: the CRD informer wakes watchers when the served set changes. */
+	rc = kp__crds_start(srv, errmsg);
 	if (rc)
 		goto out_crds;
 	srv->workers = calloc(srv->opt.write_workers, sizeof(pthread_t));
 	if (!srv->workers) {
 		rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
-		goto out_hub;
+		goto out_crds;
 	}
 	for (unsigned i = 0; i < srv->opt.write_workers; i++) {
 		if (pthread_create(&srv->workers[i], NULL, worker_main, srv))
@@ -1072,11 +1073,11 @@ int kp_api_server_start(struct kp_store *st, const struct kp_api_options *opts,
 
 out_workers:
 	stop_workers(srv);
-out_hub:
-	kp__watch_hub_stop(srv);
-	kp__watch_hub_free(srv);
 out_crds:
 	kp__crds_free(srv);
+	kp__watch_hub_stop(srv);
+	kp__watch_hub_free(srv);
+out_close:
 	close(srv->listen_fd);
 out_free:
 	server_free(srv);
@@ -1101,6 +1102,8 @@ void kp_api_server_stop(struct kp_api_server *srv)
 	while (srv->jobs_head || srv->jobs_running)
 		pthread_cond_wait(&srv->jobs_idle_cv, &srv->jobs_mu);
 	pthread_mutex_unlock(&srv->jobs_mu);
+	/* The CRD informer wakes watchers: it stops before the hub goes. */
+	kp__crds_stop(srv);
 	kp__watch_hub_stop(srv);
 	/* Give resumed connections a moment to flush their last bytes. */
 	for (int i = 0; i < 50 && kp__watch_count(srv) > 0; i++)

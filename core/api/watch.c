@@ -58,6 +58,23 @@ struct kp_watch_hub {
 	struct kp_watch *w;
 };
 
+void kp__watch_wake_all(struct kp_api_server *srv)
+{
+	struct kp_watch_hub *h = srv->hub;
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	for (struct wconn *wc = h->head; wc; wc = wc->next) {
+		pthread_mutex_lock(&wc->mu);
+		if (wc->suspended) {
+			wc->suspended = false;
+			MHD_resume_connection(wc->conn);
+		}
+		pthread_mutex_unlock(&wc->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
 size_t kp__watch_count(struct kp_api_server *srv)
 {
 	struct kp_watch_hub *h = srv->hub;
@@ -251,6 +268,13 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 		uint64_t now = kp_mono_ns();
 		if (__atomic_load_n(&hub->stop, __ATOMIC_ACQUIRE) || wc->srv->shutting_down ||
 		    now >= wc->deadline_ns) {
+			wc->done = true;
+			continue;
+		}
+		/* Custom resources whose CRD (or version) went away: the stream ends. */
+		if (wc->res && wc->res->crd &&
+		    !kp__crds_find(wc->srv, wc->res->group, wc->res->version, wc->res->plural)) {
+			pump(wc);
 			wc->done = true;
 			continue;
 		}
