@@ -36,7 +36,109 @@ struct kp_informer {
 	json_t *known;
 };
 
+/*
+ * Decoded watch events shared by the informers of a store: kplane server
+ * runs several informers over the same keys (the scheduler's and the
+ * controller manager's pods, for one), and each decoded every event again.
+ * A slot is found by store, revision, key and a hash of the value, so an
+ * object is only ever shared for the very same stored bytes. Objects handed
+ * to informer callbacks are therefore read-only (they already were: the
+ * informer keeps them as its own cache).
+ */
+#define SHARE_SLOTS 1024
+#define SHARE_KEY 200
+
+struct share_slot {
+	const struct kp_store *st;
+	uint64_t rev;
+	uint64_t vhash;
+	size_t vlen;
+	json_t *obj;
+	char key[SHARE_KEY];
+};
+
+static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct share_slot share[SHARE_SLOTS];
+static unsigned share_users; /* running informers; the last one out empties the slots */
+
+static uint64_t value_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i = 0;
+
+	/* FNV-1a over 8-byte words: far cheaper than the decode it saves. */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct share_slot *share_slot(const struct kp_store *st, uint64_t rev)
+{
+	return &share[(rev ^ ((uintptr_t)st >> 4)) % SHARE_SLOTS];
+}
+
 /* Decodes a stored value and fills metadata.resourceVersion; new reference or NULL. */
+static json_t *decode(const struct kp_kv *kv);
+
+/* decode() for a watch event, through the shared slots; new reference or NULL. */
+static json_t *decode_shared(const struct kp_store *st, const struct kp_kv *kv)
+{
+	size_t klen = strlen(kv->key);
+	if (klen >= SHARE_KEY)
+		return decode(kv);
+	uint64_t h = value_hash(kv->value, kv->len);
+	struct share_slot *s = share_slot(st, kv->mod_rev);
+	json_t *obj = NULL;
+
+	pthread_mutex_lock(&share_mu);
+	if (s->obj && s->st == st && s->rev == kv->mod_rev && s->vhash == h &&
+	    s->vlen == kv->len && !strcmp(s->key, kv->key))
+		obj = json_incref(s->obj);
+	pthread_mutex_unlock(&share_mu);
+	if (obj)
+		return obj;
+	obj = decode(kv);
+	if (!obj)
+		return NULL;
+	json_t *old = NULL;
+	pthread_mutex_lock(&share_mu);
+	old = s->obj;
+	s->st = st;
+	s->rev = kv->mod_rev;
+	s->vhash = h;
+	s->vlen = kv->len;
+	memcpy(s->key, kv->key, klen + 1);
+	s->obj = json_incref(obj);
+	pthread_mutex_unlock(&share_mu);
+	json_decref(old);
+	return obj;
+}
+
+static void share_join(void)
+{
+	pthread_mutex_lock(&share_mu);
+	share_users++;
+	pthread_mutex_unlock(&share_mu);
+}
+
+static void share_leave(void)
+{
+	pthread_mutex_lock(&share_mu);
+	if (--share_users == 0) {
+		for (size_t i = 0; i < SHARE_SLOTS; i++) {
+			json_decref(share[i].obj);
+			share[i].obj = NULL;
+			share[i].st = NULL;
+		}
+	}
+	pthread_mutex_unlock(&share_mu);
+}
+
 static json_t *decode(const struct kp_kv *kv)
 {
 	json_error_t jerr;
@@ -113,7 +215,7 @@ static uint64_t relist(struct kp_informer *inf)
 
 static void deliver(struct kp_informer *inf, struct kp_event *ev)
 {
-	json_t *obj = decode(&ev->kv);
+	json_t *obj = decode_shared(inf->st, &ev->kv);
 	if (!obj)
 		return;
 	switch (ev->type) {
@@ -192,7 +294,9 @@ int kp_informer_start(struct kp_store *st, const char *prefix, kp_informer_fn fn
 	inf->fn = fn;
 	inf->arg = arg;
 	pthread_mutex_init(&inf->lock, NULL);
+	share_join();
 	if (pthread_create(&inf->thread, NULL, run, inf)) {
+		share_leave();
 		pthread_mutex_destroy(&inf->lock);
 		json_decref(inf->known);
 		free(inf->prefix);
@@ -218,6 +322,7 @@ void kp_informer_stop(struct kp_informer *inf)
 		kp_watch_cancel(inf->w);
 	pthread_mutex_unlock(&inf->lock);
 	pthread_join(inf->thread, NULL);
+	share_leave();
 	pthread_mutex_destroy(&inf->lock);
 	json_decref(inf->known);
 	free(inf->prefix);
