@@ -110,15 +110,15 @@ test_expect_success 'Ignore: ignored failures are replaced and not counted again
 
 test_expect_success 'onPodConditions: DisruptionTarget ignored (replaced), a FailJob condition fails the Job' '
 	job disr "{\"backoffLimit\": 0, \"podFailurePolicy\": {\"rules\": [{\"action\": \"Ignore\", \"onPodConditions\": [{\"type\": \"DisruptionTarget\"}]}, {\"action\": \"FailJob\", \"onPodConditions\": [{\"type\": \"ConfigIssue\", \"status\": \"True\"}]}]}}" 0 60 &&
-	wait_for 10 "p=\$(podname disr) && test -n \"\$p\" && running \$p" &&
+	wait_for 20 "p=\$(podname disr) && test -n \"\$p\" && running \$p" &&
 	p=$(podname disr) &&
 	finish $p Failed 137 DisruptionTarget &&
-	wait_for 10 "test \"\$(npods disr .)\" = 2" &&
+	wait_for 20 "test \"\$(npods disr .)\" = 2" &&
 	test "$(jstat disr ".status.failed // 0")" = 0 &&
 	q=$(K get pods -l job-name=disr -o json | jq -r ".items[] | select(.metadata.name != \"$p\") | .metadata.name") &&
-	wait_for 10 "running $q" &&
+	wait_for 20 "running $q" &&
 	finish $q Failed 1 ConfigIssue &&
-	wait_for 10 "test \"\$(cond disr Failed)\" = PodFailurePolicy" &&
+	wait_for 20 "test \"\$(cond disr Failed)\" = PodFailurePolicy" &&
 	test "$(condmsg disr Failed)" = "Pod default/$q has condition ConfigIssue matching FailJob rule at index 1" &&
 	test "$(jstat disr .status.failed)" = 1
 '
@@ -144,13 +144,13 @@ test_expect_success 'maxFailedIndexes 1 with backoffLimitPerIndex 0: the second 
 
 test_expect_success 'per index: a failed index is not retried, the others complete, then FailedIndexes' '
 	job mix "{\"completions\": 3, \"parallelism\": 3, \"completionMode\": \"Indexed\", \"backoffLimitPerIndex\": 0}" 0 60 &&
-	wait_for 10 "test \"\$(npods mix \"select(.status.phase == \\\"Running\\\")\")\" = 3" &&
+	wait_for 20 "test \"\$(npods mix \"select(.status.phase == \\\"Running\\\")\")\" = 3" &&
 	finish $(podname mix 1) Failed 2 &&
-	wait_for 10 "test \"\$(jstat mix .status.failedIndexes)\" = 1" &&
+	wait_for 20 "test \"\$(jstat mix .status.failedIndexes)\" = 1" &&
 	test "$(npods mix .)" = 3 &&
 	finish $(podname mix 0) Succeeded 0 &&
 	finish $(podname mix 2) Succeeded 0 &&
-	wait_for 10 "test \"\$(cond mix Failed)\" = FailedIndexes" &&
+	wait_for 20 "test \"\$(cond mix Failed)\" = FailedIndexes" &&
 	test "$(jstat mix .status.completedIndexes)" = 0,2 &&
 	test "$(jstat mix .status.succeeded)" = 2 &&
 	test "$(npods mix .)" = 3
@@ -172,32 +172,40 @@ test_expect_success 'success: SuccessCriteriaMet, then Complete with Completions
 
 test_expect_success 'successPolicy: index 0 succeeding completes the Job, the others are deleted' '
 	job sp "{\"completions\": 3, \"parallelism\": 3, \"completionMode\": \"Indexed\", \"successPolicy\": {\"rules\": [{\"succeededIndexes\": \"0\"}]}}" 0 60 &&
-	wait_for 10 "test \"\$(npods sp \"select(.status.phase == \\\"Running\\\")\")\" = 3" &&
+	wait_for 20 "test \"\$(npods sp \"select(.status.phase == \\\"Running\\\")\")\" = 3" &&
 	finish $(podname sp 0) Succeeded 0 &&
-	wait_for 10 "test \"\$(cond sp Complete)\" = SuccessPolicy" &&
+	wait_for 20 "test \"\$(cond sp Complete)\" = SuccessPolicy" &&
 	test "$(cond sp SuccessCriteriaMet)" = SuccessPolicy &&
 	test "$(condmsg sp Complete)" = "Matched rules at index 0" &&
 	test "$(jstat sp .status.completedIndexes)" = 0 &&
-	wait_for 10 "test \"\$(npods sp .)\" = 1"
+	wait_for 20 "test \"\$(npods sp .)\" = 1"
 '
 
 test_expect_success 'successPolicy: a rule beyond completions is skipped, succeededCount 2 of 1-3 matches' '
 	job sp2 "{\"completions\": 4, \"parallelism\": 4, \"completionMode\": \"Indexed\", \"successPolicy\": {\"rules\": [{\"succeededIndexes\": \"7-9\"}, {\"succeededIndexes\": \"1-3\", \"succeededCount\": 2}]}}" 0 60 &&
-	wait_for 10 "test \"\$(npods sp2 \"select(.status.phase == \\\"Running\\\")\")\" = 4" &&
+	wait_for 20 "test \"\$(npods sp2 \"select(.status.phase == \\\"Running\\\")\")\" = 4" &&
 	finish $(podname sp2 0) Succeeded 0 &&
 	finish $(podname sp2 2) Succeeded 0 &&
-	wait_for 10 "test \"\$(jstat sp2 .status.succeeded)\" = 2" &&
+	wait_for 20 "test \"\$(jstat sp2 .status.succeeded)\" = 2" &&
 	test -z "$(cond sp2 SuccessCriteriaMet)" &&
 	finish $(podname sp2 3) Succeeded 0 &&
-	wait_for 10 "test \"\$(cond sp2 Complete)\" = SuccessPolicy" &&
+	wait_for 20 "test \"\$(cond sp2 Complete)\" = SuccessPolicy" &&
 	test "$(condmsg sp2 Complete)" = "Matched rules at index 1" &&
 	! job sp3 "{\"completions\": 2, \"successPolicy\": {\"rules\": [{\"succeededCount\": 1}]}}" 0 1 2>err &&
 	grep "spec.successPolicy" err
 '
 
+test_expect_success 'managedBy another controller: the Job is left alone' '
+	job ext "{\"managedBy\": \"example.com/batch\"}" 0 0 &&
+	job own "{\"managedBy\": \"kubernetes.io/job-controller\"}" 0 0 &&
+	wait_for 20 "test \"\$(cond own Complete)\" = CompletionsReached" &&
+	test "$(npods ext .)" = 0 &&
+	test "$(jstat ext ".status.startTime // empty")" = ""
+'
+
 # hold JOB: puts a finalizer on the Job's running pod and deletes it, so it stays terminating.
 hold() {
-	wait_for 10 "p=\$(podname $1) && test -n \"\$p\" && running \$p" &&
+	wait_for 20 "p=\$(podname $1) && test -n \"\$p\" && running \$p" &&
 	p=$(podname $1) &&
 	K patch pod $p -p "{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}" >/dev/null &&
 	K delete pod $p --wait=false >/dev/null 2>&1
@@ -206,20 +214,20 @@ hold() {
 test_expect_success 'podReplacementPolicy Failed: no replacement while the pod terminates' '
 	job rpf "{\"podReplacementPolicy\": \"Failed\"}" 0 60 &&
 	hold rpf &&
-	wait_for 10 "test \"\$(jstat rpf .status.terminating)\" = 1" &&
+	wait_for 20 "test \"\$(jstat rpf .status.terminating)\" = 1" &&
 	test "$(npods rpf .)" = 1 &&
 	test "$(jstat rpf ".status.active // 0")" = 0 &&
 	test "$(jstat rpf ".status.failed // 0")" = 0 &&
 	K patch pod $p --type=merge -p "{\"metadata\":{\"finalizers\":null}}" >/dev/null &&
-	wait_for 10 "test \"\$(npods rpf \"select(.metadata.name != \\\"$p\\\")\")\" = 1" &&
+	wait_for 20 "test \"\$(npods rpf \"select(.metadata.name != \\\"$p\\\")\")\" = 1" &&
 	test "$(jstat rpf .status.terminating)" = 0
 '
 
 test_expect_success 'podReplacementPolicy TerminatingOrFailed: replaced at once, counted as failed' '
 	job rpt "{}" 0 60 &&
 	hold rpt &&
-	wait_for 10 "test \"\$(npods rpt .)\" = 2" &&
-	wait_for 10 "test \"\$(jstat rpt .status.terminating)\" = 1" &&
+	wait_for 20 "test \"\$(npods rpt .)\" = 2" &&
+	wait_for 20 "test \"\$(jstat rpt .status.terminating)\" = 1" &&
 	test "$(jstat rpt .status.failed)" = 1 &&
 	test "$(jstat rpt .status.active)" = 1 &&
 	K patch pod $p --type=merge -p "{\"metadata\":{\"finalizers\":null}}" >/dev/null

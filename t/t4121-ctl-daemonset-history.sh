@@ -50,7 +50,7 @@ test_expect_success 'the first template is revision 1, named after the pods hash
 	fake_nodes 3 &&
 	K apply -f ds.yaml &&
 	wait_for 20 "test \"\$(placed agent:1)\" = fake-1,fake-2,fake-3" &&
-	wait_for 10 "test \"\$(revs)\" = 1:agent:1" &&
+	wait_for 20 "test \"\$(revs)\" = 1:agent:1" &&
 	h=$(K get pods -l app=agent -o json | jq -r "[.items[].metadata.labels[\"controller-revision-hash\"]] | unique | .[0]") &&
 	api GET /apis/apps/v1/namespaces/default/controllerrevisions/agent-$h >/dev/null &&
 	test "$(jqo ".metadata.labels[\"controller-revision-hash\"]")" = "$h" &&
@@ -60,10 +60,10 @@ test_expect_success 'the first template is revision 1, named after the pods hash
 
 test_expect_success 'maxSurge 1: a new pod joins the old one, which goes once the new is available' '
 	K patch ds agent -p "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"agent:2\"}]}}}}" &&
-	wait_for 10 "test \"\$(npods)\" = 4" &&
+	wait_for 20 "test \"\$(npods)\" = 4" &&
 	wait_for 40 "test \"\$(placed agent:2)\" = fake-1,fake-2,fake-3" &&
-	wait_for 10 "test \"\$(npods)\" = 3" &&
-	wait_for 10 "test \"\$(dstat .status.updatedNumberScheduled)\" = 3" &&
+	wait_for 20 "test \"\$(npods)\" = 3" &&
+	wait_for 20 "test \"\$(dstat .status.updatedNumberScheduled)\" = 3" &&
 	test "$(dstat .status.numberAvailable)" = 3 &&
 	test "$(dstat .status.observedGeneration)" = "$(dstat .metadata.generation)" &&
 	test "$(revs)" = "1:agent:1,2:agent:2"
@@ -79,13 +79,13 @@ test_expect_success 'kubectl rollout history and undo daemonset' '
 		timeout 30 kubectl --server "$S" rollout undo daemonset agent
 	fi &&
 	wait_for 40 "test \"\$(placed agent:1)\" = fake-1,fake-2,fake-3" &&
-	wait_for 10 "test \"\$(revs)\" = \"2:agent:2,3:agent:1\""
+	wait_for 20 "test \"\$(revs)\" = \"2:agent:2,3:agent:1\""
 '
 
 test_expect_success 'revisionHistoryLimit 0 prunes revisions no pod runs' '
-	wait_for 10 "test \"\$(npods)\" = 3" &&
+	wait_for 20 "test \"\$(npods)\" = 3" &&
 	K patch ds agent -p "{\"spec\":{\"revisionHistoryLimit\":0}}" &&
-	wait_for 10 "test \"\$(revs)\" = 3:agent:1"
+	wait_for 20 "test \"\$(revs)\" = 3:agent:1"
 '
 
 test_expect_success 'minReadySeconds: ready pods count as available only after it' '

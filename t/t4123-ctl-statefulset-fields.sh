@@ -56,7 +56,7 @@ test_expect_success 'ordinals.start 5: pods web-5..web-7, scale-down removes web
 	wait_for 30 "test \"\$(names web)\" = web-5,web-6,web-7" &&
 	test "$(K get pod web-6 -o json | jq -r ".metadata.labels[\"apps.kubernetes.io/pod-index\"]")" = 6 &&
 	test "$(K get pod web-7 -o json | jq -r .spec.hostname)" = web-7 &&
-	wait_for 10 "allready web 3" &&
+	wait_for 20 "allready web 3" &&
 	K scale sts web --replicas 2 &&
 	wait_for 20 "test \"\$(names web)\" = web-5,web-6" &&
 	K patch sts web -p "{\"spec\":{\"ordinals\":{\"start\":0}}}" &&
@@ -93,9 +93,9 @@ test_expect_success 'Retain/Retain on an existing set: changing the policy adds 
 	wait_for 30 "allready pol 1" &&
 	test "$(owners data-pol-0)" = "" &&
 	K patch sts pol -p "{\"spec\":{\"persistentVolumeClaimRetentionPolicy\":{\"whenDeleted\":\"Delete\"}}}" &&
-	wait_for 10 "test \"\$(owners data-pol-0)\" = StatefulSet/pol" &&
+	wait_for 20 "test \"\$(owners data-pol-0)\" = StatefulSet/pol" &&
 	K patch sts pol -p "{\"spec\":{\"persistentVolumeClaimRetentionPolicy\":{\"whenDeleted\":\"Retain\"}}}" &&
-	wait_for 10 "test -z \"\$(owners data-pol-0)\""
+	wait_for 20 "test -z \"\$(owners data-pol-0)\""
 '
 
 test_expect_success 'minReadySeconds 2: the next ordinal waits until the previous pod is available' '
@@ -126,6 +126,32 @@ test_expect_success 'rollback: the old template becomes revision 3 (kubectl roll
 	wait_for 40 "test \"\$(K get pods -l app=par -o json | jq -r \"[.items[] | select(.status.phase == \\\"Running\\\") | .spec.containers[0].image] | unique | join(\\\",\\\")\")\" = par:1" &&
 	api GET /apis/apps/v1/namespaces/default/controllerrevisions >/dev/null &&
 	test "$(jqo "[.items[] | select(.metadata.ownerReferences[0].name == \"par\") | \"\\(.revision):\\(.data.spec.template.spec.containers[0].image)\"] | sort | join(\",\")")" = "2:par:2,3:par:1"
+'
+
+test_expect_success 'a revision name held by another object raises collisionCount' '
+	K create namespace other >/dev/null &&
+	sed "s/\"namespace\": \"default\"/\"namespace\": \"other\"/" <<-EOF2 >col.json &&
+	{"apiVersion": "apps/v1", "kind": "StatefulSet",
+	 "metadata": {"name": "col", "namespace": "default"},
+	 "spec": {"replicas": 0, "serviceName": "col", "selector": {"matchLabels": {"app": "col"}},
+	   "template": {"metadata": {"labels": {"app": "col"}},
+	     "spec": {"containers": [{"name": "c", "image": "col:1"}]}}}}
+	EOF2
+	K apply -f col.json >/dev/null &&
+	wait_for 20 "test -n \"\$(K get sts col -n other -o json | jq -r \".status.updateRevision // empty\")\"" &&
+	taken=$(K get sts col -n other -o json | jq -r .status.updateRevision) &&
+	cat >cr.json <<-EOF2 &&
+	{"apiVersion": "apps/v1", "kind": "ControllerRevision",
+	 "metadata": {"name": "$taken", "namespace": "default"}, "revision": 1, "data": {}}
+	EOF2
+	K apply -f cr.json >/dev/null &&
+	sed "s/\"namespace\": \"other\"/\"namespace\": \"default\"/" col.json >col2.json &&
+	K apply -f col2.json >/dev/null &&
+	wait_for 20 "test \"\$(K get sts col -o json | jq -r \".status.collisionCount // 0\")\" = 1" &&
+	wait_for 20 "test -n \"\$(K get sts col -o json | jq -r \".status.updateRevision // empty\")\"" &&
+	test "$(K get sts col -o json | jq -r .status.updateRevision)" != "$taken" &&
+	api GET /apis/apps/v1/namespaces/default/controllerrevisions/$taken >/dev/null &&
+	test "$(jqo ".metadata.ownerReferences // [] | length")" = 0
 '
 
 test_done

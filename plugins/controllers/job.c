@@ -445,6 +445,10 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	}
 	if (kp_obj_str(job, "metadata.deletionTimestamp"))
 		goto out;
+	/* spec.managedBy names another controller: the Job is its business. */
+	const char *managed_by = kp_obj_str(job, "spec.managedBy");
+	if (managed_by && strcmp(managed_by, "kubernetes.io/job-controller"))
+		goto out;
 
 	pods = kp_ctl_list_owned(c, K_POD, ns, kp_obj_uid(job));
 	const char *policy = kp_obj_str(job, "spec.template.spec.restartPolicy");

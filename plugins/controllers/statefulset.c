@@ -201,7 +201,8 @@ static json_t *pod_for(const json_t *sts, int64_t ord, const char *rev)
  * the highest revision number (a rollback renumbers the old one), and
  * deletes history beyond revisionHistoryLimit that neither the current, the
  * update revision nor a pod uses (kube's truncateHistory). live: revision
- * names in use (object used as a set).
+ * names in use (object used as a set). Returns 0, 1 when the name belongs to
+ * another object and status.collisionCount was raised, or a KP_E* code.
  */
 static int ensure_revision(struct kp_ctl *c, const json_t *sts, const char *rev, const json_t *live,
 			   char **errmsg)
@@ -215,7 +216,16 @@ static int ensure_revision(struct kp_ctl *c, const json_t *sts, const char *rev,
 	json_decref(owned);
 	json_t *cr = kp_ctl_get(c, K_CR, ns, rev);
 	int rc = 0;
-	if (cr && kp_obj_int(cr, "revision", 0) != revision && kp_obj_owned_by(cr, kp_obj_uid(sts))) {
+	if (cr && !kp_obj_owned_by(cr, kp_obj_uid(sts))) {
+		/* Another object holds the name: hash again with a new collisionCount. */
+		json_t *copy = json_deep_copy(sts);
+		kp_obj_set(copy, "status.collisionCount",
+			   json_integer(kp_obj_int(sts, "status.collisionCount", 0) + 1));
+		rc = kp_ctl_update_status(c, K_STS, copy, NULL, errmsg);
+		json_decref(copy);
+		if (rc == 0)
+			rc = 1;
+	} else if (cr && kp_obj_int(cr, "revision", 0) != revision) {
 		json_t *copy = json_deep_copy(cr);
 		json_object_set_new(copy, "revision", json_integer(revision));
 		rc = kp_ctl_update(c, K_CR, copy, NULL, errmsg);
@@ -384,8 +394,15 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	}
 	if (deleting)
 		goto status;
-	if ((rc = ensure_revision(c, sts, rev, live, errmsg)) < 0)
-		goto status;
+	if ((rc = ensure_revision(c, sts, rev, live, errmsg)) != 0) {
+		/* A new collisionCount (> 0) renames the revision: start over then. */
+		json_decref(live);
+		json_decref(condemned);
+		json_decref(owned);
+		free(slot);
+		json_decref(sts);
+		return rc < 0 ? rc : 0;
+	}
 	/* Claims follow the retention policy before any pod goes. */
 	if (json_array_size(kp_obj_get(sts, "spec.volumeClaimTemplates"))) {
 		for (int64_t k = 0; k < replicas; k++)
