@@ -82,6 +82,50 @@ test_expect_success 'use within the 10% tolerance changes nothing' '
 	test "$(K get hpa app -o json | jq ".status.currentMetrics[0].resource.current.averageUtilization")" = 52
 '
 
+cat >miss.yaml <<'EOF2'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: miss, namespace: default}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: miss}}
+  template:
+    metadata: {labels: {app: miss}}
+    spec:
+      containers:
+      - name: c
+        image: app
+        resources: {requests: {cpu: 100m}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: miss, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: miss}
+  minReplicas: 1
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+  behavior:
+    scaleDown: {stabilizationWindowSeconds: 0}
+EOF2
+
+# One of four pods reports 100m of its 100m (100%, ratio 2 against 50%);
+# three have no metrics. kube counts them as using nothing on the way up:
+# 100m / 400m = 25%, ratio 0.5, the other direction, so the count stays 4
+# (measuring the one pod alone would say ceil(2 * 1) = 2).
+test_expect_success 'pods without metrics are filled in as kube does' '
+	K apply -f miss.yaml >/dev/null &&
+	wait_for 20 "test \"\$(K get pods -l app=miss -o json | jq \"[.items[] | select(.status.phase == \\\"Running\\\")] | length\")\" = 4" &&
+	pod=$(K get pods -l app=miss -o json | jq -r ".items[0].metadata.name") &&
+	K annotate pod $pod sim.kplane.io/cpu-usage=100m >/dev/null &&
+	wait_for 20 "test \"\$(K get hpa miss -o json | jq .status.currentMetrics[0].resource.current.averageUtilization)\" = 100" &&
+	sleep 3 &&
+	test "$(K get deploy miss -o json | jq .spec.replicas)" = 4 &&
+	test "$(K get hpa miss -o json | jq .status.desiredReplicas)" = 4
+'
+
 test_expect_success 'a target that does not exist is reported' '
 	api POST /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"none\"},\"spec\":{\"scaleTargetRef\":{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"nope\"},\"maxReplicas\":3}}" >/dev/null &&
 	wait_for 10 "test \"\$(K get hpa none -o json | jq -r \"(.status.conditions[]? | select(.type == \\\"AbleToScale\\\")) | .reason\")\" = FailedGetScale"

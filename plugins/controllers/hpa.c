@@ -12,8 +12,10 @@
  *
  * Metrics: metrics.k8s.io/v1beta1 PodMetrics (what metrics-server serves;
  * node-sim writes them for simulated pods), read from this controller's
- * cache of that kind: a pod's usage is the sum over its containers.
- * Running, Ready pods that have PodMetrics with the resource are measured.
+ * cache of that kind: a pod's usage is the sum over its containers. Pods
+ * are grouped as kube's replica calculator does (ignored, unready, missing
+ * metrics, measured) and missing and unready pods weigh on the result as
+ * they do there; see reconcile().
  */
 #include "config.h"
 
@@ -313,23 +315,37 @@ static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **err
 			snprintf(why, sizeof(why), "metrics[%zu]: only Resource metrics of cpu and memory are supported", i);
 			continue;
 		}
+		/*
+		 * kube's groupPods: being deleted or Failed: ignored; Pending, or
+		 * (cpu) not Ready: unready; no PodMetrics: missing; else measured.
+		 */
 		int64_t usage = 0, request = 0, n = 0;
+		int64_t miss_req = 0, n_miss = 0, unready_req = 0, n_unready = 0;
 		bool no_request = false;
 		size_t j;
 		json_t *p;
 		json_array_foreach(pods, j, p) {
 			const char *ph = kp_obj_str(p, "status.phase");
-			if (!ph || strcmp(ph, "Running") || !kp__pod_ready(p) ||
-			    kp_obj_str(p, "metadata.deletionTimestamp"))
-				continue;
-			int64_t u = pod_usage(c, p, res);
-			if (u < 0)
+			if (kp_obj_str(p, "metadata.deletionTimestamp") || !ph ||
+			    !strcmp(ph, "Failed") || !strcmp(ph, "Succeeded"))
 				continue;
 			int64_t r = pod_request(p, res);
 			if (r <= 0)
 				no_request = true;
+			r = r > 0 ? r : 0;
+			if (!strcmp(ph, "Pending") || (!strcmp(res, "cpu") && !kp__pod_ready(p))) {
+				unready_req += r;
+				n_unready++;
+				continue;
+			}
+			int64_t u = pod_usage(c, p, res);
+			if (u < 0) {
+				miss_req += r;
+				n_miss++;
+				continue;
+			}
 			usage += u;
-			request += r > 0 ? r : 0;
+			request += r;
 			n++;
 		}
 		if (!n) {
@@ -338,25 +354,28 @@ static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **err
 				 res);
 			continue;
 		}
-		double ratio;
 		json_t *cm = json_pack("{s:s, s:{s:s, s:{}}}", "type", "Resource", "resource", "name",
 				       res, "current");
 		json_t *cur_obj = kp_obj_get(cm, "resource.current");
 		char avg[64];
 		snprintf(avg, sizeof(avg), "%lldm", (long long)(usage / n));
 		json_object_set_new(cur_obj, "averageValue", json_string(avg));
-		if (!strcmp(ttype, "Utilization")) {
+		bool util_target = !strcmp(ttype, "Utilization");
+		int64_t want = 0;
+		double ratio;
+		if (util_target) {
 			if (no_request) {
 				snprintf(why, sizeof(why), "missing request for %s", res);
 				json_decref(cm);
 				continue;
 			}
-			int64_t want = kp_obj_int(m, "resource.target.averageUtilization", 80);
+			want = kp_obj_int(m, "resource.target.averageUtilization", 80);
+			want = want > 0 ? want : 1;
 			double util = 100.0 * (double)usage / (double)request;
 			json_object_set_new(cur_obj, "averageUtilization", json_integer((json_int_t)util));
-			ratio = util / (double)(want > 0 ? want : 1);
+			ratio = util / (double)want;
 		} else if (!strcmp(ttype, "AverageValue")) {
-			int64_t want = qty_milli(kp_obj_str(m, "resource.target.averageValue"));
+			want = qty_milli(kp_obj_str(m, "resource.target.averageValue"));
 			if (want <= 0) {
 				snprintf(why, sizeof(why), "metrics[%zu]: bad averageValue", i);
 				json_decref(cm);
@@ -369,9 +388,41 @@ static int64_t reconcile(struct kp_ctl *c, void *st, const char *key, char **err
 			continue;
 		}
 		json_array_append_new(current_metrics, cm);
-		/* kube: inside the tolerance nothing changes; else ceil(ratio * pods measured). */
-		int64_t d = fabs(ratio - 1.0) <= s->a.tolerance ? cur :
-							      (int64_t)ceil(ratio * (double)n);
+		double tol = s->a.tolerance;
+		int64_t d;
+		bool rebalance = n_unready > 0 && ratio > 1.0;
+		if (!rebalance && !n_miss) {
+			/* inside the tolerance nothing changes; else ceil(ratio * pods measured) */
+			d = fabs(ratio - 1.0) <= tol ? cur : (int64_t)ceil(ratio * (double)n);
+		} else {
+			/*
+			 * kube's replica calculator: missing pods count as using 100% of
+			 * the target (at least of their request) when scaling down, nothing
+			 * when scaling up; unready pods count as using nothing when
+			 * scaling up. A recomputed ratio that changes direction, or a
+			 * count that moves against it, keeps the current count.
+			 */
+			double u = (double)usage, r = (double)request;
+			int64_t cnt = n;
+			if (n_miss) {
+				if (util_target)
+					u += ratio < 1.0 ? (double)miss_req * (double)(want > 100 ? want : 100) / 100.0 : 0;
+				else
+					u += ratio < 1.0 ? (double)want * (double)n_miss : 0;
+				r += (double)miss_req;
+				cnt += n_miss;
+			}
+			if (rebalance) {
+				r += (double)unready_req;
+				cnt += n_unready;
+			}
+			double nr = util_target ? (r > 0 ? 100.0 * u / r / (double)want : 0) :
+						  u / (double)cnt / (double)want;
+			d = (int64_t)ceil(nr * (double)cnt);
+			if (fabs(nr - 1.0) <= tol || (ratio < 1.0 && nr > 1.0) || (ratio > 1.0 && nr < 1.0) ||
+			    (nr < 1.0 && d > cur) || (nr > 1.0 && d < cur))
+				d = cur;
+		}
 		if (d > desired)
 			desired = d;
 	}
