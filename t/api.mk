@@ -18,7 +18,9 @@ SH_TESTS += t/t5008-api-crash.sh
 # and runs each for FUZZ_SECONDS (not part of make check). make check
 # replays the seed corpora and the regression inputs with the ordinary build.
 HELPERS += t/helper/api-fuzz-body t/helper/api-fuzz-patch t/helper/api-fuzz-selector
-HELPERS += t/helper/api-fuzz-proto
+HELPERS += t/helper/api-fuzz-proto t/helper/api-fuzz-ssa
+t_helper_api_fuzz_ssa_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-ssa.c t/fuzz/fuzz-common.h
+t_helper_api_fuzz_ssa_LDADD = core/api/libkpapi.la
 t_helper_api_fuzz_proto_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-proto.c t/fuzz/fuzz-common.h
 t_helper_api_fuzz_proto_LDADD = core/api/libkpapi.la
 t_helper_api_fuzz_body_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-body.c t/fuzz/fuzz-common.h
@@ -29,16 +31,17 @@ t_helper_api_fuzz_selector_SOURCES = t/fuzz/replay.c t/fuzz/fuzz-selector.c t/fu
 t_helper_api_fuzz_selector_LDADD = core/api/libkpapi.la
 SH_TESTS += t/t5011-api-fuzz-regress.sh
 SH_TESTS += t/t5014-api-kubectl-create.sh
+SH_TESTS += t/t5015-api-ssa.sh
 EXTRA_DIST += t/fuzz/fuzz-nostore.c t/fuzz/corpus t/fuzz/regress
 
-FUZZ_TARGETS = body patch selector proto
+FUZZ_TARGETS = body patch selector proto ssa
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I$(top_srcdir)/core/include \
 	-I$(top_srcdir) -I$(top_builddir)
 FUZZ_SRCS = $(top_srcdir)/core/api/buf.c $(top_srcdir)/core/api/registry.c \
 	$(top_srcdir)/core/api/kinds.c $(top_srcdir)/core/api/patch.c \
-	$(top_srcdir)/core/api/proto.c \
+	$(top_srcdir)/core/api/proto.c $(top_srcdir)/core/api/ssa.c \
 	$(top_srcdir)/core/yaml.c $(top_srcdir)/core/selector.c $(top_srcdir)/core/validate.c \
 	$(top_srcdir)/core/object.c $(top_srcdir)/core/quantity.c $(top_srcdir)/core/error.c \
 	$(top_srcdir)/t/fuzz/fuzz-nostore.c

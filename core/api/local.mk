@@ -14,6 +14,9 @@ core_api_libkpapi_la_SOURCES = \
 	core/api/table.c \
 	core/api/openapi.c \
 	core/api/proto.c \
+	core/api/ssa.c \
+	core/api/ssa-req.c \
+	core/api/ssa.h \
 	core/api/crd.c \
 	core/api/schema.c \
 	core/api/schema.h \

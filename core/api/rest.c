@@ -18,6 +18,7 @@
 
 #include "core/api/internal.h"
 #include "core/api/kinds.h"
+#include "core/api/ssa.h"
 #include "core/api/schema.h"
 
 #define UPDATE_RETRIES 8
@@ -1014,7 +1015,6 @@ static bool prepare_create(struct kp_req *r, json_t *obj)
 	json_object_del(md, "deletionTimestamp");
 	json_object_del(md, "deletionGracePeriodSeconds");
 	json_object_del(md, "selfLink");
-	json_object_del(md, "managedFields");
 	if (res->flags & KP_RES_GENERATION)
 		json_object_set_new(md, "generation", json_integer(1));
 	else
@@ -1068,6 +1068,11 @@ static void do_create(struct kp_req *r)
 		json_decref(obj);
 		return;
 	}
+	if (!kp__ssa_check_options(r, false)) {
+		json_decref(obj);
+		return;
+	}
+	kp__ssa_set_update(r, NULL, obj);
 	bool generated = !json_string_value(kp_obj_get(obj, "metadata.name")) ||
 			 kp_obj_str(obj, "metadata.generateName");
 	for (int attempt = 0;; attempt++) {
@@ -1233,7 +1238,7 @@ static bool can_vanish(const struct kp_resource *res, const json_t *obj)
  * mismatch); otherwise conflicts with concurrent writers are retried.
  */
 static void update_loop(struct kp_req *r, const char *name, enum update_mode mode, mutate_fn fn,
-			void *ctx, int ok_code)
+			void *ctx, int ok_code, json_t *const *applied)
 {
 	struct kp_buf k = { 0 };
 	key_of(r, name, &k);
@@ -1305,6 +1310,19 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			kinds_default(r->res, obj, NULL, NULL);
 		else if (mode == UPD_STATUS && r->res->crd)
 			kp__cr_default(r->res, obj, false);
+		/*
+		 * managedFields: an apply computed them (applied); other writes own
+		 * what they changed; bindings are the server's and leave them be.
+		 */
+		json_t *nmd = json_object_get(obj, "metadata");
+		if (mode == UPD_SYSTEM)
+			copy_field(nmd, json_object_get(old, "metadata"), "managedFields");
+		else if (applied && *applied)
+			json_object_set(nmd, "managedFields", *applied);
+		else if (applied)
+			json_object_del(nmd, "managedFields");
+		else
+			kp__ssa_set_update(r, old, obj);
 		if (json_equal(obj, old)) {
 			/* Nothing changed: Kubernetes does not write (no new revision). */
 			json_decref(old);
@@ -1364,7 +1382,8 @@ static void do_update(struct kp_req *r, enum update_mode mode)
 	json_t *obj = decode_body(r, true);
 	if (!obj)
 		return;
-	update_loop(r, r->name, mode, mutate_replace, obj, 200);
+	if (kp__ssa_check_options(r, false))
+		update_loop(r, r->name, mode, mutate_replace, obj, 200, NULL);
 	json_decref(obj);
 }
 
@@ -1375,6 +1394,7 @@ enum patch_type { PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY };
 struct patch_ctx {
 	enum patch_type type;
 	json_t *patch;
+	json_t *managed; /* apply: the managedFields it computed (owned) */
 };
 
 static json_t *apply_patch(struct kp_req *r, const json_t *cur, struct patch_ctx *pc)
@@ -1396,8 +1416,11 @@ static json_t *apply_patch(struct kp_req *r, const json_t *cur, struct patch_ctx
 		return doc;
 	case PATCH_MERGE:
 		return kp__merge_patch(cur, pc->patch);
-	case PATCH_STRATEGIC:
 	case PATCH_APPLY:
+		json_decref(pc->managed);
+		pc->managed = NULL;
+		return kp__ssa_apply_req(r, cur, pc->patch, &pc->managed);
+	case PATCH_STRATEGIC:
 	default:
 		doc = json_deep_copy(cur);
 		if (kp__strategic_merge_patch(doc, pc->patch, &err)) {
@@ -1488,12 +1511,12 @@ static json_t *decode_patch(struct kp_req *r, enum patch_type t)
 static void do_patch(struct kp_req *r, enum update_mode mode)
 {
 	enum patch_type t;
-	if (!patch_type_of(r, &t))
+	if (!patch_type_of(r, &t) || !kp__ssa_check_options(r, t == PATCH_APPLY))
 		return;
 	json_t *p = decode_patch(r, t);
 	if (!p)
 		return;
-	struct patch_ctx pc = { t, p };
+	struct patch_ctx pc = { t, p, NULL };
 	if (t == PATCH_APPLY && mode == UPD_MAIN) {
 		/* Server-side apply creates a missing object. */
 		struct kp_buf k = { 0 };
@@ -1504,8 +1527,10 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 		if (rc == 0) {
 			kp_kv_release(&kv);
 		} else if (rc == KP_ENOENT) {
-			json_t *obj = json_deep_copy(p);
+			json_t *obj = kp__ssa_apply_create(r, p);
 			json_decref(p);
+			if (!obj)
+				return;
 			if (kp__cr_terminating(r->res)) {
 				kp__reply_status(r, 405, "MethodNotAllowed", NULL,
 						 "create not allowed while custom resource "
@@ -1554,8 +1579,10 @@ static void do_patch(struct kp_req *r, enum update_mode mode)
 	}
 	if (t == PATCH_JSON)
 		r->json_patch_ops = p;
-	update_loop(r, r->name, mode, mutate_patch, &pc, 200);
+	update_loop(r, r->name, mode, mutate_patch, &pc, 200,
+		    t == PATCH_APPLY ? &pc.managed : NULL);
 	r->json_patch_ops = NULL;
+	json_decref(pc.managed);
 	json_decref(p);
 }
 
@@ -1683,7 +1710,7 @@ static void do_scale_write(struct kp_req *r)
 	/* Reply with the Scale, not the object. */
 	bool table = false;
 	(void)table;
-	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200);
+	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200, NULL);
 	if (r->code == 200 && r->reply) {
 		json_t *o = json_loadb(r->reply, r->reply_len, 0, NULL);
 		if (o) {
@@ -2072,7 +2099,7 @@ static void do_binding(struct kp_req *r, const char *pod)
 	/* pods/binding is stored on the pod: switch r->res to pods. */
 	const struct kp_resource *saved = r->res;
 	r->res = kp__registry_find("", "v1", "pods");
-	update_loop(r, pod, UPD_SYSTEM, mutate_bind, &bc, 201);
+	update_loop(r, pod, UPD_SYSTEM, mutate_bind, &bc, 201, NULL);
 	if (r->code == 201)
 		kp__reply_success(r, 201, NULL);
 	r->res = saved;
