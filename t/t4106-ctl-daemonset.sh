@@ -63,4 +63,31 @@ test_expect_success 'nodeSelector narrows the nodes' '
 	wait_for 10 "test \"\$(dstat .status.desiredNumberScheduled)\" = 1"
 '
 
+test_expect_success 'a network-unavailable node takes hostNetwork daemons only' '
+	K taint node fake-1 node.kubernetes.io/network-unavailable=:NoSchedule &&
+	K label node fake-1 netz=a &&
+	for d in net plain; do
+		hn=false
+		test $d = net && hn=true
+		cat >$d.yaml <<-EOF2 || return 1
+		apiVersion: apps/v1
+		kind: DaemonSet
+		metadata: {name: $d, namespace: default}
+		spec:
+		  selector: {matchLabels: {app: $d}}
+		  template:
+		    metadata: {labels: {app: $d}}
+		    spec:
+		      hostNetwork: $hn
+		      nodeSelector: {netz: a}
+		      containers: [{name: c, image: $d}]
+		EOF2
+		K apply -f $d.yaml || return 1
+	done &&
+	wait_for 20 "test \"\$(K get pods -l app=net -o json | jq -r \"[.items[] | select(.status.phase == \\\"Running\\\") | .spec.nodeName] | join(\\\",\\\")\")\" = fake-1" &&
+	K get pods -l app=net -o json | jq -e "[.items[0].spec.tolerations[] | select(.key == \"node.kubernetes.io/network-unavailable\")] | length == 1" &&
+	wait_for 20 "K get ds plain -o json | jq -e \".status.observedGeneration == 1 and .status.desiredNumberScheduled == 0\"" &&
+	test "$(K get pods -l app=plain -o json | jq ".items | length")" = 0
+'
+
 test_done

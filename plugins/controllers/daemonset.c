@@ -43,6 +43,8 @@ static const char *const default_tolerations[][2] = {
 	{ "node.kubernetes.io/memory-pressure", "NoSchedule" },
 	{ "node.kubernetes.io/pid-pressure", "NoSchedule" },
 	{ "node.kubernetes.io/unschedulable", "NoSchedule" },
+	/* Last: only for hostNetwork pods. */
+	{ "node.kubernetes.io/network-unavailable", "NoSchedule" },
 };
 
 static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
@@ -74,7 +76,10 @@ static json_t *tolerations(const json_t *ds)
 		json_decref(tol);
 		tol = json_array();
 	}
-	size_t n = sizeof(default_tolerations) / sizeof(default_tolerations[0]);
+	size_t n = sizeof(default_tolerations) / sizeof(default_tolerations[0]) - 1;
+	/* Host-network daemons (CNI agents) must run before the network is up. */
+	if (kp_obj_bool(ds, "spec.template.spec.hostNetwork", false))
+		n++;
 	for (size_t k = 0; k < n; k++) {
 		bool have = false;
 		size_t i;
