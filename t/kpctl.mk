@@ -25,3 +25,5 @@ SH_TESTS += \
 	t/t6110-kpctl-explain-logs.sh \
 	t/t6112-kpctl-explain-schema.sh
 EXTRA_DIST += t/t6lib-kpctl.sh
+# Acceptance of the API issue: real manifests through kubectl and kpctl.
+SH_TESTS += t/t6120-kpctl-acceptance.sh

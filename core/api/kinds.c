@@ -653,7 +653,11 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 			int rc = resolve_priority(spec, st, errmsg);
 			if (rc)
 				return rc;
-			/* DefaultTolerationSeconds admission */
+		}
+		/* DefaultTolerationSeconds admission, on create and update as in
+		 * Kubernetes: an update (a client-side apply's patch replacing the
+		 * atomic tolerations list) must not lose the defaults. */
+		{
 			json_t *tol = json_object_get(spec, "tolerations");
 			if (!json_is_array(tol)) {
 				tol = json_array();
@@ -678,6 +682,8 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 							       "operator", "Exists", "effect",
 							       "NoExecute", "tolerationSeconds", 300));
 			}
+		}
+		if (create) {
 			json_object_set_new(obj, "status",
 					    json_pack("{s:s, s:s}", "phase", "Pending", "qosClass",
 						      qos_class(spec)));

@@ -240,7 +240,8 @@ static const struct oa_type types[] = {
 	  F({ "replicas", "integer", "Number of desired pods (default 1)." },
 	    { "selector!", "meta.v1.LabelSelector", NULL },
 	    { "template!", "core.v1.PodTemplateSpec", NULL },
-	    { "strategy", "object", NULL }, { "minReadySeconds", "integer", NULL },
+	    { "strategy", "apps.v1.DeploymentStrategy", NULL },
+	    { "minReadySeconds", "integer", NULL },
 	    { "revisionHistoryLimit", "integer", NULL }, { "paused", "boolean", NULL },
 	    { "progressDeadlineSeconds", "integer", NULL }) },
 	{ "apps.v1.ReplicaSet", "ReplicaSet ensures that a specified number of pod replicas "
@@ -257,7 +258,8 @@ static const struct oa_type types[] = {
 	  F({ "replicas", "integer", NULL }, { "selector!", "meta.v1.LabelSelector", NULL },
 	    { "template!", "core.v1.PodTemplateSpec", NULL },
 	    { "volumeClaimTemplates", "[]object", NULL }, { "serviceName", "string", NULL },
-	    { "podManagementPolicy", "string", NULL }, { "updateStrategy", "object", NULL },
+	    { "podManagementPolicy", "string", NULL },
+	    { "updateStrategy", "apps.v1.StatefulSetUpdateStrategy", NULL },
 	    { "revisionHistoryLimit", "integer", NULL }, { "minReadySeconds", "integer", NULL },
 	    { "persistentVolumeClaimRetentionPolicy", "object", NULL },
 	    { "ordinals", "object", NULL }) },
@@ -266,8 +268,26 @@ static const struct oa_type types[] = {
 	{ "apps.v1.DaemonSetSpec", NULL,
 	  F({ "selector!", "meta.v1.LabelSelector", NULL },
 	    { "template!", "core.v1.PodTemplateSpec", NULL },
-	    { "updateStrategy", "object", NULL }, { "minReadySeconds", "integer", NULL },
-	    { "revisionHistoryLimit", "integer", NULL }) },
+	    { "updateStrategy", "apps.v1.DaemonSetUpdateStrategy", NULL },
+	    { "minReadySeconds", "integer", NULL }, { "revisionHistoryLimit", "integer", NULL }) },
+	/* The update strategies are typed because client-side apply walks
+	 * into them (a server default such as a DaemonSet's maxSurge: 0 sits
+	 * beside the manifest's fields) and warns about an untyped field. */
+	{ "apps.v1.DeploymentStrategy", NULL,
+	  F({ "type", "string", "Recreate or RollingUpdate (the default)." },
+	    { "rollingUpdate", "apps.v1.RollingUpdateDeployment", NULL }) },
+	{ "apps.v1.RollingUpdateDeployment", NULL,
+	  F({ "maxUnavailable", "ios", NULL }, { "maxSurge", "ios", NULL }) },
+	{ "apps.v1.StatefulSetUpdateStrategy", NULL,
+	  F({ "type", "string", "OnDelete or RollingUpdate (the default)." },
+	    { "rollingUpdate", "apps.v1.RollingUpdateStatefulSetStrategy", NULL }) },
+	{ "apps.v1.RollingUpdateStatefulSetStrategy", NULL,
+	  F({ "partition", "integer", NULL }, { "maxUnavailable", "ios", NULL }) },
+	{ "apps.v1.DaemonSetUpdateStrategy", NULL,
+	  F({ "type", "string", "OnDelete or RollingUpdate (the default)." },
+	    { "rollingUpdate", "apps.v1.RollingUpdateDaemonSet", NULL }) },
+	{ "apps.v1.RollingUpdateDaemonSet", NULL,
+	  F({ "maxUnavailable", "ios", NULL }, { "maxSurge", "ios", NULL }) },
 	/* batch/v1 */
 	{ "batch.v1.Job", "Job represents the configuration of a single job.",
 	  F({ "spec", "batch.v1.JobSpec", NULL }, { "status", "object", NULL }) },
@@ -292,6 +312,23 @@ static const struct oa_type types[] = {
 	    { "failedJobsHistoryLimit", "integer", NULL }) },
 	{ "batch.v1.JobTemplateSpec", NULL,
 	  F({ "metadata", "meta.v1.ObjectMeta", NULL }, { "spec", "batch.v1.JobSpec", NULL }) },
+	/* apiextensions.k8s.io/v1: typed down to the lists (atomic, as in
+	 * Kubernetes) so that client-side apply of a CRD finds spec. */
+	{ "apiextensions.v1.CustomResourceDefinition",
+	  "CustomResourceDefinition represents a resource that should be exposed on the API "
+	  "server.",
+	  F({ "spec!", "apiextensions.v1.CustomResourceDefinitionSpec", NULL },
+	    { "status", "object", NULL }) },
+	{ "apiextensions.v1.CustomResourceDefinitionSpec", NULL,
+	  F({ "group!", "string", "The API group of the defined custom resource." },
+	    { "names!", "apiextensions.v1.CustomResourceDefinitionNames", NULL },
+	    { "scope!", "string", "Cluster or Namespaced." },
+	    { "versions!", "[]object", "The API versions of the defined custom resource." },
+	    { "conversion", "object", NULL }, { "preserveUnknownFields", "boolean", NULL }) },
+	{ "apiextensions.v1.CustomResourceDefinitionNames", NULL,
+	  F({ "plural!", "string", NULL }, { "singular", "string", NULL },
+	    { "shortNames", "[]string", NULL }, { "kind!", "string", NULL },
+	    { "listKind", "string", NULL }, { "categories", "[]string", NULL }) },
 };
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))
