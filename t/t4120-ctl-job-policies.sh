@@ -203,6 +203,24 @@ test_expect_success 'managedBy another controller: the Job is left alone' '
 	test "$(jstat ext ".status.startTime // empty")" = ""
 '
 
+test_expect_success 'Indexed: a second pod of an index is deleted, the Job keeps one per index' '
+	job dup "{\"completions\": 2, \"parallelism\": 2, \"completionMode\": \"Indexed\"}" 0 60 &&
+	wait_for 20 "test \"\$(npods dup \"select(.status.phase == \\\"Running\\\")\")\" = 2" &&
+	uid=$(jstat dup .metadata.uid) &&
+	cat >extra.json <<-EOF2 &&
+	{"apiVersion": "v1", "kind": "Pod",
+	 "metadata": {"name": "dup-extra", "namespace": "default",
+	   "labels": {"job-name": "dup", "batch.kubernetes.io/job-completion-index": "0"},
+	   "annotations": {"batch.kubernetes.io/job-completion-index": "0", "sim.kplane.io/run-seconds": "60"},
+	   "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "dup", "uid": "$uid", "controller": true}]},
+	 "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]}}
+	EOF2
+	K apply -f extra.json >/dev/null &&
+	wait_for 20 "! K get pod dup-extra >/dev/null 2>&1" &&
+	test "$(npods dup .)" = 2 &&
+	test "$(K get pods -l job-name=dup -o json | jq -r "[.items[].metadata.annotations[\"batch.kubernetes.io/job-completion-index\"]] | sort | join(\",\")")" = 0,1
+'
+
 # hold JOB: puts a finalizer on the Job's running pod and deletes it, so it stays terminating.
 hold() {
 	wait_for 20 "p=\$(podname $1) && test -n \"\$p\" && running \$p" &&

@@ -424,7 +424,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	char ts[KP_TIME_BUFSZ];
 	kp_time_format(now, ts);
 	int rc = 0;
-	json_t *pods = NULL, *active = json_array();
+	json_t *pods = NULL, *active = json_array(), *extra = json_array();
 	struct ixstate *ixs = NULL;
 
 	if (cond_true(job, "Complete") || cond_true(job, "Failed")) {
@@ -560,6 +560,39 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		if (json_integer_value(p) >= last_success)
 			recent_fails++;
 	json_decref(fail_times);
+	/*
+	 * Indexed: active pods of an index that succeeded or failed, of no
+	 * valid index, or a second one of an index go (kube's
+	 * appendDuplicatedIndexPodsForRemoval keeps the best ranked).
+	 */
+	if (indexed) {
+		json_t *byix = json_object();
+		json_array_foreach(active, i, p) {
+			int64_t ix = pod_index(p);
+			if (ix < 0 || ix >= completions || ixs[ix].done || ixs[ix].failed) {
+				json_array_append(extra, p);
+				continue;
+			}
+			char k[32];
+			snprintf(k, sizeof(k), "%lld", (long long)ix);
+			json_t *arr = json_object_get(byix, k);
+			if (!arr) {
+				arr = json_array();
+				json_object_set_new(byix, k, arr);
+			}
+			json_array_append(arr, p);
+		}
+		const char *k;
+		json_t *arr;
+		json_object_foreach(byix, k, arr) {
+			if (json_array_size(arr) < 2)
+				continue;
+			kp__pods_sort_for_deletion(arr);
+			for (size_t j = 0; j + 1 < json_array_size(arr); j++)
+				json_array_append(extra, json_array_get(arr, j));
+		}
+		json_decref(byix);
+	}
 	int64_t failed_ix = 0;
 	if (per_index >= 0)
 		for (int64_t k = 0; k < completions; k++) {
@@ -683,6 +716,23 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 		if (want < 0)
 			want = 0;
 		/* With podReplacementPolicy Failed a terminating pod still holds its place. */
+		if (json_array_size(extra)) {
+			delete_pods(c, job, extra, json_array_size(extra), key);
+			json_t *keep = json_array();
+			json_array_foreach(active, i, p) {
+				bool gone = false;
+				size_t j;
+				json_t *q;
+				json_array_foreach(extra, j, q)
+					gone |= q == p;
+				if (!gone)
+					json_array_append(keep, p);
+				else if (kp__pod_ready(p))
+					ready--;
+			}
+			json_decref(active);
+			active = keep;
+		}
 		int64_t have = (int64_t)json_array_size(active) + (only_failed ? terminating : 0);
 		int64_t now_ms = now * 1000;
 		if (have > want) {
@@ -794,6 +844,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 	json_decref(cached);
 out:
 	free(ixs);
+	json_decref(extra);
 	json_decref(active);
 	json_decref(pods);
 	json_decref(job);
