@@ -78,10 +78,13 @@ test_expect_success 'deployment table' '
 	test "$(jqo ".rows[0].cells[5:8]|join(\",\")")" = "c,img:1,app=d"
 '
 
-test_expect_success 'kinds without a printer get Name and Age' '
-	expect_code 201 POST /apis/coordination.k8s.io/v1/namespaces/default/leases -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"l\"}}" &&
-	expect_code 200 GET /apis/coordination.k8s.io/v1/namespaces/default/leases -H "$TBL" &&
-	test "$(cols)" = Name,Age &&
+# Kubernetes' default table convertor (no kubectl printer, as for Roles):
+# Name and "Created At", the creation timestamp itself.
+test_expect_success 'kinds without a printer get Name and Created At' '
+	expect_code 201 POST /apis/rbac.authorization.k8s.io/v1/namespaces/default/roles -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"r\"}}" &&
+	expect_code 200 GET /apis/rbac.authorization.k8s.io/v1/namespaces/default/roles -H "$TBL" &&
+	test "$(cols)" = "Name,Created At" &&
+	test "$(jqo ".rows[0].cells[1]")" = "$(jqo ".rows[0].object.metadata.creationTimestamp")" &&
 	expect_code 200 GET /api/v1/namespaces -H "$TBL" &&
 	test "$(cols)" = Name,Status,Age &&
 	test "$(jqo ".rows[0].cells[0:2]|join(\",\")")" = default,Active

@@ -911,4 +911,53 @@ test_expect_success 'kpctl apply of the same manifests again: only the Pod is pa
 	test_cmp rv1 rv2
 '
 
+# Tables of the kinds the manifests made, with kubectl's printer columns
+# (pkg/printers/internalversion); the cells worked out from the manifests.
+# Ages become N, the creation time T, and runs of blanks one blank.
+cat >tables.expect <<'EOF'
+NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE CONTAINERS IMAGES SELECTOR
+backup 30 2 * * * Etc/UTC False 0 <none> N backup postgres:16 <none>
+NAME CLASS HOSTS ADDRESS PORTS AGE
+web nginx shop.example.com 80, 443 N
+NAME POD-SELECTOR AGE
+web-allow app=web N
+NAME MIN AVAILABLE MAX UNAVAILABLE ALLOWED DISRUPTIONS AGE
+web 2 N/A 0 N
+NAME SECRETS AGE
+web 0 N
+NAME ROLE AGE USERS GROUPS SERVICEACCOUNTS
+web-config-reader Role/config-reader N jane shop/web
+NAME ROLE AGE USERS GROUPS SERVICEACCOUNTS
+node-viewer-ops ClusterRole/node-viewer N ops
+NAME HOLDER AGE
+shop-leader web-1 N
+NAME CREATED AT
+config-reader T
+NAME CREATED AT
+shop-limits T
+NAME READY AGE CONTAINERS IMAGES
+db 0/2 N postgres postgres:16
+EOF
+
+# tables CLIENT...: the tables above through CLIENT, normalised.
+tables() {
+	for what in cronjob/backup ingress/web networkpolicy/web-allow pdb/web sa/web \
+		rolebinding/web-config-reader clusterrolebinding/node-viewer-ops lease/shop-leader \
+		role/config-reader limitrange/shop-limits statefulset/db
+	do
+		"$@" get -n shop -o wide "$what" || return 1
+	done | sed -E -e 's/   +/ /g' -e 's/ +$//' -e 's/ [0-9]+(s|m)( |$)/ N\2/' \
+		-e 's/ [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/ T/'
+}
+
+test_kubectl 'kubectl get prints each kind with its kubectl columns' '
+	tables k >tables.out &&
+	test_cmp tables.expect tables.out
+'
+
+test_expect_success 'kpctl get prints the same tables' '
+	tables p >tables.out &&
+	test_cmp tables.expect tables.out
+'
+
 test_done

@@ -119,8 +119,10 @@ static void add_cols(json_t *defs, const struct col *cols)
 						      "description", "", "priority", c->priority));
 }
 
+/* Kubernetes' default table convertor, for kinds kubectl has no printer for
+ * (Role, ClusterRole, LimitRange): the creation time itself, RFC 3339. */
 static const struct col default_cols[] = {
-	{ "Name", "string", "name", 0 }, { "Age", "string", "", 0 }, { 0 } };
+	{ "Name", "string", "name", 0 }, { "Created At", "date", "", 0 }, { 0 } };
 static const struct col pod_cols[] = {
 	{ "Name", "string", "name", 0 },     { "Ready", "string", "", 0 },
 	{ "Status", "string", "", 0 },       { "Restarts", "string", "", 0 },
@@ -201,6 +203,40 @@ static const struct col metrics_cols[] = {
 	{ "Name", "string", "name", 0 }, { "CPU", "string", "", 0 },
 	{ "Memory", "string", "", 0 },   { "Window", "string", "", 0 }, { 0 } };
 
+static const struct col cronjob_cols[] = {
+	{ "Name", "string", "name", 0 },      { "Schedule", "string", "", 0 },
+	{ "Timezone", "string", "", 0 },      { "Suspend", "boolean", "", 0 },
+	{ "Active", "integer", "", 0 },       { "Last Schedule", "string", "", 0 },
+	{ "Age", "string", "", 0 },           { "Containers", "string", "", 1 },
+	{ "Images", "string", "", 1 },        { "Selector", "string", "", 1 }, { 0 } };
+static const struct col ingress_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Class", "string", "", 0 },
+	{ "Hosts", "string", "", 0 },    { "Address", "string", "", 0 },
+	{ "Ports", "string", "", 0 },    { "Age", "string", "", 0 }, { 0 } };
+static const struct col netpol_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Pod-Selector", "string", "", 0 },
+	{ "Age", "string", "", 0 }, { 0 } };
+static const struct col pdb_cols[] = {
+	{ "Name", "string", "name", 0 },           { "Min Available", "string", "", 0 },
+	{ "Max Unavailable", "string", "", 0 },    { "Allowed Disruptions", "integer", "", 0 },
+	{ "Age", "string", "", 0 },                { 0 } };
+static const struct col sa_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Secrets", "string", "", 0 },
+	{ "Age", "string", "", 0 }, { 0 } };
+static const struct col rb_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Role", "string", "", 0 },
+	{ "Age", "string", "", 0 },      { "Users", "string", "", 1 },
+	{ "Groups", "string", "", 1 },   { "ServiceAccounts", "string", "", 1 }, { 0 } };
+static const struct col lease_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Holder", "string", "", 0 },
+	{ "Age", "string", "", 0 }, { 0 } };
+static const struct col cr_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Controller", "string", "", 0 },
+	{ "Revision", "string", "", 0 }, { "Age", "string", "", 0 }, { 0 } };
+static const struct col ep_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Endpoints", "string", "", 0 },
+	{ "Age", "string", "", 0 }, { 0 } };
+
 static const struct col *cols_of(enum kp_table_kind k)
 {
 	switch (k) {
@@ -222,6 +258,15 @@ static const struct col *cols_of(enum kp_table_kind k)
 	case KP_TABLE_ENDPOINTSLICE: return eps_cols;
 	case KP_TABLE_PODMETRICS:
 	case KP_TABLE_NODEMETRICS: return metrics_cols;
+	case KP_TABLE_CRONJOB: return cronjob_cols;
+	case KP_TABLE_INGRESS: return ingress_cols;
+	case KP_TABLE_NETWORKPOLICY: return netpol_cols;
+	case KP_TABLE_PDB: return pdb_cols;
+	case KP_TABLE_SERVICEACCOUNT: return sa_cols;
+	case KP_TABLE_ROLEBINDING: return rb_cols;
+	case KP_TABLE_LEASE: return lease_cols;
+	case KP_TABLE_CONTROLLERREVISION: return cr_cols;
+	case KP_TABLE_ENDPOINTS: return ep_cols;
 	default: return default_cols;
 	}
 }
@@ -493,6 +538,169 @@ static void metrics_cells(json_t *cells, const json_t *o, bool pod)
 	json_decref(usages);
 }
 
+/* An int-or-string field as IntOrString.String() prints it; def when unset. */
+static json_t *intstr_or(const json_t *obj, const char *path, const char *def)
+{
+	json_t *v = kp_obj_get(obj, path);
+	if (json_is_integer(v)) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return json_string(buf);
+	}
+	return json_string(json_is_string(v) ? json_string_value(v) : def);
+}
+
+/* Ingress hosts as kubectl's formatHosts: the first three hosts, then
+ * " + N more..." counting rules; "*" when no rule names a host. */
+static json_t *ingress_hosts(const json_t *o)
+{
+	json_t *rules = kp_obj_get(o, "spec.rules");
+	struct kp_buf b = { 0 };
+	size_t i, n = 0;
+	bool more = false;
+	json_t *r;
+	json_array_foreach (rules, i, r) {
+		if (n == 3)
+			more = true;
+		const char *h = kp_obj_str(r, "host");
+		if (!more && h && *h) {
+			if (b.len)
+				kp__buf_add(&b, ",", 1);
+			kp__buf_adds(&b, h);
+			n++;
+		}
+	}
+	if (!n) {
+		kp__buf_release(&b);
+		return json_string("*");
+	}
+	if (more)
+		kp__buf_addf(&b, " + %zu more...", json_array_size(rules) - 3);
+	json_t *s = json_string(b.p);
+	kp__buf_release(&b);
+	return s;
+}
+
+/* Load-balancer ingress points (IP, else hostname), sorted and unique,
+ * clipped to 16 bytes ("..." at the end) as kubectl does outside -o wide. */
+static json_t *lb_address(const json_t *o)
+{
+	const char *v[64];
+	size_t n = 0, i;
+	json_t *e;
+	json_array_foreach (kp_obj_get(o, "status.loadBalancer.ingress"), i, e) {
+		const char *a = kp_obj_str(e, "ip");
+		if (!a || !*a)
+			a = kp_obj_str(e, "hostname");
+		if (a && *a && n < 64)
+			v[n++] = a;
+	}
+	for (size_t x = 1; x < n; x++)
+		for (size_t y = x; y > 0 && strcmp(v[y - 1], v[y]) > 0; y--) {
+			const char *t = v[y];
+			v[y] = v[y - 1];
+			v[y - 1] = t;
+		}
+	struct kp_buf b = { 0 };
+	for (i = 0; i < n; i++) {
+		if (i && !strcmp(v[i], v[i - 1]))
+			continue;
+		if (b.len)
+			kp__buf_add(&b, ",", 1);
+		kp__buf_adds(&b, v[i]);
+	}
+	if (b.len > 16) {
+		b.p[13] = '.', b.p[14] = '.', b.p[15] = '.', b.p[16] = 0;
+	}
+	json_t *s = json_string(b.len ? b.p : "");
+	kp__buf_release(&b);
+	return s;
+}
+
+/* RoleBinding subjects as rbac's SubjectsStrings: users, groups and
+ * service accounts ("ns/name"), each joined by ", ". */
+static void binding_subjects(json_t *cells, const json_t *o)
+{
+	struct kp_buf u = { 0 }, g = { 0 }, sa = { 0 };
+	size_t i;
+	json_t *s;
+	json_array_foreach (kp_obj_get(o, "subjects"), i, s) {
+		const char *k = kp_obj_str(s, "kind") ?: "";
+		const char *name = kp_obj_str(s, "name") ?: "";
+		struct kp_buf *b = !strcmp(k, "User") ? &u : !strcmp(k, "Group") ? &g :
+				   !strcmp(k, "ServiceAccount") ? &sa : NULL;
+		if (!b)
+			continue;
+		if (b->len)
+			kp__buf_adds(b, ", ");
+		if (b == &sa)
+			kp__buf_addf(b, "%s/%s", kp_obj_str(s, "namespace") ?: "", name);
+		else
+			kp__buf_adds(b, name);
+	}
+	struct kp_buf *all[] = { &u, &g, &sa };
+	for (i = 0; i < 3; i++) {
+		json_array_append_new(cells, json_string(all[i]->len ? all[i]->p : ""));
+		kp__buf_release(all[i]);
+	}
+}
+
+/* Endpoints as kubectl's formatEndpoints: "ip:port" for every port and
+ * address of every subset (the address alone without ports), the first three,
+ * then " + N more..."; "<none>" when there are none. */
+static json_t *endpoints_str(const json_t *o)
+{
+	struct kp_buf b = { 0 };
+	size_t count = 0, i, j, k;
+	json_t *ss, *a, *p;
+	json_array_foreach (kp_obj_get(o, "subsets"), i, ss) {
+		json_t *ports = json_object_get(ss, "ports");
+		json_t *addrs = json_object_get(ss, "addresses");
+		if (!json_array_size(ports)) {
+			json_array_foreach (addrs, j, a)
+				if (count++ < 3)
+					kp__buf_addf(&b, "%s%s", b.len ? "," : "",
+						     kp_obj_str(a, "ip") ?: "");
+			continue;
+		}
+		json_array_foreach (ports, k, p)
+			json_array_foreach (addrs, j, a)
+				if (count++ < 3)
+					kp__buf_addf(&b, "%s%s:%lld", b.len ? "," : "",
+						     kp_obj_str(a, "ip") ?: "",
+						     (long long)json_integer_value(
+							     json_object_get(p, "port")));
+	}
+	if (count > 3)
+		kp__buf_addf(&b, " + %zu more...", count - 3);
+	json_t *s = json_string(b.len ? b.p : "<none>");
+	kp__buf_release(&b);
+	return s;
+}
+
+/* A ControllerRevision's controller as "kind.group/name" (lower-case kind). */
+static json_t *controller_of(const json_t *o)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach (kp_obj_get(o, "metadata.ownerReferences"), i, r) {
+		if (!kp_obj_bool(r, "controller", false))
+			continue;
+		const char *av = kp_obj_str(r, "apiVersion") ?: "";
+		const char *slash = strchr(av, '/');
+		char buf[512];
+		int n = snprintf(buf, sizeof(buf), "%s", kp_obj_str(r, "kind") ?: "");
+		for (int c = 0; c < n && c < (int)sizeof(buf); c++)
+			buf[c] = (char)tolower((unsigned char)buf[c]);
+		if (slash && n >= 0 && (size_t)n < sizeof(buf))
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, ".%.*s", (int)(slash - av), av);
+		if (n >= 0 && (size_t)n < sizeof(buf))
+			snprintf(buf + n, sizeof(buf) - (size_t)n, "/%s", kp_obj_str(r, "name") ?: "");
+		return json_string(buf);
+	}
+	return json_string("<none>");
+}
+
 static json_t *row_object(const json_t *obj, const char *include)
 {
 	if (include && !strcmp(include, "None"))
@@ -673,8 +881,75 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 	case KP_TABLE_NODEMETRICS:
 		metrics_cells(cells, o, res->table == KP_TABLE_PODMETRICS);
 		break;
-	default:
+	case KP_TABLE_CRONJOB: {
+		json_array_append_new(cells, str_or(o, "spec.schedule", ""));
+		json_array_append_new(cells, str_or(o, "spec.timeZone", "<none>"));
+		json_t *susp = kp_obj_get(o, "spec.suspend");
+		json_array_append_new(cells, json_string(!json_is_boolean(susp) ? "<unset>" :
+							  json_is_true(susp)      ? "True" :
+										    "False"));
+		json_array_append_new(
+			cells, json_integer((json_int_t)json_array_size(kp_obj_get(o, "status.active"))));
+		json_array_append_new(cells, kp_obj_str(o, "status.lastScheduleTime") ?
+						     age_of(o, "status.lastScheduleTime") :
+						     json_string("<none>"));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells,
+				      containers_join(o, "spec.jobTemplate.spec.template.spec", "name"));
+		json_array_append_new(cells,
+				      containers_join(o, "spec.jobTemplate.spec.template.spec", "image"));
+		json_array_append_new(cells, selector_str(o, "spec.jobTemplate.spec.selector"));
+		break;
+	}
+	case KP_TABLE_INGRESS:
+		json_array_append_new(cells, str_or(o, "spec.ingressClassName", "<none>"));
+		json_array_append_new(cells, ingress_hosts(o));
+		json_array_append_new(cells, lb_address(o));
+		json_array_append_new(cells, json_string(json_array_size(kp_obj_get(o, "spec.tls")) ?
+								  "80, 443" :
+								  "80"));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_NETWORKPOLICY:
+		json_array_append_new(cells, selector_str(o, "spec.podSelector"));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_PDB:
+		json_array_append_new(cells, intstr_or(o, "spec.minAvailable", "N/A"));
+		json_array_append_new(cells, intstr_or(o, "spec.maxUnavailable", "N/A"));
+		json_array_append_new(cells, json_integer(intv(o, "status.disruptionsAllowed")));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_SERVICEACCOUNT:
+		json_array_append_new(
+			cells, json_integer((json_int_t)json_array_size(kp_obj_get(o, "secrets"))));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_ROLEBINDING:
+		snprintf(buf, sizeof(buf), "%s/", kp_obj_str(o, "roleRef.kind") ?: "");
+		{
+			char role[320];
+			snprintf(role, sizeof(role), "%s%s", buf, kp_obj_str(o, "roleRef.name") ?: "");
+			json_array_append_new(cells, json_string(role));
+		}
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		binding_subjects(cells, o);
+		break;
+	case KP_TABLE_LEASE:
+		json_array_append_new(cells, str_or(o, "spec.holderIdentity", ""));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_CONTROLLERREVISION:
+		json_array_append_new(cells, controller_of(o));
+		json_array_append_new(cells, json_integer(intv(o, "revision")));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_ENDPOINTS:
+		json_array_append_new(cells, endpoints_str(o));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	default:
+		json_array_append_new(cells, str_or(o, "metadata.creationTimestamp", ""));
 		break;
 	}
 	return cells;
