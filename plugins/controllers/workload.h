@@ -1,7 +1,7 @@
 /*
  * workload.h - logic shared by the workload controllers (replicaset,
- * deployment, node-sim), kept free of I/O so that t/t4002 tests it
- * directly. Compiled into each module that uses it (and into the static
+ * deployment, daemonset, statefulset, job, node-sim), kept free of I/O so
+ * that t/t4002 and t/t4122 test it directly. Compiled into each module that uses it (and into the static
  * table), never exported from a module.
  */
 #ifndef KPLANE_PLUGINS_CONTROLLERS_WORKLOAD_H
