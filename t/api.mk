@@ -70,3 +70,6 @@ SH_TESTS += t/t5012-api-crd.sh
 SH_TESTS += t/t5013-api-fieldvalidation.sh
 # the store gateway components apart use (lead)
 SH_TESTS += t/t5020-api-store-gateway.sh
+# Acceptance of the API issue (timestamps, watch spellings, health,
+# discovery, subresources); t/t6120 drives real manifests through clients.
+SH_TESTS += t/t5030-api-acceptance.sh

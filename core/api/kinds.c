@@ -642,10 +642,69 @@ static void default_workload(const struct kp_resource *res, json_t *obj)
 	default_podspec(tspec);
 }
 
+/*
+ * Timestamps are written back in UTC as Kubernetes marshals them: a Time
+ * with second precision ("...T01:04:05Z"), a MicroTime with six fraction
+ * digits ("...T01:04:05.500000Z"); a client may send any RFC 3339 offset
+ * and fraction. Values that do not parse are left for validation.
+ */
+static void norm_time(json_t *parent, const char *key, bool micro)
+{
+	json_t *v = json_object_get(parent, key);
+	const char *s = json_string_value(v);
+	if (!s)
+		return;
+	size_t n = strlen(s);
+	/* Already canonical: the common case costs a length check. */
+	if (s[n ? n - 1 : 0] == 'Z' && n == (micro ? 27u : 20u))
+		return;
+	int64_t sec;
+	if (kp_time_parse(s, &sec))
+		return;
+	char buf[KP_TIME_BUFSZ];
+	if (!kp_time_format(sec, buf))
+		return;
+	if (micro) {
+		char frac[7] = "000000";
+		const char *dot = strchr(s, '.');
+		if (dot)
+			for (int i = 0; i < 6 && dot[1 + i] >= '0' && dot[1 + i] <= '9'; i++)
+				frac[i] = dot[1 + i];
+		char out[KP_TIME_BUFSZ + 8];
+		snprintf(out, sizeof(out), "%.19s.%sZ", buf, frac);
+		json_object_set_new(parent, key, json_string(out));
+	} else {
+		json_object_set_new(parent, key, json_string(buf));
+	}
+}
+
+static void norm_times(const struct kp_resource *res, json_t *obj)
+{
+	if (is(res, "events")) {
+		norm_time(obj, "firstTimestamp", false);
+		norm_time(obj, "lastTimestamp", false);
+		norm_time(obj, "eventTime", true);
+		norm_time(json_object_get(obj, "series"), "lastObservedTime", true);
+	} else if (is(res, "leases")) {
+		json_t *spec = json_object_get(obj, "spec");
+		norm_time(spec, "acquireTime", true);
+		norm_time(spec, "renewTime", true);
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach (kp_obj_get(obj, "status.conditions"), i, c) {
+		norm_time(c, "lastTransitionTime", false);
+		norm_time(c, "lastProbeTime", false);
+		norm_time(c, "lastHeartbeatTime", false);
+		norm_time(c, "lastUpdateTime", false);
+	}
+}
+
 int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_store *st,
 		      char **errmsg)
 {
 	bool create = st != NULL;
+	norm_times(res, obj);
 	if (is(res, "pods")) {
 		json_t *spec = ensure_obj(obj, "spec");
 		default_podspec(spec);
@@ -1037,10 +1096,48 @@ static void validate_job_policies(const json_t *obj, struct kp_errlist *errs)
 	}
 }
 
-/* ValidateStatefulSetSpec's rules for ordinals and the claim retention policy. */
+/* getIntOrPercentValue: an integer, or the number of "N%"; -1 for anything else. */
+static long long intstr_value(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	char *end;
+	long long n = s ? strtoll(s, &end, 10) : -1;
+	return s && end != s && end[0] == '%' && !end[1] ? n : -1;
+}
+
+/* ValidateRollingUpdateDaemonSet: exactly one of maxSurge and maxUnavailable is non-zero. */
+static void validate_ds_strategy(const json_t *obj, struct kp_errlist *errs)
+{
+	json_t *ru = kp_obj_get(obj, "spec.updateStrategy.rollingUpdate");
+	const char *type = kp_obj_str(obj, "spec.updateStrategy.type");
+	if (!json_is_object(ru) || (type && strcmp(type, "RollingUpdate")))
+		return;
+	json_t *mu = json_object_get(ru, "maxUnavailable"), *ms = json_object_get(ru, "maxSurge");
+	bool has_unav = mu && intstr_value(mu) != 0, has_surge = ms && intstr_value(ms) != 0;
+	if (has_unav && has_surge) {
+		char *vt = jtext(ms);
+		kp_errlist_add(errs, KP_FIELD_INVALID, "spec.updateStrategy.rollingUpdate.maxSurge", vt,
+			       "%s", "may not be set when maxUnavailable is non-zero");
+		free(vt);
+	} else if (!has_unav && !has_surge) {
+		kp_errlist_add(errs, KP_FIELD_REQUIRED, "spec.updateStrategy.rollingUpdate.maxUnavailable",
+			       NULL, "%s", "cannot be 0 when maxSurge is 0");
+	}
+}
+
+/* ValidateStatefulSetSpec's rules for ordinals, maxUnavailable and the claim retention policy. */
 static void validate_sts_fields(const json_t *obj, struct kp_errlist *errs)
 {
 	nonneg(obj, "spec.ordinals.start", errs);
+	json_t *mu = kp_obj_get(obj, "spec.updateStrategy.rollingUpdate.maxUnavailable");
+	if (mu && !json_is_null(mu) && intstr_value(mu) == 0) {
+		char *vt = jtext(mu);
+		kp_errlist_add(errs, KP_FIELD_INVALID, "spec.updateStrategy.rollingUpdate.maxUnavailable",
+			       vt, "%s", "cannot be 0");
+		free(vt);
+	}
 	static const char *const when[] = { "whenDeleted", "whenScaled" };
 	for (size_t i = 0; i < 2; i++) {
 		char f[96];
@@ -1062,6 +1159,8 @@ static void validate_workload(const struct kp_resource *res, const json_t *obj,
 	nonneg(obj, "spec.replicas", errs);
 	if (is(res, "statefulsets"))
 		validate_sts_fields(obj, errs);
+	if (is(res, "daemonsets"))
+		validate_ds_strategy(obj, errs);
 	if (is(res, "jobs") || is(res, "cronjobs")) {
 		char f[128];
 		snprintf(f, sizeof(f), "%s.spec.restartPolicy", tpath);
