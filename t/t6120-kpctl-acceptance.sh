@@ -913,7 +913,9 @@ test_expect_success 'kpctl apply of the same manifests again: only the Pod is pa
 
 # Tables of the kinds the manifests made, with kubectl's printer columns
 # (pkg/printers/internalversion); the cells worked out from the manifests.
-# Ages become N, the creation time T, and runs of blanks one blank.
+# Ages become N, the creation time T, and runs of blanks one blank. No
+# controller runs, so the PV and the PVC stay Pending; access modes are
+# short (RWO).
 cat >tables.expect <<'EOF'
 NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE CONTAINERS IMAGES SELECTOR
 backup 30 2 * * * Etc/UTC False 0 <none> N backup postgres:16 <none>
@@ -937,13 +939,17 @@ NAME CREATED AT
 shop-limits T
 NAME READY AGE CONTAINERS IMAGES
 db 0/2 N postgres postgres:16
+NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE VOLUMEMODE
+pv-data-1 10Gi RWO Retain Pending manual <unset> N Filesystem
+NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE VOLUMEMODE
+uploads Pending manual <unset> N Filesystem
 EOF
 
 # tables CLIENT...: the tables above through CLIENT, normalised.
 tables() {
 	for what in cronjob/backup ingress/web networkpolicy/web-allow pdb/web sa/web \
 		rolebinding/web-config-reader clusterrolebinding/node-viewer-ops lease/shop-leader \
-		role/config-reader limitrange/shop-limits statefulset/db
+		role/config-reader limitrange/shop-limits statefulset/db pv/pv-data-1 pvc/uploads
 	do
 		"$@" get -n shop -o wide "$what" || return 1
 	done | sed -E -e 's/   +/ /g' -e 's/ +$//' -e 's/ [0-9]+(s|m)( |$)/ N\2/' \

@@ -182,12 +182,15 @@ static const struct col pvc_cols[] = {
 	{ "Name", "string", "name", 0 },     { "Status", "string", "", 0 },
 	{ "Volume", "string", "", 0 },       { "Capacity", "string", "", 0 },
 	{ "Access Modes", "string", "", 0 }, { "StorageClass", "string", "", 0 },
-	{ "Age", "string", "", 0 },          { 0 } };
+	{ "VolumeAttributesClass", "string", "", 0 }, { "Age", "string", "", 0 },
+	{ "VolumeMode", "string", "", 1 },   { 0 } };
 static const struct col pv_cols[] = {
 	{ "Name", "string", "name", 0 },       { "Capacity", "string", "", 0 },
 	{ "Access Modes", "string", "", 0 },   { "Reclaim Policy", "string", "", 0 },
 	{ "Status", "string", "", 0 },         { "Claim", "string", "", 0 },
-	{ "StorageClass", "string", "", 0 },   { "Age", "string", "", 0 }, { 0 } };
+	{ "StorageClass", "string", "", 0 },   { "VolumeAttributesClass", "string", "", 0 },
+	{ "Reason", "string", "", 0 },         { "Age", "string", "", 0 },
+	{ "VolumeMode", "string", "", 1 },     { 0 } };
 static const struct col pc_cols[] = {
 	{ "Name", "string", "name", 0 },          { "Value", "integer", "", 0 },
 	{ "Global-Default", "boolean", "", 0 },   { "Age", "string", "", 0 },
@@ -701,6 +704,28 @@ static json_t *controller_of(const json_t *o)
 	return json_string("<none>");
 }
 
+/* Access modes as GetAccessModesAsString: the short forms present, in the
+ * order RWO, ROX, RWX, RWOP, joined by ",". */
+static json_t *access_modes(const json_t *modes)
+{
+	static const char *const longs[] = { "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany",
+					     "ReadWriteOncePod" };
+	static const char *const shorts[] = { "RWO", "ROX", "RWX", "RWOP" };
+	char buf[32] = "";
+	for (size_t k = 0; k < 4; k++) {
+		size_t i;
+		json_t *m;
+		json_array_foreach (modes, i, m)
+			if (json_is_string(m) && !strcmp(json_string_value(m), longs[k])) {
+				if (*buf)
+					strcat(buf, ",");
+				strcat(buf, shorts[k]);
+				break;
+			}
+	}
+	return json_string(buf);
+}
+
 static json_t *row_object(const json_t *obj, const char *include)
 {
 	if (include && !strcmp(include, "None"))
@@ -839,25 +864,25 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		break;
 	}
 	case KP_TABLE_PVC: {
-		json_array_append_new(cells, str_or(o, "status.phase", "Pending"));
+		json_array_append_new(cells, kp_obj_str(o, "metadata.deletionTimestamp") ?
+						     json_string("Terminating") :
+						     str_or(o, "status.phase", "Pending"));
 		json_array_append_new(cells, str_or(o, "spec.volumeName", ""));
 		json_array_append_new(cells, str_or(o, "status.capacity.storage", ""));
-		json_t *am = kp_obj_get(o, "status.accessModes");
-		json_array_append_new(cells, json_string(json_array_size(am) ?
-								  json_string_value(json_array_get(am, 0)) ?: "" :
-								  ""));
+		json_array_append_new(cells, access_modes(kp_obj_get(o, "status.accessModes")));
 		json_array_append_new(cells, str_or(o, "spec.storageClassName", "<unset>"));
+		json_array_append_new(cells, str_or(o, "spec.volumeAttributesClassName", "<unset>"));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, str_or(o, "spec.volumeMode", "<unset>"));
 		break;
 	}
 	case KP_TABLE_PV: {
 		json_array_append_new(cells, str_or(o, "spec.capacity.storage", ""));
-		json_t *am = kp_obj_get(o, "spec.accessModes");
-		json_array_append_new(cells, json_string(json_array_size(am) ?
-								  json_string_value(json_array_get(am, 0)) ?: "" :
-								  ""));
+		json_array_append_new(cells, access_modes(kp_obj_get(o, "spec.accessModes")));
 		json_array_append_new(cells, str_or(o, "spec.persistentVolumeReclaimPolicy", ""));
-		json_array_append_new(cells, str_or(o, "status.phase", ""));
+		json_array_append_new(cells, kp_obj_str(o, "metadata.deletionTimestamp") ?
+						     json_string("Terminating") :
+						     str_or(o, "status.phase", ""));
 		char claim[320] = "";
 		if (kp_obj_str(o, "spec.claimRef.name"))
 			snprintf(claim, sizeof(claim), "%s/%s",
@@ -865,7 +890,10 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 				 kp_obj_str(o, "spec.claimRef.name"));
 		json_array_append_new(cells, json_string(claim));
 		json_array_append_new(cells, str_or(o, "spec.storageClassName", ""));
+		json_array_append_new(cells, str_or(o, "spec.volumeAttributesClassName", "<unset>"));
+		json_array_append_new(cells, str_or(o, "status.reason", ""));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		json_array_append_new(cells, str_or(o, "spec.volumeMode", "<unset>"));
 		break;
 	}
 	case KP_TABLE_PRIORITYCLASS:
