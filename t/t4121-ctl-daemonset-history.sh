@@ -106,4 +106,14 @@ test_expect_success 'minReadySeconds: ready pods count as available only after i
 	wait_for 20 "K get ds slow -o json | jq -e \".status.numberAvailable == 3 and (.status.numberUnavailable // 0) == 0\""
 '
 
+test_expect_success 'exactly one of maxSurge and maxUnavailable may be non-zero' '
+	sed "s/name: agent/name: bad/; s/maxSurge: 1, maxUnavailable: 0/maxSurge: 1/" ds.yaml >bad1.yaml &&
+	! K apply -f bad1.yaml 2>err &&
+	grep "spec.updateStrategy.rollingUpdate.maxSurge" err &&
+	sed "s/name: agent/name: bad/; s/maxSurge: 1, maxUnavailable: 0/maxSurge: 0%, maxUnavailable: 0/" ds.yaml >bad2.yaml &&
+	! K apply -f bad2.yaml 2>err &&
+	grep "spec.updateStrategy.rollingUpdate.maxUnavailable" err &&
+	! K get ds bad >/dev/null 2>&1
+'
+
 test_done

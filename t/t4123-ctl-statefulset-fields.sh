@@ -47,7 +47,9 @@ test_expect_success 'defaults Retain/Retain; a bad policy or a negative start is
 	! sts bad1 1 "{\"persistentVolumeClaimRetentionPolicy\": {\"whenScaled\": \"Keep\"}}" 2>err &&
 	grep "spec.persistentVolumeClaimRetentionPolicy.whenScaled" err &&
 	! sts bad2 1 "{\"ordinals\": {\"start\": -1}}" 2>err &&
-	grep "spec.ordinals.start" err
+	grep "spec.ordinals.start" err &&
+	! sts bad3 1 "{\"updateStrategy\": {\"type\": \"RollingUpdate\", \"rollingUpdate\": {\"maxUnavailable\": 0}}}" 2>err &&
+	grep "spec.updateStrategy.rollingUpdate.maxUnavailable" err
 '
 
 test_expect_success 'ordinals.start 5: pods web-5..web-7, scale-down removes web-7' '
