@@ -203,8 +203,11 @@ static json_t *ch(json_t *n, const char *pe)
 static json_t *chf(json_t *n, const char *field)
 {
 	char buf[256];
-	if (strlen(field) < sizeof(buf) - 2) {
-		snprintf(buf, sizeof(buf), "f:%s", field);
+	size_t len = strlen(field);
+	if (len < sizeof(buf) - 2) {
+		buf[0] = 'f';
+		buf[1] = ':';
+		memcpy(buf + 2, field, len + 1);
 		return ch(n, buf);
 	}
 	char *pe = NULL;
@@ -215,9 +218,10 @@ static json_t *chf(json_t *n, const char *field)
 	return c;
 }
 
+/* Internally "." holds the immortal true, which costs no allocation. */
 static void member(json_t *n)
 {
-	json_object_set_new(n, ".", json_object());
+	json_object_set_new(n, ".", json_true());
 }
 
 static bool is_member(const json_t *n)
@@ -338,7 +342,7 @@ static json_t *to_v1(const json_t *n)
 	if (json_object_size(n) == (m ? 1u : 0u))
 		return out;
 	if (m)
-		member(out);
+		json_object_set_new(out, ".", json_object());
 	/* sorted, as Kubernetes writes FieldsV1 */
 	size_t nk = 0;
 	const char **keys = calloc(json_object_size(n) + 1, sizeof(char *));
