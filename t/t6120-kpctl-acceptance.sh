@@ -915,7 +915,8 @@ test_expect_success 'kpctl apply of the same manifests again: only the Pod is pa
 # (pkg/printers/internalversion); the cells worked out from the manifests.
 # Ages become N, the creation time T, and runs of blanks one blank. No
 # controller runs, so the PV and the PVC stay Pending; access modes are
-# short (RWO).
+# short (RWO); with no metrics in the HPA's status its targets are
+# <unknown>.
 cat >tables.expect <<'EOF'
 NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE CONTAINERS IMAGES SELECTOR
 backup 30 2 * * * Etc/UTC False 0 <none> N backup postgres:16 <none>
@@ -943,13 +944,16 @@ NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIB
 pv-data-1 10Gi RWO Retain Pending manual <unset> N Filesystem
 NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE VOLUMEMODE
 uploads Pending manual <unset> N Filesystem
+NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE
+web Deployment/web cpu: <unknown>/70%, memory: <unknown>/200Mi 2 10 0 N
 EOF
 
 # tables CLIENT...: the tables above through CLIENT, normalised.
 tables() {
 	for what in cronjob/backup ingress/web networkpolicy/web-allow pdb/web sa/web \
 		rolebinding/web-config-reader clusterrolebinding/node-viewer-ops lease/shop-leader \
-		role/config-reader limitrange/shop-limits statefulset/db pv/pv-data-1 pvc/uploads
+		role/config-reader limitrange/shop-limits statefulset/db pv/pv-data-1 pvc/uploads \
+		hpa/web
 	do
 		"$@" get -n shop -o wide "$what" || return 1
 	done | sed -E -e 's/   +/ /g' -e 's/ +$//' -e 's/ [0-9]+(s|m)( |$)/ N\2/' \

@@ -105,6 +105,7 @@ enum kp_table_kind {
 	KP_TABLE_LEASE,
 	KP_TABLE_CONTROLLERREVISION,
 	KP_TABLE_ENDPOINTS,
+	KP_TABLE_HPA,
 };
 
 struct kp_resource {

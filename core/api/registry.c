@@ -65,7 +65,7 @@ static struct kp_resource table[] = {
 	  KP_TABLE_CRONJOB, RT },
 	/* autoscaling/v2 */
 	{ "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
-	  "horizontalpodautoscaler", { "hpa" }, true, ALL, NS | ST | GEN, KP_TABLE_DEFAULT, RT },
+	  "horizontalpodautoscaler", { "hpa" }, true, ALL, NS | ST | GEN, KP_TABLE_HPA, RT },
 	/* policy/v1 */
 	{ "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget",
 	  { "pdb" }, false, ALL, NS | ST | GEN, KP_TABLE_PDB, RT },

@@ -240,6 +240,12 @@ static const struct col ep_cols[] = {
 	{ "Name", "string", "name", 0 }, { "Endpoints", "string", "", 0 },
 	{ "Age", "string", "", 0 }, { 0 } };
 
+static const struct col hpa_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Reference", "string", "", 0 },
+	{ "Targets", "string", "", 0 },  { "MinPods", "string", "", 0 },
+	{ "MaxPods", "string", "", 0 },  { "Replicas", "string", "", 0 },
+	{ "Age", "string", "", 0 },      { 0 } };
+
 static const struct col *cols_of(enum kp_table_kind k)
 {
 	switch (k) {
@@ -270,6 +276,7 @@ static const struct col *cols_of(enum kp_table_kind k)
 	case KP_TABLE_LEASE: return lease_cols;
 	case KP_TABLE_CONTROLLERREVISION: return cr_cols;
 	case KP_TABLE_ENDPOINTS: return ep_cols;
+	case KP_TABLE_HPA: return hpa_cols;
 	default: return default_cols;
 	}
 }
@@ -726,6 +733,93 @@ static json_t *access_modes(const json_t *modes)
 	return json_string(buf);
 }
 
+/* A quantity or integer of a metric target or current value, as a string. */
+static const char *qty_at(const json_t *o, const char *path, char *buf, size_t n)
+{
+	json_t *v = kp_obj_get(o, path);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * An autoscaling/v2 HPA's metrics as kubectl's formatHPAMetrics: per metric
+ * "current/target" with "<unknown>" for a current value the status lacks,
+ * resources prefixed by their name ("cpu: <unknown>/70%"), "(avg)" after
+ * an Object or External average; the first two, then " + N more...".
+ */
+static json_t *hpa_targets(const json_t *o)
+{
+	json_t *specs = kp_obj_get(o, "spec.metrics");
+	json_t *sts = kp_obj_get(o, "status.currentMetrics");
+	if (!json_array_size(specs))
+		return json_string("<none>");
+	struct kp_buf b = { 0 };
+	size_t i, count = 0;
+	json_t *m;
+	json_array_foreach (specs, i, m) {
+		count++;
+		if (count > 2)
+			continue;
+		const char *type = kp_obj_str(m, "type") ?: "";
+		json_t *st = json_array_get(sts, i);
+		char item[512], cb[32], tb[32];
+		const char *cur = NULL, *tgt;
+		if (b.len)
+			kp__buf_adds(&b, ", ");
+		if (!strcmp(type, "Resource") || !strcmp(type, "ContainerResource")) {
+			const char *src = !strcmp(type, "Resource") ? "resource" : "containerResource";
+			char p[96];
+			snprintf(p, sizeof(p), "%s.target.averageValue", src);
+			const char *name = kp_obj_str(m, !strcmp(src, "resource") ? "resource.name" :
+										    "containerResource.name") ?: "";
+			if ((tgt = qty_at(m, p, tb, sizeof(tb)))) {
+				snprintf(p, sizeof(p), "%s.current.averageValue", src);
+				cur = qty_at(st, p, cb, sizeof(cb));
+				snprintf(item, sizeof(item), "%s: %s/%s", name, cur ? cur : "<unknown>", tgt);
+			} else {
+				char ct[32] = "<unknown>", tt[32] = "<auto>";
+				snprintf(p, sizeof(p), "%s.current.averageUtilization", src);
+				if (json_is_integer(kp_obj_get(st, p)))
+					snprintf(ct, sizeof(ct), "%lld%%", (long long)intv(st, p));
+				snprintf(p, sizeof(p), "%s.target.averageUtilization", src);
+				if (json_is_integer(kp_obj_get(m, p)))
+					snprintf(tt, sizeof(tt), "%lld%%", (long long)intv(m, p));
+				snprintf(item, sizeof(item), "%s: %s/%s", name, ct, tt);
+			}
+		} else if (!strcmp(type, "Pods")) {
+			cur = qty_at(st, "pods.current.averageValue", cb, sizeof(cb));
+			tgt = qty_at(m, "pods.target.averageValue", tb, sizeof(tb));
+			snprintf(item, sizeof(item), "%s/%s", cur ? cur : "<unknown>", tgt ? tgt : "");
+		} else if (!strcmp(type, "Object") || !strcmp(type, "External")) {
+			const char *src = !strcmp(type, "Object") ? "object" : "external";
+			char p[96];
+			snprintf(p, sizeof(p), "%s.target.averageValue", src);
+			bool avg = (tgt = qty_at(m, p, tb, sizeof(tb))) != NULL;
+			if (!avg) {
+				snprintf(p, sizeof(p), "%s.target.value", src);
+				tgt = qty_at(m, p, tb, sizeof(tb));
+			}
+			snprintf(p, sizeof(p), "%s.current.%s", src, avg ? "averageValue" : "value");
+			cur = qty_at(st, p, cb, sizeof(cb));
+			snprintf(item, sizeof(item), "%s/%s%s", cur ? cur : "<unknown>", tgt ? tgt : "",
+				 avg ? " (avg)" : "");
+		} else {
+			snprintf(item, sizeof(item), "<unknown type>");
+		}
+		kp__buf_adds(&b, item);
+	}
+	if (count > 2)
+		kp__buf_addf(&b, " + %zu more...", count - 2);
+	json_t *r = json_string(b.p);
+	kp__buf_release(&b);
+	return r;
+}
+
 static json_t *row_object(const json_t *obj, const char *include)
 {
 	if (include && !strcmp(include, "None"))
@@ -972,6 +1066,23 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		json_array_append_new(cells, json_integer(intv(o, "revision")));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
 		break;
+	case KP_TABLE_HPA: {
+		char ref[320];
+		snprintf(ref, sizeof(ref), "%s/%s", kp_obj_str(o, "spec.scaleTargetRef.kind") ?: "",
+			 kp_obj_str(o, "spec.scaleTargetRef.name") ?: "");
+		json_array_append_new(cells, json_string(ref));
+		json_array_append_new(cells, hpa_targets(o));
+		if (json_is_integer(kp_obj_get(o, "spec.minReplicas"))) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)intv(o, "spec.minReplicas"));
+			json_array_append_new(cells, json_string(buf));
+		} else {
+			json_array_append_new(cells, json_string("<unset>"));
+		}
+		json_array_append_new(cells, json_integer(intv(o, "spec.maxReplicas")));
+		json_array_append_new(cells, json_integer(intv(o, "status.currentReplicas")));
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	}
 	case KP_TABLE_ENDPOINTS:
 		json_array_append_new(cells, endpoints_str(o));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
