@@ -1787,6 +1787,21 @@ static void unreserve_all(struct kp__profile *pr, struct kp_cycle *cy, struct kp
 	}
 }
 
+/*
+ * The Scheduled event, as kube-scheduler records it: once the binding
+ * succeeded (a binding that fails is retried and may land elsewhere).
+ */
+static void scheduled_event(struct kp_scheduler *s, struct kp__pod *p,
+			    const struct kp_node_info *n)
+{
+	if (!s->host.event)
+		return;
+	char ev[600];
+	snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s", p->info.ns, p->info.name,
+		 n->name);
+	s->host.event(s->host.arg, p->obj, "Normal", "Scheduled", ev);
+}
+
 /* The binding cycle: PreBind, Bind (first that does not SKIP), PostBind. */
 static int run_binding(struct kp_scheduler *s, struct kp__pod *p, struct kp_cycle *cy,
 		       const struct kp_node_info *n, char **msg)
@@ -1904,16 +1919,12 @@ static void *bind_main(void *arg)
 			msg = j->msg;
 			j->msg = NULL;
 		} else {
-			if (j->waited && s->host.event) {
-				char ev[600];
-				snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s",
-					 j->pod->info.ns, j->pod->info.name, j->node->info.name);
-				s->host.event(s->host.arg, j->pod->obj, "Normal", "Scheduled", ev);
-			}
 			rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
 		}
 		if (rc < 0)
 			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
+		else
+			scheduled_event(s, j->pod, &j->node->info);
 		kp_cycle_free(j->cy);
 		free(j->msg);
 		struct item *it = calloc(1, sizeof(*it));
@@ -2520,17 +2531,13 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 		json_object_set_new(trace, "node", json_string(chosen->name));
 	p->binding = true;
 	p->qstate = KP__Q_NONE;
-	if (s->host.event) {
-		char ev[600];
-		snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s", p->info.ns, p->info.name,
-			 chosen->name);
-		s->host.event(s->host.arg, p->obj, "Normal", "Scheduled", ev);
-	}
 	if (s->opts.inline_bind) {
 		char *bmsg = NULL;
 		int rc = run_binding(s, p, cy, chosen, &bmsg);
 		if (rc < 0)
 			unreserve_all(pr, cy, p, chosen);
+		else
+			scheduled_event(s, p, chosen);
 		kp_cycle_free(cy);
 		if (rc < 0 && trace) {
 			json_object_set_new(trace, "node", json_null());
@@ -2642,12 +2649,8 @@ static void bind_ready(struct kp_scheduler *s)
 		}
 		if (rc < 0)
 			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
-		else if (s->host.event) {
-			char ev[600];
-			snprintf(ev, sizeof(ev), "Successfully assigned %s/%s to %s", j->pod->info.ns,
-				 j->pod->info.name, j->node->info.name);
-			s->host.event(s->host.arg, j->pod->obj, "Normal", "Scheduled", ev);
-		}
+		else
+			scheduled_event(s, j->pod, &j->node->info);
 		kp_cycle_free(j->cy);
 		finish_binding(s, j->pod, rc, msg, code);
 		free(msg);
