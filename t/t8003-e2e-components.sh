@@ -18,12 +18,14 @@ start_component() {
 	name=$1 kind=$2
 	shift 2
 	rm -f $name.port
-	kplane $kind --server "$S" --listen 127.0.0.1:0 --port-file $name.port "$@" \
-		>$name.out 2>$name.err &
+	# (The absolute --port-file lets the cleanup below find the process.)
+	kplane $kind --server "$S" --listen 127.0.0.1:0 --port-file "$TRASH_DIRECTORY/$name.port" \
+		"$@" >$name.out 2>$name.err &
 	echo $! >$name.pid
-	test_when_finished "kill -9 $! 2>/dev/null"
 	wait_for 10 "test -s $name.port"
 }
+# Components start inside tests (subshells): kill whatever is left at exit.
+test_when_finished "pkill -9 -f -- '--port-file $TRASH_DIRECTORY/' 2>/dev/null"
 
 # The holderIdentity of Lease kube-system/$1.
 holder() {

@@ -184,11 +184,11 @@ test_expect_success 'every pod is scheduled exactly once' '
 	test ! -s twice && test "$(cat counts)" = 1
 '
 
-test_when_finished "kill -9 \$(cat $TRASH_DIRECTORY/apiC.pid 2>/dev/null) 2>/dev/null"
+test_when_finished "pkill -9 -f -- '--port-file $TRASH_DIRECTORY/apiC.port' 2>/dev/null"
 test_expect_success 'a kplane server with every component on etcd waits for the lease' '
 	rm -f apiC.port &&
 	kplane server --store etcd --etcd-endpoints "$EPS" --listen 127.0.0.1:0 \
-		--port-file apiC.port >apiC.out 2>apiC.err &
+		--port-file "$TRASH_DIRECTORY/apiC.port" >apiC.out 2>apiC.err &
 	echo $! >apiC.pid &&
 	wait_for 20 "test -s apiC.port" &&
 	sleep 2 &&
