@@ -75,4 +75,16 @@ test_expect_success 'statefulsets/scale and /status; nodes/status' '
 	test "$(jqo ".status.capacity.cpu + \" \" + (.spec.unschedulable // false | tostring)")" = "4 false"
 '
 
+# kubectl's Job printer: without completions but with parallelism N the
+# completions cell is "S/1 of N"; a Job being deleted is Terminating.
+test_expect_success 'Job table: "0/1 of 3" for a work queue, Terminating while deleted' '
+	TBL="Accept: application/json;as=Table;v=v1;g=meta.k8s.io" &&
+	expect_code 201 POST /apis/batch/v1/namespaces/default/jobs -H "$J" -d "{\"metadata\":{\"name\":\"q\",\"finalizers\":[\"example.com/hold\"]},\"spec\":{\"parallelism\":3,\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}" &&
+	expect_code 200 GET /apis/batch/v1/namespaces/default/jobs/q -H "$TBL" &&
+	test "$(jqo ".rows[0].cells[1:3] | join(\" \")")" = "Running 0/1 of 3" &&
+	expect_code 200 DELETE /apis/batch/v1/namespaces/default/jobs/q &&
+	expect_code 200 GET /apis/batch/v1/namespaces/default/jobs/q -H "$TBL" &&
+	test "$(jqo ".rows[0].cells[1]")" = Terminating
+'
+
 test_done

@@ -892,23 +892,34 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
 		break;
 	case KP_TABLE_JOB: {
-		const char *status = "Running";
+		/* kubectl's order: Complete, Failed, Terminating, Suspended,
+		 * FailureTarget, else Running. */
+		bool cond[4] = { false };
+		static const char *const types[] = { "Complete", "Failed", "Suspended",
+						     "FailureTarget" };
 		size_t i;
 		json_t *c;
 		json_array_foreach (kp_obj_get(o, "status.conditions"), i, c) {
 			const char *t = kp_obj_str(c, "type") ?: "";
-			if (strcmp(kp_obj_str(c, "status") ?: "", "True"))
-				continue;
-			if (!strcmp(t, "Complete"))
-				status = "Complete";
-			else if (!strcmp(t, "Failed"))
-				status = "Failed";
-			else if (!strcmp(t, "Suspended"))
-				status = "Suspended";
+			for (size_t k = 0; k < 4; k++)
+				if (!strcmp(t, types[k]))
+					cond[k] = !strcmp(kp_obj_str(c, "status") ?: "", "True");
 		}
+		const char *status = cond[0] ? "Complete" :
+				     cond[1] ? "Failed" :
+				     kp_obj_str(o, "metadata.deletionTimestamp") ? "Terminating" :
+				     cond[2] ? "Suspended" :
+				     cond[3] ? "FailureTarget" :
+					       "Running";
 		json_array_append_new(cells, json_string(status));
-		snprintf(buf, sizeof(buf), "%lld/%lld", (long long)intv(o, "status.succeeded"),
-			 (long long)(kp_obj_get(o, "spec.completions") ? intv(o, "spec.completions") : 1));
+		if (kp_obj_get(o, "spec.completions"))
+			snprintf(buf, sizeof(buf), "%lld/%lld", (long long)intv(o, "status.succeeded"),
+				 (long long)intv(o, "spec.completions"));
+		else if (intv(o, "spec.parallelism") > 1)
+			snprintf(buf, sizeof(buf), "%lld/1 of %lld", (long long)intv(o, "status.succeeded"),
+				 (long long)intv(o, "spec.parallelism"));
+		else
+			snprintf(buf, sizeof(buf), "%lld/1", (long long)intv(o, "status.succeeded"));
 		json_array_append_new(cells, json_string(buf));
 		int64_t s, e;
 		const char *st = kp_obj_str(o, "status.startTime");
