@@ -53,9 +53,11 @@ fuzz:
 			$(JANSSON_LIBS) $(YAML_LIBS) -lm -o t/fuzz/fuzz-$$t || exit 1; \
 		mkdir -p t/fuzz/corpus-$$t; \
 		echo "fuzz-$$t: running $(FUZZ_SECONDS) s"; \
+		regress=$(top_srcdir)/t/fuzz/regress/$$t; \
+		test -d $$regress || regress=; \
 		t/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 			-artifact_prefix=t/fuzz/crash-$$t- t/fuzz/corpus-$$t \
-			$(top_srcdir)/t/fuzz/corpus/$$t $(top_srcdir)/t/fuzz/regress/$$t \
+			$(top_srcdir)/t/fuzz/corpus/$$t $$regress \
 			>t/fuzz/fuzz-$$t.log 2>&1 || { tail -40 t/fuzz/fuzz-$$t.log; \
 			echo "fuzz-$$t: crash input in t/fuzz/crash-$$t-*: fix it, then copy it to t/fuzz/regress/$$t/"; \
 			exit 1; }; \
