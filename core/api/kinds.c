@@ -690,14 +690,6 @@ static void norm_times(const struct kp_resource *res, json_t *obj)
 		norm_time(spec, "acquireTime", true);
 		norm_time(spec, "renewTime", true);
 	}
-	size_t i;
-	json_t *c;
-	json_array_foreach (kp_obj_get(obj, "status.conditions"), i, c) {
-		norm_time(c, "lastTransitionTime", false);
-		norm_time(c, "lastProbeTime", false);
-		norm_time(c, "lastHeartbeatTime", false);
-		norm_time(c, "lastUpdateTime", false);
-	}
 }
 
 int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_store *st,
