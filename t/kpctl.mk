@@ -27,3 +27,4 @@ SH_TESTS += \
 EXTRA_DIST += t/t6lib-kpctl.sh
 # Acceptance of the API issue: real manifests through kubectl and kpctl.
 SH_TESTS += t/t6120-kpctl-acceptance.sh
+SH_TESTS += t/t6113-kpctl-managed-fields.sh

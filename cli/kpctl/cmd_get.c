@@ -20,6 +20,16 @@
 
 enum out_mode { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_YAML, OUT_NAME, OUT_JSONPATH, OUT_CUSTOM };
 
+/* kubectl prints JSON and YAML without metadata.managedFields unless --show-managed-fields. */
+static void hide_managed_fields(json_t *v)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach (json_object_get(v, "items"), i, it)
+		kp_obj_del(it, "metadata.managedFields");
+	kp_obj_del(v, "metadata.managedFields");
+}
+
 /* One -o custom-columns column. */
 struct column {
 	char *header;
@@ -29,7 +39,7 @@ struct column {
 struct get {
 	struct kpctl *k;
 	enum out_mode mode;
-	bool all_ns, no_headers, show_labels, show_kind, ignore_not_found;
+	bool all_ns, no_headers, show_labels, show_kind, ignore_not_found, show_managed;
 	const char *selector, *field_selector;
 	struct kpc_table table;
 	/* Current table's shape, fixed by the first Table seen for a type. */
@@ -554,6 +564,8 @@ static int on_event(json_t *ev, void *arg)
 		w->rc = 1;
 		return 1;
 	}
+	if ((g->mode == OUT_JSON || g->mode == OUT_YAML) && !g->show_managed)
+		hide_managed_fields(obj);
 	if (g->mode == OUT_JSON) {
 		kpc_print_json(stdout, obj);
 		fflush(stdout);
@@ -689,6 +701,8 @@ static void print_collected(struct get *g, bool single)
 	else
 		out = json_pack("{s:s,s:O,s:s,s:{s:s}}", "apiVersion", "v1", "items", g->items, "kind", "List",
 				"metadata", "resourceVersion", "");
+	if (g->mode != OUT_JSONPATH && !g->show_managed)
+		hide_managed_fields(out);
 	if (g->mode == OUT_JSON) {
 		kpc_print_json(stdout, out);
 	} else if (g->mode == OUT_JSONPATH) {
@@ -921,6 +935,8 @@ int kpctl_cmd_get(struct kpctl *k, int argc, char **argv)
 		{ "watch-only", 0, KPC_OPT_BOOL, &watch_only, "Watch for changes without listing/getting first", false },
 		{ "no-headers", 0, KPC_OPT_BOOL, &g.no_headers, "Don't print headers", false },
 		{ "show-labels", 0, KPC_OPT_BOOL, &g.show_labels, "Show all labels as the last column", false },
+		{ "show-managed-fields", 0, KPC_OPT_BOOL, &g.show_managed,
+		  "Keep metadata.managedFields in JSON and YAML output", false },
 		{ "show-kind", 0, KPC_OPT_BOOL, &g.show_kind, "List the resource type for the requested object(s)", false },
 		{ "ignore-not-found", 0, KPC_OPT_BOOL, &g.ignore_not_found, "Treat \"resource not found\" as a successful retrieval", false },
 		{ NULL, 0, 0, NULL, NULL, false },
