@@ -52,14 +52,14 @@ test_expect_success 'a new node gets its pod, a removed node loses it' '
 
 test_expect_success 'a new template rolls out node by node' '
 	K patch ds agent -p "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"agent:2\"}]}}}}" &&
-	wait_for 30 "test \"\$(placed agent:2)\" = fake-1,fake-4" &&
+	wait_for 60 "test \"\$(placed agent:2)\" = fake-1,fake-4" &&
 	wait_for 10 "test \"\$(dstat .status.updatedNumberScheduled)\" = 2"
 '
 
 test_expect_success 'nodeSelector narrows the nodes' '
 	K label node fake-4 role=edge &&
 	K patch ds agent -p "{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"role\":\"edge\"}}}}}" &&
-	wait_for 30 "test \"\$(placed agent:2)\" = fake-4" &&
+	wait_for 60 "test \"\$(placed agent:2)\" = fake-4" &&
 	wait_for 10 "test \"\$(dstat .status.desiredNumberScheduled)\" = 1"
 '
 
