@@ -75,3 +75,4 @@ SH_TESTS += t/t5020-api-store-gateway.sh
 # Acceptance of the API issue (timestamps, watch spellings, health,
 # discovery, subresources); t/t6120 drives real manifests through clients.
 SH_TESTS += t/t5030-api-acceptance.sh
+SH_TESTS += t/t5034-api-table-quota.sh

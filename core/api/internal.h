@@ -106,6 +106,7 @@ enum kp_table_kind {
 	KP_TABLE_CONTROLLERREVISION,
 	KP_TABLE_ENDPOINTS,
 	KP_TABLE_HPA,
+	KP_TABLE_RESOURCEQUOTA,
 };
 
 struct kp_resource {

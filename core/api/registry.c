@@ -43,7 +43,7 @@ static struct kp_resource table[] = {
 	{ "", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", { "sa" }, false, ALL,
 	  NS, KP_TABLE_SERVICEACCOUNT, RT },
 	{ "", "v1", "ResourceQuota", "resourcequotas", "resourcequota", { "quota" }, false, ALL,
-	  NS | ST, KP_TABLE_DEFAULT, RT },
+	  NS | ST, KP_TABLE_RESOURCEQUOTA, RT },
 	{ "", "v1", "LimitRange", "limitranges", "limitrange", { "limits" }, false, ALL, NS,
 	  KP_TABLE_DEFAULT, RT },
 	{ "", "v1", "Binding", "bindings", "binding", { 0 }, false, KP_VERB_CREATE,

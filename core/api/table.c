@@ -233,6 +233,9 @@ static const struct col rb_cols[] = {
 static const struct col lease_cols[] = {
 	{ "Name", "string", "name", 0 }, { "Holder", "string", "", 0 },
 	{ "Age", "string", "", 0 }, { 0 } };
+static const struct col rq_cols[] = {
+	{ "Name", "string", "name", 0 }, { "Age", "string", "", 0 },
+	{ "Request", "string", "", 0 }, { "Limit", "string", "", 0 }, { 0 } };
 static const struct col cr_cols[] = {
 	{ "Name", "string", "name", 0 }, { "Controller", "string", "", 0 },
 	{ "Revision", "string", "", 0 }, { "Age", "string", "", 0 }, { 0 } };
@@ -277,8 +280,51 @@ static const struct col *cols_of(enum kp_table_kind k)
 	case KP_TABLE_CONTROLLERREVISION: return cr_cols;
 	case KP_TABLE_ENDPOINTS: return ep_cols;
 	case KP_TABLE_HPA: return hpa_cols;
+	case KP_TABLE_RESOURCEQUOTA: return rq_cols;
 	default: return default_cols;
 	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * kubectl's REQUEST and LIMIT of a ResourceQuota: "name: used/hard, ..." for
+ * each resource of spec.hard in name order, limits.* in LIMIT. used and hard
+ * come from status (0 when not there yet); kplane runs no quota controller,
+ * so hard falls back to spec.hard.
+ */
+static void quota_cells(const json_t *o, json_t *cells)
+{
+	json_t *hard = kp_obj_get(o, "spec.hard");
+	size_t n = json_object_size(hard), i = 0;
+	const char **names = n ? calloc(n, sizeof(*names)) : NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)hard, k, v)
+		if (names)
+			names[i++] = k;
+	if (names)
+		qsort(names, n, sizeof(*names), cmp_str);
+	struct kp_buf req = { 0 }, lim = { 0 };
+	for (i = 0; names && i < n; i++) {
+		struct kp_buf *b = !strncmp(names[i], "limits.", 7) ? &lim : &req;
+		json_t *u = json_object_get(kp_obj_get(o, "status.used"), names[i]);
+		json_t *h = json_object_get(kp_obj_get(o, "status.hard"), names[i]);
+		if (!json_is_string(h))
+			h = json_object_get(hard, names[i]);
+		if (b->len)
+			kp__buf_adds(b, ", ");
+		kp__buf_addf(b, "%s: %s/%s", names[i], json_is_string(u) ? json_string_value(u) : "0",
+			     json_is_string(h) ? json_string_value(h) : "0");
+	}
+	free(names);
+	json_array_append_new(cells, json_string(req.p ? req.p : ""));
+	json_array_append_new(cells, json_string(lim.p ? lim.p : ""));
+	kp__buf_release(&req);
+	kp__buf_release(&lim);
 }
 
 /* "a,b" of a field of each container in the template (containers names / images). */
@@ -1071,6 +1117,10 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 	case KP_TABLE_LEASE:
 		json_array_append_new(cells, str_or(o, "spec.holderIdentity", ""));
 		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		break;
+	case KP_TABLE_RESOURCEQUOTA:
+		json_array_append_new(cells, age_of(o, "metadata.creationTimestamp"));
+		quota_cells(o, cells);
 		break;
 	case KP_TABLE_CONTROLLERREVISION:
 		json_array_append_new(cells, controller_of(o));
