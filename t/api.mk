@@ -75,4 +75,6 @@ SH_TESTS += t/t5020-api-store-gateway.sh
 # Acceptance of the API issue (timestamps, watch spellings, health,
 # discovery, subresources); t/t6120 drives real manifests through clients.
 SH_TESTS += t/t5030-api-acceptance.sh
+# autoscaling/v1 HPAs converted from the stored autoscaling/v2.
+SH_TESTS += t/t5031-api-hpa-v1.sh
 SH_TESTS += t/t5034-api-table-quota.sh

@@ -70,6 +70,8 @@ enum {
 	KP_RES_BINDING = 1 << 8,      /* the core/v1 bindings create-only resource */
 	KP_RES_CONVERT = 1 << 9,      /* custom resources of a CRD with several versions:
 					 apiVersion is rewritten on the way in and out */
+	KP_RES_HPA_V1 = 1 << 10,      /* autoscaling/v1 HPAs, stored as autoscaling/v2
+					 (with KP_RES_CONVERT: converted in and out) */
 };
 
 struct kp_crd_version;

@@ -1481,3 +1481,149 @@ void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const 
 				       "");
 	}
 }
+
+/* ---- autoscaling/v1 <-> autoscaling/v2 HorizontalPodAutoscaler ------------------ */
+
+/*
+ * What v1 cannot say travels in annotations, as kube-apiserver does for
+ * conditions and behavior. Metrics other than the CPU utilization target
+ * are kept in their autoscaling/v2 shape under kplane's own names (the
+ * upstream alpha annotations hold the older MetricSpec shape).
+ */
+#define HPA_ANN_CONDITIONS "autoscaling.alpha.kubernetes.io/conditions"
+#define HPA_ANN_BEHAVIOR "autoscaling.alpha.kubernetes.io/behavior"
+#define HPA_ANN_METRICS "autoscaling.kplane.io/v2-metrics"
+#define HPA_ANN_CURRENT "autoscaling.kplane.io/v2-current-metrics"
+
+static bool is_cpu_resource(const json_t *m)
+{
+	const char *t = json_string_value(json_object_get(m, "type"));
+	const char *n = json_string_value(kp_obj_get(m, "resource.name"));
+	return t && n && !strcmp(t, "Resource") && !strcmp(n, "cpu");
+}
+
+/* Moves obj[key] (stolen from obj) into annotation name as compact JSON. */
+static void hpa_stash(json_t *obj, json_t *from, const char *key, const char *name)
+{
+	json_t *v = json_object_get(from, key);
+	if (!v)
+		return;
+	if (!json_is_null(v) && !(json_is_array(v) && !json_array_size(v))) {
+		char *s = json_dumps(v, JSON_COMPACT);
+		if (s) {
+			json_t *md = ensure_obj(obj, "metadata");
+			json_object_set_new(ensure_obj(md, "annotations"), name, json_string(s));
+			free(s);
+		}
+	}
+	json_object_del(from, key);
+}
+
+/* Takes annotation name out of obj: its parsed JSON (new reference) or NULL. */
+static json_t *hpa_unstash(json_t *obj, const char *name)
+{
+	json_t *ann = kp_obj_get(obj, "metadata.annotations");
+	const char *s = json_string_value(json_object_get(ann, name));
+	if (!s)
+		return NULL;
+	json_t *v = json_loads(s, 0, NULL);
+	json_object_del(ann, name);
+	if (!json_object_size(ann))
+		json_object_del(json_object_get(obj, "metadata"), "annotations");
+	return v;
+}
+
+void kp__hpa_to_v1(json_t *obj)
+{
+	json_object_set_new(obj, "apiVersion", json_string("autoscaling/v1"));
+	json_t *spec = json_object_get(obj, "spec");
+	if (json_is_object(spec)) {
+		json_t *rest = json_array(), *m;
+		size_t i;
+		bool cpu = false;
+		json_array_foreach (json_object_get(spec, "metrics"), i, m) {
+			json_t *pct = kp_obj_get(m, "resource.target.averageUtilization");
+			const char *tt = kp_obj_str(m, "resource.target.type");
+			if (!cpu && is_cpu_resource(m) && json_is_integer(pct) && tt &&
+			    !strcmp(tt, "Utilization") &&
+			    json_object_size(kp_obj_get(m, "resource.target")) == 2) {
+				json_object_set(spec, "targetCPUUtilizationPercentage", pct);
+				cpu = true;
+			} else {
+				json_array_append(rest, m);
+			}
+		}
+		json_object_set_new(spec, "v2-metrics", rest);
+		hpa_stash(obj, spec, "v2-metrics", HPA_ANN_METRICS);
+		json_object_del(spec, "metrics");
+		hpa_stash(obj, spec, "behavior", HPA_ANN_BEHAVIOR);
+	}
+	json_t *st = json_object_get(obj, "status");
+	if (json_is_object(st)) {
+		json_t *rest = json_array(), *m;
+		size_t i;
+		bool cpu = false;
+		json_array_foreach (json_object_get(st, "currentMetrics"), i, m) {
+			json_t *pct = kp_obj_get(m, "resource.current.averageUtilization");
+			if (!cpu && is_cpu_resource(m) && json_is_integer(pct)) {
+				json_object_set(st, "currentCPUUtilizationPercentage", pct);
+				cpu = true;
+			} else {
+				json_array_append(rest, m);
+			}
+		}
+		json_object_set_new(st, "v2-current", rest);
+		hpa_stash(obj, st, "v2-current", HPA_ANN_CURRENT);
+		json_object_del(st, "currentMetrics");
+		hpa_stash(obj, st, "conditions", HPA_ANN_CONDITIONS);
+	}
+}
+
+void kp__hpa_to_v2(json_t *obj)
+{
+	json_object_set_new(obj, "apiVersion", json_string("autoscaling/v2"));
+	json_t *extra = hpa_unstash(obj, HPA_ANN_METRICS);
+	json_t *behavior = hpa_unstash(obj, HPA_ANN_BEHAVIOR);
+	json_t *spec = json_object_get(obj, "spec");
+	if (json_is_object(spec)) {
+		json_t *metrics = json_array();
+		json_t *pct = json_object_get(spec, "targetCPUUtilizationPercentage");
+		if (pct)
+			json_array_append_new(
+				metrics, json_pack("{s:s, s:{s:s, s:{s:s, s:O}}}", "type", "Resource",
+						   "resource", "name", "cpu", "target", "type",
+						   "Utilization", "averageUtilization", pct));
+		json_object_del(spec, "targetCPUUtilizationPercentage");
+		if (json_is_array(extra))
+			json_array_extend(metrics, extra);
+		if (json_array_size(metrics))
+			json_object_set(spec, "metrics", metrics);
+		json_decref(metrics);
+		if (behavior)
+			json_object_set(spec, "behavior", behavior);
+	}
+	json_decref(extra);
+	json_decref(behavior);
+	extra = hpa_unstash(obj, HPA_ANN_CURRENT);
+	json_t *conds = hpa_unstash(obj, HPA_ANN_CONDITIONS);
+	json_t *st = json_object_get(obj, "status");
+	if (json_is_object(st)) {
+		json_t *metrics = json_array();
+		json_t *pct = json_object_get(st, "currentCPUUtilizationPercentage");
+		if (pct)
+			json_array_append_new(metrics,
+					      json_pack("{s:s, s:{s:s, s:{s:O}}}", "type", "Resource",
+							"resource", "name", "cpu", "current",
+							"averageUtilization", pct));
+		json_object_del(st, "currentCPUUtilizationPercentage");
+		if (json_is_array(extra))
+			json_array_extend(metrics, extra);
+		if (json_array_size(metrics))
+			json_object_set(st, "currentMetrics", metrics);
+		json_decref(metrics);
+		if (json_is_array(conds))
+			json_object_set(st, "conditions", conds);
+	}
+	json_decref(extra);
+	json_decref(conds);
+}

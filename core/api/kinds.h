@@ -33,4 +33,14 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const json_t *old,
 			struct kp_errlist *errs);
 
+/*
+ * HorizontalPodAutoscaler between autoscaling/v2 (stored) and autoscaling/v1,
+ * in place on obj (borrowed). v1 keeps the CPU utilization target and the
+ * current CPU utilization; the v2 fields it cannot express (other metrics,
+ * behavior, conditions) travel in metadata.annotations so that a v1 read,
+ * write back and v2 read loses nothing.
+ */
+void kp__hpa_to_v1(json_t *obj);
+void kp__hpa_to_v2(json_t *obj);
+
 #endif

@@ -66,6 +66,10 @@ static struct kp_resource table[] = {
 	/* autoscaling/v2 */
 	{ "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
 	  "horizontalpodautoscaler", { "hpa" }, true, ALL, NS | ST | GEN, KP_TABLE_HPA, RT },
+	/* autoscaling/v1: the same objects, converted (kinds.c kp__hpa_to_v1) */
+	{ "autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+	  "horizontalpodautoscaler", { "hpa" }, true, ALL,
+	  NS | ST | GEN | KP_RES_CONVERT | KP_RES_HPA_V1, KP_TABLE_HPA, RT },
 	/* policy/v1 */
 	{ "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget",
 	  { "pdb" }, false, ALL, NS | ST | GEN, KP_TABLE_PDB, RT },

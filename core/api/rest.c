@@ -269,6 +269,14 @@ static char *encode_store(const struct kp_resource *res, json_t *obj, size_t *le
 	if (md)
 		json_object_del(md, "resourceVersion");
 	json_t *av = NULL;
+	if (res->flags & KP_RES_HPA_V1) {
+		json_t *v2 = json_deep_copy(obj);
+		kp__hpa_to_v2(v2);
+		struct kp_buf b = { 0 };
+		kp__buf_add_json(&b, v2);
+		json_decref(v2);
+		return kp__buf_steal(&b, len);
+	}
 	if (res->flags & KP_RES_CONVERT) {
 		av = json_incref(json_object_get(obj, "apiVersion"));
 		json_object_set_new(obj, "apiVersion", json_string(kp__cr_storage_gv(res)));
@@ -289,7 +297,9 @@ static bool is_crd_kind(const struct kp_resource *res)
 /* A stored object as the request's version sees it (custom resources). */
 static void convert_out(const struct kp_resource *res, json_t *obj)
 {
-	if (res->flags & KP_RES_CONVERT)
+	if (res->flags & KP_RES_HPA_V1)
+		kp__hpa_to_v1(obj);
+	else if (res->flags & KP_RES_CONVERT)
 		json_object_set_new(obj, "apiVersion", json_string(res->group_version));
 }
 
@@ -2106,6 +2116,187 @@ static void do_binding(struct kp_req *r, const char *pod)
 	json_decref(b);
 }
 
+/* kube's MaxDisruptedPodSize: evictions the disruption controller has not
+ * confirmed yet, per budget. */
+#define MAX_DISRUPTED_PODS 2000
+
+static void reply_pdb_429(struct kp_req *r, const char *cause)
+{
+	json_t *d = json_pack("{s:[{s:s, s:s}]}", "causes", "reason", "DisruptionBudget",
+			      "message", cause);
+	kp__reply_status(r, 429, "TooManyRequests", d,
+			 "Cannot evict pod as it would violate the pod's disruption budget.");
+}
+
+/*
+ * The PodDisruptionBudgets of pods/eviction, as kube's eviction REST: the
+ * one budget whose selector picks the pod must allow a disruption; its
+ * status.disruptionsAllowed goes down by one (compare-and-swap on the
+ * budget's revision, retried on conflict) and the pod is recorded in
+ * status.disruptedPods until the disruption controller sees it go. Returns
+ * true when the pod may be deleted, false after replying.
+ */
+static bool eviction_allowed(struct kp_req *r, const json_t *pod)
+{
+	const char *phase = kp_obj_str(pod, "status.phase");
+	/* canIgnorePDB: finished or never started pods, and pods already going. */
+	if ((phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed") ||
+		       !strcmp(phase, "Pending"))) ||
+	    kp_obj_str(pod, "metadata.deletionTimestamp"))
+		return true;
+	const struct kp_resource *pres = kp__registry_find("policy", "v1", "poddisruptionbudgets");
+	if (!pres)
+		return true;
+	bool ready = false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(kp_obj_get(pod, "status.conditions"), i, c) {
+		const char *t = kp_obj_str(c, "type"), *st = kp_obj_str(c, "status");
+		if (t && !strcmp(t, "Ready") && st && !strcmp(st, "True"))
+			ready = true;
+	}
+	struct kp_buf prefix = { 0 };
+	kp__registry_key(pres, r->ns, NULL, &prefix);
+	bool ok = false;
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		struct kp_kv_list l;
+		int rc = kp_store_list(r->srv->st, prefix.p, 0, NULL, 0, &l);
+		if (rc) {
+			kp__reply_store_error(r, rc, "");
+			goto out;
+		}
+		json_t *pdb = NULL;
+		char *key = NULL;
+		uint64_t rev = 0;
+		size_t n = 0;
+		for (size_t j = 0; j < l.n; j++) {
+			json_t *o = json_loadb(l.items[j].value, l.items[j].len, 0, NULL);
+			json_t *sel = o ? kp_obj_get(o, "spec.selector") : NULL;
+			struct kp_label_selector *ls = NULL;
+			/* policy/v1: a null selector picks no pod, an empty one all. */
+			bool hit = json_is_object(sel) && kp_label_selector_from_json(sel, &ls, NULL) == 0 &&
+				   kp_label_selector_matches(ls, kp_obj_labels(pod));
+			if (ls)
+				kp_label_selector_free(ls);
+			if (hit && n++ == 0) {
+				pdb = o;
+				key = strdup(l.items[j].key);
+				rev = l.items[j].mod_rev;
+			} else {
+				json_decref(o);
+			}
+		}
+		kp_kv_list_release(&l);
+		if (n == 0) {
+			ok = true;
+			goto out;
+		}
+		const char *pname = kp_obj_name(pdb);
+		if (n > 1) {
+			const char *m = "This pod has more than one PodDisruptionBudget, which the "
+					"eviction subresource does not support.";
+			kp__reply_status(r, 500, "InternalError",
+					 json_pack("{s:[{s:s}]}", "causes", "message", m),
+					 "Internal error occurred: %s", m);
+			goto done;
+		}
+		json_int_t desired = kp_obj_int(pdb, "status.desiredHealthy", 0);
+		json_int_t healthy = kp_obj_int(pdb, "status.currentHealthy", 0);
+		/* A pod that is not ready does not count as healthy: evicting it costs
+		 * nothing while the budget is met. */
+		if (!ready) {
+			const char *pol = kp_obj_str(pdb, "spec.unhealthyPodEvictionPolicy");
+			if ((pol && !strcmp(pol, "AlwaysAllow")) || (healthy >= desired && desired > 0)) {
+				ok = true;
+				goto done;
+			}
+		}
+		json_int_t allowed = kp_obj_int(pdb, "status.disruptionsAllowed", 0);
+		if (!kp_obj_get(pdb, "status") ||
+		    kp_obj_int(pdb, "status.observedGeneration", 0) <
+			    kp_obj_int(pdb, "metadata.generation", 1)) {
+			char cause[400];
+			snprintf(cause, sizeof(cause),
+				 "The disruption budget %s is still being processed by the server.",
+				 pname);
+			reply_pdb_429(r, cause);
+			goto done;
+		}
+		if (allowed < 0) {
+			kp__reply_status(r, 403, "Forbidden", NULL,
+					 "pdb disruptions allowed is negative");
+			goto done;
+		}
+		json_t *dp = kp_obj_get(pdb, "status.disruptedPods");
+		if (json_object_size(dp) > MAX_DISRUPTED_PODS) {
+			kp__reply_status(r, 403, "Forbidden", NULL,
+					 "DisruptedPods map too big - too many evictions not "
+					 "confirmed by PDB controller");
+			goto done;
+		}
+		if (allowed == 0) {
+			char cause[400];
+			snprintf(cause, sizeof(cause),
+				 "The disruption budget %s needs %lld healthy pods and has %lld "
+				 "currently",
+				 pname, (long long)desired, (long long)healthy);
+			reply_pdb_429(r, cause);
+			goto done;
+		}
+		if (dry_run(r)) {
+			ok = true;
+			goto done;
+		}
+		kp_obj_set(pdb, "status.disruptionsAllowed", json_integer(allowed - 1));
+		if (allowed - 1 == 0) {
+			json_t *conds = kp_obj_get(pdb, "status.conditions");
+			json_t *cd;
+			json_array_foreach(conds, i, cd) {
+				const char *t = kp_obj_str(cd, "type");
+				const char *st = kp_obj_str(cd, "status");
+				if (!t || strcmp(t, "DisruptionAllowed"))
+					continue;
+				if (!st || strcmp(st, "False")) {
+					char ts[KP_TIME_BUFSZ];
+					kp_time_format(kp_time_now(), ts);
+					json_object_set_new(cd, "lastTransitionTime", json_string(ts));
+				}
+				json_object_set_new(cd, "status", json_string("False"));
+				json_object_set_new(cd, "reason", json_string("InsufficientPods"));
+			}
+		}
+		if (!json_is_object(dp)) {
+			dp = json_object();
+			kp_obj_set(pdb, "status.disruptedPods", dp);
+		}
+		char ts[KP_TIME_BUFSZ];
+		json_object_set_new(dp, kp_obj_name(pod), json_string(kp_time_format(kp_time_now(), ts)));
+		size_t len;
+		char *bytes = encode_store(pres, pdb, &len);
+		uint64_t nrev = 0;
+		rc = kp_store_update(r->srv->st, key, bytes, len, rev, &nrev);
+		free(bytes);
+		if (rc == KP_ECONFLICT) {
+			json_decref(pdb);
+			free(key);
+			continue;
+		}
+		if (rc)
+			kp__reply_store_error(r, rc, pname);
+		else
+			ok = true;
+done:
+		json_decref(pdb);
+		free(key);
+		goto out;
+	}
+	kp__reply_status(r, 429, "TooManyRequests", NULL,
+			 "Cannot evict pod as it would violate the pod's disruption budget.");
+out:
+	kp__buf_release(&prefix);
+	return ok;
+}
+
 static void do_eviction(struct kp_req *r)
 {
 	json_t *e = decode_body(r, true);
@@ -2129,8 +2320,14 @@ static void do_eviction(struct kp_req *r)
 	if (v)
 		d.pre_rv = strdup(v);
 	json_decref(e);
+	struct kp_buf k = { 0 };
+	key_of(r, r->name, &k);
+	json_t *pod = load_stored(r, k.p, r->name, NULL);
+	kp__buf_release(&k);
+	bool go = pod && eviction_allowed(r, pod);
+	json_decref(pod);
 	json_t *obj = NULL;
-	if (delete_one(r, r->name, &d, &obj) == 0) {
+	if (go && delete_one(r, r->name, &d, &obj) == 0) {
 		json_decref(obj);
 		kp__reply_success(r, 201, NULL);
 	}

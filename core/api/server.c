@@ -197,7 +197,7 @@ void kp__metrics_render(struct kp_api_server *srv, struct kp_buf *out)
 	for (size_t i = 0; i < kp__registry_count(); i++) {
 		const struct kp_resource *r = kp__registry_at(i);
 		size_t n = 0;
-		if (r->flags & KP_RES_BINDING)
+		if (r->flags & (KP_RES_BINDING | KP_RES_HPA_V1)) /* v1 HPAs: the v2 objects */
 			continue;
 		if (kp_store_count(srv->st, r->key_prefix, &n) == 0)
 			kp__buf_addf(out, "apiserver_storage_objects{resource=\"%s\"} %zu\n",

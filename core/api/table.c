@@ -14,6 +14,7 @@
 #include <kplane/kplane.h>
 
 #include "core/api/internal.h"
+#include "core/api/kinds.h"
 
 bool kp__wants_table(const char *accept)
 {
@@ -1132,7 +1133,15 @@ static json_t *row_for(const struct kp_resource *res, const json_t *o)
 		snprintf(ref, sizeof(ref), "%s/%s", kp_obj_str(o, "spec.scaleTargetRef.kind") ?: "",
 			 kp_obj_str(o, "spec.scaleTargetRef.name") ?: "");
 		json_array_append_new(cells, json_string(ref));
-		json_array_append_new(cells, hpa_targets(o));
+		/* A v1 object's targets as the stored v2 metrics say them. */
+		json_t *v2 = NULL;
+		const char *av = kp_obj_str(o, "apiVersion");
+		if (av && !strcmp(av, "autoscaling/v1")) {
+			v2 = json_deep_copy(o);
+			kp__hpa_to_v2(v2);
+		}
+		json_array_append_new(cells, hpa_targets(v2 ? v2 : o));
+		json_decref(v2);
 		if (json_is_integer(kp_obj_get(o, "spec.minReplicas"))) {
 			snprintf(buf, sizeof(buf), "%lld", (long long)intv(o, "spec.minReplicas"));
 			json_array_append_new(cells, json_string(buf));

@@ -22,6 +22,7 @@
 #include <kplane/kplane.h>
 
 #include "core/api/internal.h"
+#include "core/api/kinds.h"
 
 #define HUB_BATCH 256
 #define PUMP_BATCH 512
@@ -115,7 +116,9 @@ static void add_event_raw(struct wconn *wc, const char *type, const char *json, 
 /* obj borrowed, its resourceVersion already set. */
 static void add_event_obj(struct wconn *wc, const char *type, json_t *obj)
 {
-	if (wc->res->flags & KP_RES_CONVERT)
+	if (wc->res->flags & KP_RES_HPA_V1)
+		kp__hpa_to_v1(obj);
+	else if (wc->res->flags & KP_RES_CONVERT)
 		json_object_set_new(obj, "apiVersion", json_string(wc->res->group_version));
 	kp__buf_adds(&wc->out, "{\"type\":\"");
 	kp__buf_adds(&wc->out, type);
