@@ -15,7 +15,7 @@ plugins_libkpctl_static_la_SOURCES = \
 nodist_plugins_libkpctl_static_la_SOURCES = plugins/ctl-static-table.c
 CLEANFILES += plugins/ctl-static-table.c
 # Descriptor ids (KP_PLUGIN_DEFINE) of the modules below, for the table.
-CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle endpoints daemonset statefulset persistentvolume cronjob hpa
+CTL_STATIC_PLUGINS = replicaset node_sim deployment garbage_collector namespace job node_lifecycle endpoints daemonset statefulset persistentvolume cronjob hpa disruption
 
 plugins/ctl-static-table.c: Makefile
 	$(AM_V_GEN)$(MKDIR_P) plugins && { \
@@ -115,3 +115,10 @@ plugins_hpa_la_SOURCES = plugins/controllers/hpa.c \
 plugins_hpa_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_hpa_la_LIBADD = -lm
 plugins_libkpctl_static_la_SOURCES += plugins/controllers/hpa.c
+
+plugins_LTLIBRARIES += plugins/disruption.la
+plugins_disruption_la_SOURCES = plugins/controllers/disruption.c \
+	plugins/controllers/workload.c plugins/controllers/workload.h \
+	plugins/controllers/common.h
+plugins_disruption_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_libkpctl_static_la_SOURCES += plugins/controllers/disruption.c

@@ -34,6 +34,7 @@ SH_TESTS += t/t4110-ctl-hpa.sh
 SH_TESTS += t/t4111-ctl-endpointslice.sh
 SH_TESTS += t/t4120-ctl-job-policies.sh
 SH_TESTS += t/t4121-ctl-daemonset-history.sh
+SH_TESTS += t/t4140-ctl-pdb-eviction.sh
 C_TESTS += t/t4122-ctl-history
 t_t4122_ctl_history_SOURCES = t/t4122-ctl-history.c t/tap.h \
 	plugins/controllers/workload.c plugins/controllers/workload.h
