@@ -77,4 +77,6 @@ SH_TESTS += t/t5020-api-store-gateway.sh
 SH_TESTS += t/t5030-api-acceptance.sh
 # autoscaling/v1 HPAs converted from the stored autoscaling/v2.
 SH_TESTS += t/t5031-api-hpa-v1.sh
+# Times written through /status are put in UTC.
+SH_TESTS += t/t5032-api-status-times.sh
 SH_TESTS += t/t5034-api-table-quota.sh

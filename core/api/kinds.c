@@ -678,8 +678,48 @@ static void norm_time(json_t *parent, const char *key, bool micro)
 	}
 }
 
+static void norm_state_times(json_t *statuses)
+{
+	size_t i;
+	json_t *cs;
+	json_array_foreach (statuses, i, cs) {
+		static const char *const states[] = { "state", "lastState" };
+		for (size_t j = 0; j < 2; j++) {
+			json_t *st = json_object_get(cs, states[j]);
+			norm_time(json_object_get(st, "running"), "startedAt", false);
+			json_t *t = json_object_get(st, "terminated");
+			norm_time(t, "startedAt", false);
+			norm_time(t, "finishedAt", false);
+		}
+	}
+}
+
+void kp__kinds_norm_status_times(json_t *obj)
+{
+	json_t *st = json_object_get(obj, "status");
+	if (!json_is_object(st))
+		return;
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(st, "conditions"), i, c) {
+		norm_time(c, "lastTransitionTime", false);
+		norm_time(c, "lastProbeTime", false);
+		norm_time(c, "lastHeartbeatTime", false);
+		norm_time(c, "lastUpdateTime", false);
+	}
+	/* pods and jobs, jobs, cronjobs (two), horizontalpodautoscalers */
+	static const char *const times[] = { "startTime", "completionTime", "lastScheduleTime",
+					     "lastSuccessfulTime", "lastScaleTime" };
+	for (size_t j = 0; j < sizeof(times) / sizeof(times[0]); j++)
+		norm_time(st, times[j], false);
+	norm_state_times(json_object_get(st, "containerStatuses"));
+	norm_state_times(json_object_get(st, "initContainerStatuses"));
+	norm_state_times(json_object_get(st, "ephemeralContainerStatuses"));
+}
+
 static void norm_times(const struct kp_resource *res, json_t *obj)
 {
+	kp__kinds_norm_status_times(obj);
 	if (is(res, "events")) {
 		norm_time(obj, "firstTimestamp", false);
 		norm_time(obj, "lastTimestamp", false);

@@ -34,6 +34,15 @@ void kp__kinds_validate(const struct kp_resource *res, const json_t *obj, const 
 			struct kp_errlist *errs);
 
 /*
+ * Puts the times of obj's status (borrowed, changed in place) in UTC as
+ * Kubernetes marshals a metav1.Time ("2024-01-02T01:04:05Z"): conditions'
+ * last*Time, startTime, completionTime, lastScheduleTime,
+ * lastSuccessfulTime, lastScaleTime and container states' startedAt and
+ * finishedAt. Values that do not parse stay as they are.
+ */
+void kp__kinds_norm_status_times(json_t *obj);
+
+/*
  * HorizontalPodAutoscaler between autoscaling/v2 (stored) and autoscaling/v1,
  * in place on obj (borrowed). v1 keeps the CPU utilization target and the
  * current CPU utilization; the v2 fields it cannot express (other metrics,

@@ -1320,6 +1320,8 @@ static void update_loop(struct kp_req *r, const char *name, enum update_mode mod
 			kinds_default(r->res, obj, NULL, NULL);
 		else if (mode == UPD_STATUS && r->res->crd)
 			kp__cr_default(r->res, obj, false);
+		else if (mode == UPD_STATUS) /* custom resources keep their strings */
+			kp__kinds_norm_status_times(obj);
 		/*
 		 * managedFields: an apply computed them (applied); other writes own
 		 * what they changed; bindings are the server's and leave them be.
