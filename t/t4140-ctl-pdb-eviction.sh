@@ -135,4 +135,40 @@ test_expect_success 'kpctl drain waits on the budget, then drains' '
 	wait_for 30 "test \"\$(K get pods -l app=web -o json | jq \"[.items[] | select(.spec.nodeName == \\\"fake-2\\\" and .metadata.deletionTimestamp == null)] | length\")\" = 2"
 '
 
+# Without controllers nothing rewrites the budget's status: the eviction's
+# own checks and writes can be looked at exactly.
+test_expect_success 'API only: budget without status 429, then the eviction spends it' '
+	stop_server &&
+	start_server --store memory &&
+	MP="Content-Type: application/merge-patch+json" &&
+	for p in p1 p2 p3; do
+		expect_code 201 POST /api/v1/namespaces/default/pods -H "$CT_JSON" \
+			-d "{\"metadata\":{\"name\":\"$p\",\"labels\":{\"app\":\"x\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}" || return 1
+	done &&
+	for p in p1 p3; do
+		expect_code 200 PATCH /api/v1/namespaces/default/pods/$p/status -H "$MP" \
+			-d "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" || return 1
+	done &&
+	expect_code 200 PATCH /api/v1/namespaces/default/pods/p2/status -H "$MP" \
+		-d "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}" &&
+	expect_code 201 POST /apis/policy/v1/namespaces/default/poddisruptionbudgets -H "$CT_JSON" \
+		-d "{\"metadata\":{\"name\":\"b1\"},\"spec\":{\"minAvailable\":1,\"selector\":{\"matchLabels\":{\"app\":\"x\"}}}}" &&
+	test "$(evict p1)" = 429 &&
+	test "$(jqo .reason)" = TooManyRequests &&
+	test "$(jqo .details.causes[0].message)" = "The disruption budget b1 is still being processed by the server." &&
+	expect_code 200 PATCH /apis/policy/v1/namespaces/default/poddisruptionbudgets/b1/status -H "$MP" \
+		-d "{\"status\":{\"observedGeneration\":1,\"disruptionsAllowed\":1,\"currentHealthy\":2,\"desiredHealthy\":1,\"expectedPods\":3}}" &&
+	test "$(evict p1)" = 201 &&
+	expect_code 200 GET /apis/policy/v1/namespaces/default/poddisruptionbudgets/b1 &&
+	test "$(jqo .status.disruptionsAllowed)" = 0 &&
+	test "$(jqo ".status.disruptedPods | keys | join(\",\")")" = p1 &&
+	# Not ready while the budget is met (2 healthy, 1 desired): goes freely.
+	test "$(evict p2)" = 201 &&
+	expect_code 200 GET /apis/policy/v1/namespaces/default/poddisruptionbudgets/b1 &&
+	test "$(jqo ".status.disruptedPods | keys | join(\",\")")" = p1 &&
+	test "$(evict p3)" = 429 &&
+	test "$(jqo .details.causes[0].message)" = "The disruption budget b1 needs 1 healthy pods and has 2 currently" &&
+	expect_code 200 GET /api/v1/namespaces/default/pods/p3
+'
+
 test_done
