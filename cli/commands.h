@@ -41,6 +41,12 @@ int kp__cli_start_scheduler(const char *prog, struct kp_store *st, const char *s
  * (NULL: all) with settings (borrowed, may be NULL); the caller frees
  * *reg_out after kp_ctl_manager_free(*out).
  */
+/*
+ * Reads path as one YAML or JSON document that must be a mapping; on any
+ * error prints "PROG: FLAG PATH: why" and returns -1. *out is a new
+ * reference on success.
+ */
+int kp__cli_load_doc(const char *prog, const char *flag, const char *path, json_t **out);
 /* A new "HOSTNAME_UUID" leader-election identity (caller frees), as kube's components use. */
 char *kp__cli_identity(void);
 int kp__cli_start_controllers(const char *prog, struct kp_store *st, const char *enabled,

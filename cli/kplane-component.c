@@ -112,46 +112,25 @@ static bool parse_bool(const char *s, bool *out)
 /* The controller-manager's --config: a mapping with `controllers:` only. */
 static int load_ctl_config(struct component *c)
 {
-	FILE *f = fopen(c->config, "rb");
-	if (!f) {
-		fprintf(stderr, "%s: --config %s: %s\n", c->prog, c->config, strerror(errno));
-		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
 	json_t *cfg = NULL;
-	char *err = NULL;
-	int rc = kp_yaml_or_json_load_one(buf, len, &cfg, &err);
-	free(buf);
+	if (kp__cli_load_doc(c->prog, "--config", c->config, &cfg))
+		return -1;
 	const char *k;
 	json_t *v;
-	if (!rc && json_is_object(cfg)) {
-		json_object_foreach (cfg, k, v) {
-			if (strcmp(k, "controllers") || !json_is_object(v)) {
-				fprintf(stderr, "%s: --config %s: %s: %s\n", c->prog, c->config, k,
-					strcmp(k, "controllers") ? "unknown key (known: controllers)" :
-								   "expected a mapping of controller "
-								   "name to {workers, args}");
-				json_decref(cfg);
-				return -1;
-			}
-			c->ctl_settings = json_incref(v);
+	json_object_foreach (cfg, k, v) {
+		if (strcmp(k, "controllers") || !json_is_object(v)) {
+			fprintf(stderr, "%s: --config %s: %s: %s\n", c->prog, c->config, k,
+				strcmp(k, "controllers") ? "unknown key (known: controllers)" :
+							   "expected a mapping of controller name to "
+							   "{workers, args}");
+			json_decref(cfg);
+			return -1;
 		}
-		json_decref(cfg);
-		return 0;
+		json_decref(c->ctl_settings);
+		c->ctl_settings = json_incref(v);
 	}
-	fprintf(stderr, "%s: --config %s: %s\n", c->prog, c->config,
-		err ? err : "expected a mapping at the top level");
-	free(err);
 	json_decref(cfg);
-	return -1;
+	return 0;
 }
 
 /* ---- /healthz and /metrics ---- */

@@ -211,31 +211,9 @@ fail:
 
 static int load_config(const char *path, struct settings *s)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "kplane server: --config %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
 	json_t *cfg = NULL;
-	char *err = NULL;
-	int rc = kp_yaml_or_json_load_one(buf, len, &cfg, &err);
-	free(buf);
-	if (rc || !json_is_object(cfg)) {
-		fprintf(stderr, "kplane server: --config %s: %s\n", path,
-			err ? err : "expected a mapping at the top level");
-		free(err);
-		json_decref(cfg);
+	if (kp__cli_load_doc("kplane server", "--config", path, &cfg))
 		return -1;
-	}
 	static const struct {
 		const char *key;
 		size_t off;

@@ -48,28 +48,12 @@ static size_t discard(char *p, size_t sz, size_t n, void *arg)
 
 static int load_template(const char *path, json_t **out)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "kplane sim: --template %s: %s\n", path, strerror(errno));
+	if (kp__cli_load_doc("kplane sim", "--template", path, out))
 		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
-	char *err = NULL;
-	int rc = kp_yaml_or_json_load_one(buf, len, out, &err);
-	free(buf);
-	const char *kind = rc ? NULL : json_string_value(json_object_get(*out, "kind"));
-	if (rc || !json_is_object(*out) || (kind && strcmp(kind, "Node"))) {
-		fprintf(stderr, "kplane sim: --template %s: %s\n", path,
-			err ? err : "expected a Node object");
-		free(err);
+	const char *kind = json_string_value(json_object_get(*out, "kind"));
+	if (kind && strcmp(kind, "Node")) {
+		fprintf(stderr, "kplane sim: --template %s: expected a Node object, not a %s\n",
+			path, kind);
 		json_decref(*out);
 		*out = NULL;
 		return -1;

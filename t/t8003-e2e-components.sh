@@ -45,7 +45,12 @@ test_expect_success 'bad flags are refused naming the flag' '
 	grep -q "must be greater than the renew deadline" e4 &&
 	! kplane controller-manager --server "$S" --scheduler-config x 2>e5 &&
 	grep -q "not an option of this command" e5 &&
-	! kplane scheduler --server "$S" --leader-elect=maybe 2>e6 && grep -q "leader-elect" e6
+	! kplane scheduler --server "$S" --leader-elect=maybe 2>e6 && grep -q "leader-elect" e6 &&
+	! kplane controller-manager --server "$S" --config nope.yaml 2>e7 &&
+	grep -q -- "--config nope.yaml" e7 &&
+	echo "workers: 3" >cm.yaml &&
+	! kplane controller-manager --server "$S" --config cm.yaml 2>e8 &&
+	grep -q "workers: unknown key" e8
 '
 
 test_expect_success 'a controller manager and two schedulers start; one of each leads' '
