@@ -1897,6 +1897,31 @@ static void finish_binding(struct kp_scheduler *s, struct kp__pod *p, int rc, co
 	on_event(s, KP_EV_POD, KP_EV_DELETE);
 }
 
+/*
+ * The binding cycle of a job that left Permit (approved, or rejected: no
+ * binding), with Unreserve on failure and the Scheduled event on success.
+ * *msg (caller frees) and *code describe a failure for finish_binding.
+ */
+static int bind_job_run(struct kp_scheduler *s, struct bind_job *j, char **msg, int *code)
+{
+	int rc;
+	*code = KP_STATUS_ERROR;
+	if (j->rejected) {
+		rc = KP_ECLOSED; /* Permit rejected: no binding */
+		*code = KP_STATUS_UNSCHEDULABLE;
+		*msg = j->msg;
+		j->msg = NULL;
+	} else {
+		rc = run_binding(s, j->pod, j->cy, &j->node->info, msg);
+	}
+	if (rc < 0)
+		unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
+	else
+		scheduled_event(s, j->pod, &j->node->info);
+	kp_cycle_free(j->cy);
+	return rc;
+}
+
 static void *bind_main(void *arg)
 {
 	struct kp_scheduler *s = arg;
@@ -1912,20 +1937,8 @@ static void *bind_main(void *arg)
 			s->bq_tail = NULL;
 		pthread_mutex_unlock(&s->lock);
 		char *msg = NULL;
-		int rc, code = KP_STATUS_ERROR;
-		if (j->rejected) {
-			rc = KP_ECLOSED; /* Permit rejected: no binding */
-			code = KP_STATUS_UNSCHEDULABLE;
-			msg = j->msg;
-			j->msg = NULL;
-		} else {
-			rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
-		}
-		if (rc < 0)
-			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
-		else
-			scheduled_event(s, j->pod, &j->node->info);
-		kp_cycle_free(j->cy);
+		int code;
+		int rc = bind_job_run(s, j, &msg, &code);
 		free(j->msg);
 		struct item *it = calloc(1, sizeof(*it));
 		pthread_mutex_lock(&s->lock);
@@ -2638,20 +2651,8 @@ static void bind_ready(struct kp_scheduler *s)
 	while (j) {
 		struct bind_job *next = j->next;
 		char *msg = NULL;
-		int rc, code = KP_STATUS_ERROR;
-		if (j->rejected) {
-			rc = KP_ECLOSED; /* Permit rejected: no binding */
-			code = KP_STATUS_UNSCHEDULABLE;
-			msg = j->msg;
-			j->msg = NULL;
-		} else {
-			rc = run_binding(s, j->pod, j->cy, &j->node->info, &msg);
-		}
-		if (rc < 0)
-			unreserve_all(j->pod->profile, j->cy, j->pod, &j->node->info);
-		else
-			scheduled_event(s, j->pod, &j->node->info);
-		kp_cycle_free(j->cy);
+		int code;
+		int rc = bind_job_run(s, j, &msg, &code);
 		finish_binding(s, j->pod, rc, msg, code);
 		free(msg);
 		free(j->msg);
