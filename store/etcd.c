@@ -390,12 +390,13 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 			 * means refused before anything was proposed, so even a write
 			 * is safe to send again; "leader changed" and "request timed
 			 * out" may hide an applied write, so only reads go again.
-			 * Wait a little, up to 5 s.
+			 * Wait a little, up to 15 s: on a loaded machine an election
+			 * can take several seconds.
 			 */
 			if ((strstr(m, "etcdserver: no leader") ||
 			     (idempotent && (strstr(m, "etcdserver: leader changed") ||
 					     strstr(m, "etcdserver: request timed out")))) &&
-			    noleader_waits < 50) {
+			    noleader_waits < 150) {
 				struct timespec ts = { 0, 100 * 1000000L };
 
 				noleader_waits++;
