@@ -13,7 +13,7 @@ fi
 ETCD_PID=
 start_etcd() {
 	for try in 1 2 3; do
-		base=$((20000 + ($$ * 7 + try * 997) % 20000))
+		base=$((20000 + ($$ * 7 + try * 997) % 12000))
 		E="http://127.0.0.1:$base"
 		peer="http://127.0.0.1:$((base + 1))"
 		etcd --data-dir etcd$try --listen-client-urls "$E" --advertise-client-urls "$E" \

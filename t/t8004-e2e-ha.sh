@@ -34,7 +34,10 @@ spawn() {
 # Three members on ports picked from the PID; other ports on a second and
 # third try when those were taken (another test may run etcd beside this one).
 start_etcd() {
-	base=$((21000 + ($$ * 13 + $1 * 1013) % 18000))
+	# Below the kernel's ephemeral range (32768-), where connections could
+	# hold a port; other etcd tests pick from 20000-40000 too, hence the
+	# check that all three members run and answer.
+	base=$((20000 + ($$ * 13 + $1 * 1013) % 12000))
 	ic=
 	for i in 1 2 3; do
 		ic="${ic:+$ic,}m$i=http://127.0.0.1:$((base + 10 + i))"
@@ -48,13 +51,21 @@ start_etcd() {
 			--initial-cluster "$ic" --log-level warn
 	done
 	i=0
-	while ! curl -s "http://127.0.0.1:$((base + 3))/health" | grep -q '"health":"true"'; do
+	until etcd_all_up; do
 		i=$((i + 1))
-		if [ $i -gt 300 ]; then
+		if [ $i -gt 300 ] || ! kill -0 $(cat etcd1.pid etcd2.pid etcd3.pid) 2>/dev/null; then
 			kill -9 $(cat etcd1.pid etcd2.pid etcd3.pid) 2>/dev/null
+			sed 's/^/# /' etcd1.err etcd2.err etcd3.err | tail -n 5
 			return 1
 		fi
 		sleep 0.1
+	done
+}
+# etcd_all_up: every member answers healthy (quorum alone would hide a member
+# that never bound its port).
+etcd_all_up() {
+	for i in 1 2 3; do
+		curl -s "http://127.0.0.1:$((base + i))/health" | grep -q '"health":"true"' || return 1
 	done
 }
 try=1
