@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include <kplane/error.h>
+#include <kplane/object.h>
 
 #include "store/base64.h"
 #include "store/etcd.h"
@@ -302,7 +303,7 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 		   json_t **resp, char **errmsg)
 {
 	struct ehub *h = e->hub;
-	char *data = json_dumps(body, JSON_COMPACT);
+	char *data = kp_json_dumps(body, NULL);
 	unsigned start = __atomic_load_n(&h->cur, __ATOMIC_RELAXED);
 	char errbuf[CURL_ERROR_SIZE], url[2048], lasterr[1024] = "";
 	struct buf b = { 0 };

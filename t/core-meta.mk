@@ -10,3 +10,7 @@ t_t0004_validate_LDADD = $(T_LDADD)
 C_TESTS += t/t0005-yaml
 t_t0005_yaml_SOURCES = t/t0005-yaml.c t/tap.h
 t_t0005_yaml_LDADD = $(T_LDADD)
+
+C_TESTS += t/t0006-json-encode
+t_t0006_json_encode_SOURCES = t/t0006-json-encode.c t/tap.h
+t_t0006_json_encode_LDADD = $(T_LDADD)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kplane/kplane.h>
+
 #include "core/api/internal.h"
 
 void kp__buf_grow(struct kp_buf *b, size_t extra)
@@ -82,15 +84,10 @@ void kp__buf_add_json_str(struct kp_buf *b, const char *s)
 	kp__buf_add(b, "\"", 1);
 }
 
-static int dump_cb(const char *buffer, size_t size, void *data)
-{
-	kp__buf_add(data, buffer, size);
-	return 0;
-}
-
 void kp__buf_add_json(struct kp_buf *b, const json_t *v)
 {
-	json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (kp_json_append(v, &b->p, &b->len, &b->cap) == KP_ENOMEM)
+		abort();
 }
 
 void kp__buf_release(struct kp_buf *b)

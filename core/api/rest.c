@@ -520,7 +520,7 @@ static char *make_continue(uint64_t rev, const char *rel_key)
 {
 	json_t *t = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev,
 			      "start", rel_key);
-	char *s = json_dumps(t, JSON_COMPACT);
+	char *s = kp_json_dumps(t, NULL);
 	json_decref(t);
 	char *enc = base64_encode(s, strlen(s));
 	free(s);

@@ -913,7 +913,7 @@ static int create_system_namespaces(struct kp_store *st, char **errmsg)
 				      "labels", "kubernetes.io/metadata.name", system_namespaces[i],
 				      "spec", "finalizers", "kubernetes", "status", "phase",
 				      "Active");
-		char *s = json_dumps(o, JSON_COMPACT);
+		char *s = kp_json_dumps(o, NULL);
 		json_decref(o);
 		int rc = kp_store_create(st, key, s, strlen(s), NULL);
 		free(s);

@@ -394,7 +394,7 @@ static json_t *c_get_live(struct kp_ctl *pc, unsigned kind, const char *ns, cons
 static char *encode(json_t *obj, size_t *len)
 {
 	kp_obj_del(obj, "metadata.resourceVersion");
-	char *s = json_dumps(obj, JSON_COMPACT);
+	char *s = kp_json_dumps(obj, NULL);
 	*len = s ? strlen(s) : 0;
 	return s;
 }

@@ -82,7 +82,7 @@ static void *writer(void *p)
 			kp_store_edit_json(r->st, key, bump_event, it->event, &err);
 			free(err);
 		} else {
-			char *s = json_dumps(it->event, JSON_COMPACT);
+			char *s = kp_json_dumps(it->event, NULL);
 			if (s) {
 				int rc = kp_store_create(r->st, key, s, strlen(s), NULL);
 				if (rc < 0 && rc != KP_EEXIST)

@@ -355,7 +355,7 @@ int kp_store_edit_json(struct kp_store *st, const char *key,
 		}
 		/* Stored objects never carry resourceVersion (the revision is). */
 		kp_obj_del(obj, "metadata.resourceVersion");
-		char *s = json_dumps(obj, JSON_COMPACT);
+		char *s = kp_json_dumps(obj, NULL);
 		json_decref(obj);
 		if (!s)
 			return kp_error_set(errmsg, KP_ENOMEM, "%s: out of memory", key);

@@ -101,7 +101,7 @@ static bool try_acquire_or_renew(struct kp_leader *le)
 	int rc = kp_store_get(le->st, le->key, &kv);
 	if (rc == KP_ENOENT) {
 		json_t *l = new_lease(le, ts);
-		char *s = l ? json_dumps(l, JSON_COMPACT) : NULL;
+		char *s = l ? kp_json_dumps(l, NULL) : NULL;
 		json_decref(l);
 		rc = s ? kp_store_create(le->st, le->key, s, strlen(s), NULL) : KP_ENOMEM;
 		free(s);
@@ -142,7 +142,7 @@ static bool try_acquire_or_renew(struct kp_leader *le)
 	json_object_set_new(spec, "leaseDurationSeconds", json_integer(le->lease_s));
 	json_object_set_new(spec, "renewTime", json_string(ts));
 	json_object_set_new(l, "spec", spec);
-	char *s = json_dumps(l, JSON_COMPACT);
+	char *s = kp_json_dumps(l, NULL);
 	json_decref(l);
 	rc = s ? kp_store_update(le->st, le->key, s, strlen(s), rev, NULL) : KP_ENOMEM;
 	free(s);
@@ -169,7 +169,7 @@ static void release(struct kp_leader *le)
 		json_object_set_new(spec, "holderIdentity", json_string(""));
 		json_object_set_new(spec, "leaseDurationSeconds", json_integer(1));
 		json_object_set_new(spec, "renewTime", json_string(ts));
-		char *s = json_dumps(l, JSON_COMPACT);
+		char *s = kp_json_dumps(l, NULL);
 		if (s)
 			kp_store_update(le->st, le->key, s, strlen(s), rev, NULL);
 		free(s);

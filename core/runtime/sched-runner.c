@@ -106,7 +106,7 @@ static int bind_at(struct kp_sched_runner *r, const char *key, struct bind_edit 
 		return rc;
 	}
 	kp_obj_del(obj, "metadata.resourceVersion");
-	char *s = json_dumps(obj, JSON_COMPACT);
+	char *s = kp_json_dumps(obj, NULL);
 	json_decref(obj);
 	if (!s)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
@@ -233,7 +233,7 @@ static int host_update(void *arg, const json_t *obj, char **errmsg)
 	json_t *copy = json_deep_copy(obj);
 	uint64_t rv = kp_obj_resource_version(copy);
 	kp_obj_del(copy, "metadata.resourceVersion");
-	char *s = json_dumps(copy, JSON_COMPACT);
+	char *s = kp_json_dumps(copy, NULL);
 	json_decref(copy);
 	if (!s)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");

@@ -111,6 +111,20 @@ uint64_t kp_obj_resource_version(const json_t *obj);
 int kp_obj_set_resource_version(json_t *obj, uint64_t rev);
 
 /*
+ * Compact JSON text of v (any value, keys in insertion order): the same
+ * bytes as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY), written several
+ * times faster (no cycle bookkeeping; kplane's values have no cycles).
+ * kp_json_append appends to *buf (realloc'd and NUL-terminated; *len and
+ * *cap track it; the caller owns and frees *buf, also after an error).
+ * Returns 0, KP_ENOMEM, or KP_EINVAL (NaN/infinite real, nesting deeper
+ * than 4096), leaving *len as it was on error.
+ * kp_json_dumps returns a new string (caller frees) and its length in *len
+ * (may be NULL), or NULL on error.
+ */
+int kp_json_append(const json_t *v, char **buf, size_t *len, size_t *cap);
+char *kp_json_dumps(const json_t *v, size_t *len);
+
+/*
  * Time. Kubernetes writes RFC 3339 with second precision in UTC
  * ("2026-11-25T12:00:00Z"); input may carry fractions and offsets.
  */
