@@ -208,8 +208,11 @@ static void test_client(void)
 	is_int(kp_ctl_update(c, 0, marked, NULL, NULL), 0, "removing the finalizer");
 	ok(!stored(key), "deletes the object");
 	json_decref(marked);
-	is_int(kp_ctl_delete(c, 0, "default", "absent", NULL, KP_CTL_BACKGROUND, NULL), 0,
-	       "deleting an absent object is success");
+	char *nf = NULL;
+	is_int(kp_ctl_delete(c, 0, "default", "absent", NULL, KP_CTL_BACKGROUND, &nf), KP_ENOENT,
+	       "deleting an absent object is NotFound (the caller lowers its expectation)");
+	ok(nf && strstr(nf, "\"absent\" not found"), "and names it: %s", nf ? nf : "(null)");
+	free(nf);
 
 	/* Repeated events are counted on one Event, as kube's recorder does. */
 	kp_ctl_event(c, out, "Normal", "Tested", "the same %s", "message");
@@ -326,7 +329,7 @@ static void test_replicaset(void)
 
 int main(void)
 {
-	plan(49);
+	plan(50);
 	struct kp_store_options so = { .backend = KP_STORE_MEMORY };
 	if (kp_store_open(&so, &st, NULL) < 0)
 		return 1;

@@ -718,10 +718,11 @@ static int c_delete(struct kp_ctl *pc, unsigned kind, const char *ns, const char
 		uint64_t cur;
 		int rc;
 		json_t *obj = load(c->m->st, key, &cur, &rc);
-		if (!obj)
-			return rc == KP_ENOENT ? 0 :
-			       kp_error_set(errmsg, rc, "%s \"%s\": %s", res->kind, name,
-					    kp_strerror(rc));
+		if (!obj) /* NotFound, as kube's clients see it: see kp_ctl_delete */
+			return rc == KP_ENOENT ?
+				       kp_error_set(errmsg, rc, "%s \"%s\" not found", res->kind, name) :
+				       kp_error_set(errmsg, rc, "%s \"%s\": %s", res->kind, name,
+						    kp_strerror(rc));
 		const char *ouid = kp_obj_uid(obj);
 		if (uid && (!ouid || strcmp(uid, ouid))) {
 			rc = kp_error_set(errmsg, KP_ECONFLICT,

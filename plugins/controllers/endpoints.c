@@ -478,7 +478,7 @@ static int sync_endpoints(struct kp_ctl *c, const char *ns, const char *name, ch
 					   errmsg);
 		json_decref(cur);
 		json_decref(svc);
-		return rc == KP_ECONFLICT ? 0 : rc;
+		return rc == KP_ECONFLICT || rc == KP_ENOENT ? 0 : rc;
 	}
 	/* Subsets grouped by port list, as the EndpointSubset repacking does. */
 	json_t *groups = json_object();

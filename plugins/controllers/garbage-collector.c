@@ -197,7 +197,7 @@ static int64_t finish_owner(struct kp_ctl *c, unsigned kind, const json_t *obj, 
 		int r = kp_ctl_delete(c, k, kp_obj_namespace(d), kp_obj_name(d), kp_obj_uid(d),
 				      ref_blocks(d, uid) ? KP_CTL_FOREGROUND : KP_CTL_BACKGROUND,
 				      errmsg);
-		if (r < 0 && !rc)
+		if (r < 0 && r != KP_ENOENT && !rc)
 			rc = r;
 	}
 	json_decref(deps);
@@ -311,6 +311,8 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 				rc = kp_ctl_delete(c, (unsigned)kind, nsb, name, kp_obj_uid(obj),
 						   waiting ? KP_CTL_FOREGROUND : KP_CTL_BACKGROUND,
 						   errmsg);
+			if (rc == KP_ENOENT) /* gone already */
+				rc = 0;
 		} else {
 			json_t *copy = json_deep_copy(obj);
 			size_t i;

@@ -438,6 +438,8 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			if (fin + ttl <= now)
 				rc = kp_ctl_delete(c, K_JOB, ns, name, kp_obj_uid(job),
 						   KP_CTL_FOREGROUND, errmsg);
+			if (rc == KP_ENOENT) /* gone already */
+				rc = 0;
 			else
 				ret = (fin + ttl - now) * 1000;
 		}

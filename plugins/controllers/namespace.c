@@ -68,7 +68,7 @@ static int64_t reconcile(struct kp_ctl *c, void *state, const char *key, char **
 			char *err = NULL;
 			int r = kp_ctl_delete(c, k, key, kp_obj_name(o), kp_obj_uid(o),
 					      KP_CTL_BACKGROUND, &err);
-			if (r < 0 && r != KP_ECONFLICT && !rc)
+			if (r < 0 && r != KP_ECONFLICT && r != KP_ENOENT && !rc)
 				rc = kp_error_set(errmsg, r, "deleting %s %s/%s: %s", kinds[k].kind,
 						  key, kp_obj_name(o), err ? err : kp_strerror(r));
 			free(err);

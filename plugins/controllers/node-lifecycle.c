@@ -280,7 +280,7 @@ static int64_t sync_pod(struct kp_ctl *c, const char *ns, const char *name, char
 		kp_ctl_event(c, pod, "Normal", "TaintManagerEviction", "Marking for deletion Pod %s/%s",
 			     ns, name);
 		int rc = kp_ctl_delete(c, K_POD, ns, name, kp_obj_uid(pod), KP_CTL_BACKGROUND, errmsg);
-		ret = rc == KP_ECONFLICT ? 0 : rc;
+		ret = rc == KP_ECONFLICT || rc == KP_ENOENT ? 0 : rc;
 	} else if (due >= 0) {
 		ret = (due - now) * 1000 + 1;
 	}

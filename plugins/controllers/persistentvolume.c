@@ -349,6 +349,8 @@ static int64_t sync_volume(struct kp_ctl *c, const char *name, char **errmsg)
 			if (rc == 0)
 				kp_ctl_event(c, pv, "Normal", "VolumeDelete",
 					     "deleted volume %s, its claim is gone", name);
+			else if (rc == KP_ENOENT) /* gone already */
+				rc = 0;
 			goto out;
 		}
 		want = "Released";

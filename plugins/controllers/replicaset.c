@@ -140,6 +140,10 @@ static int manage(struct kp_ctl *c, const char *key, const json_t *rs, json_t *p
 					       kp_obj_uid(p), KP_CTL_BACKGROUND, &err);
 			if (rc < 0) {
 				kp_ctl_observe(c, key, 0, 1);
+				if (rc == KP_ENOENT) { /* gone already: what we wanted */
+					free(err);
+					continue;
+				}
 				kp_ctl_event(c, rs, "Warning", "FailedDelete", "Error deleting: %s",
 					     err ? err : kp_strerror(rc));
 				if (!ret)

@@ -316,7 +316,7 @@ static int delete_pod(struct kp_ctl *c, const json_t *sts, const json_t *pod, ch
 		kp_ctl_event(c, sts, "Normal", "SuccessfulDelete",
 			     "delete Pod %s in StatefulSet %s successful", kp_obj_name(pod),
 			     kp_obj_name(sts));
-	return rc == KP_ECONFLICT ? 0 : rc;
+	return rc == KP_ECONFLICT || rc == KP_ENOENT ? 0 : rc;
 }
 
 /* kube's isHealthy: Running, Ready for minReadySeconds, not being deleted. */

@@ -249,7 +249,11 @@ static inline int kp_ctl_update_status(struct kp_ctl *c, unsigned kind, const js
 /*
  * Deletes ns/name as DELETE does with propagationPolicy `propagation`
  * (enum kp_ctl_propagation). uid (may be NULL) is a precondition:
- * KP_ECONFLICT when the stored object has another. Absent is success.
+ * KP_ECONFLICT when the stored object has another. An object that is
+ * already gone is KP_ENOENT (kube's NotFound), not success: a controller
+ * that raised a deletion expectation for it counts it down itself with
+ * kp_ctl_observe, since the deletion it waits for may have been seen
+ * before the expectation was raised.
  */
 static inline int kp_ctl_delete(struct kp_ctl *c, unsigned kind, const char *ns,
 				const char *name, const char *uid, int propagation,
