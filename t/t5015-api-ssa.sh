@@ -48,7 +48,7 @@ test_expect_success 'apply creates the object with an Apply managedFields entry'
 	test "$(jqo ".metadata.managedFields[0] | [.manager, .operation, .apiVersion, .fieldsType] | join(\" \")")" = "alice Apply apps/v1 FieldsV1" &&
 	jqo ".metadata.managedFields[0].time" | grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" &&
 	cat >expect <<-\EOF &&
-	{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:replicas":{},"f:selector":{"f:matchLabels":{"f:app":{}}},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}}}
+	{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}}}
 	EOF
 	fields alice >got && test_cmp expect got &&
 	expect_code 200 GET $D/web && test "$(jqo .spec.replicas)" = 2
@@ -128,6 +128,44 @@ test_expect_success 'create and update record Update entries (fieldManager, else
 		-d "{\"metadata\":{\"name\":\"c1\"},\"data\":{\"a\":\"9\",\"b\":\"2\"}}" &&
 	test "$(jqo .metadata.resourceVersion)" = "$rv" &&
 	test -z "$(fields gina)"
+'
+
+# What Kubernetes records for a created Deployment (kube's FieldsV1 of
+# "kubectl create", defaults included): LabelSelector is +structType=atomic,
+# so .spec.selector is owned whole, and enableServiceLinks is a Pod default
+# (SetDefaults_Pod), not a template's.
+test_expect_success 'a created Deployment: every field, defaults too, selector owned whole' '
+	deploy c.yaml 3 nginx:1.14.2 &&
+	sed -i "s/name: web/name: made/" c.yaml &&
+	expect_code 201 POST "$D?fieldManager=maker" -H "Content-Type: application/yaml" --data-binary @c.yaml &&
+	cat >expect.json <<-\EOF &&
+	{"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+	 "f:spec": {
+	  "f:progressDeadlineSeconds": {}, "f:replicas": {}, "f:revisionHistoryLimit": {},
+	  "f:selector": {},
+	  "f:strategy": {"f:rollingUpdate": {".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}},
+	                 "f:type": {}},
+	  "f:template": {
+	   "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+	   "f:spec": {
+	    "f:containers": {
+	     "k:{\"name\":\"nginx\"}": {
+	      ".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {},
+	      "f:ports": {".": {},
+	       "k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}, "f:protocol": {}}},
+	      "f:resources": {}, "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {}}},
+	    "f:dnsPolicy": {}, "f:restartPolicy": {}, "f:schedulerName": {},
+	    "f:securityContext": {}, "f:terminationGracePeriodSeconds": {}}}}}
+	EOF
+	jq -c . expect.json >expect &&
+	fields maker >got && test_cmp expect got
+'
+
+test_expect_success 'a pod: required node affinity (NodeSelector) and label selectors are atomic' '
+	expect_code 201 POST "/api/v1/namespaces/default/pods?fieldManager=maker" -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"aff\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}],\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\"}]}]}},\"podAntiAffinity\":{\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":1,\"podAffinityTerm\":{\"topologyKey\":\"z\",\"labelSelector\":{\"matchLabels\":{\"a\":\"b\"}}}}]}}}}" &&
+	fields maker >f &&
+	test "$(jq -c ".\"f:spec\".\"f:affinity\"" f)" = "{\".\":{},\"f:nodeAffinity\":{\".\":{},\"f:requiredDuringSchedulingIgnoredDuringExecution\":{}},\"f:podAntiAffinity\":{\".\":{},\"f:preferredDuringSchedulingIgnoredDuringExecution\":{}}}" &&
+	test "$(jq -c ".\"f:spec\".\"f:enableServiceLinks\"" f)" = "{}"
 '
 
 test_expect_success 'removing a field takes it from every manager' '

@@ -88,7 +88,7 @@ static bool item_has_keys(const json_t *item, const struct linfo *li)
 static char *item_pe(const struct linfo *li, const json_t *item)
 {
 	if (li->type == LT_SET) {
-		char *v = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *v = kp_json_dumps(item, NULL);
 		char *out = NULL;
 		if (!v || asprintf(&out, "v:%s", v) < 0)
 			abort();
@@ -101,7 +101,7 @@ static char *item_pe(const struct linfo *li, const json_t *item)
 		json_object_set_new(k, li->keys[i],
 				    v ? json_incref(v) : json_string(li->key_default[i]));
 	}
-	char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+	char *s = kp_json_dumps(k, NULL); /* li->keys are sorted: so is k */
 	json_decref(k);
 	char *out = NULL;
 	if (!s || asprintf(&out, "k:%s", s) < 0)
@@ -377,6 +377,25 @@ static bool value_struct(const char *field)
 	return false;
 }
 
+/*
+ * Structs Kubernetes marks +structType=atomic that kplane's kinds hold:
+ * metav1.LabelSelector (selector of workloads, jobs and budgets;
+ * labelSelector and namespaceSelector of affinity terms and spread
+ * constraints) and core/v1 NodeSelector (required node affinity). They are
+ * owned, compared and applied as a whole, like a scalar. A Service's
+ * selector is a plain map, told apart by its keys.
+ */
+static bool atomic_struct(const char *field, const json_t *v)
+{
+	if (!field || !json_is_object(v))
+		return false;
+	if (!strcmp(field, "labelSelector") || !strcmp(field, "namespaceSelector"))
+		return true;
+	if (!strcmp(field, "selector"))
+		return json_object_get(v, "matchLabels") || json_object_get(v, "matchExpressions");
+	return !strcmp(field, "requiredDuringSchedulingIgnoredDuringExecution");
+}
+
 static void item_fields(json_t *n, const json_t *item, bool cfg);
 
 /*
@@ -386,7 +405,7 @@ static void item_fields(json_t *n, const json_t *item, bool cfg);
  */
 static void add_value(json_t *n, const char *field, const json_t *v, bool cfg)
 {
-	if (json_is_object(v)) {
+	if (json_is_object(v) && !atomic_struct(field, v)) {
 		if (!json_object_size(v) || (!cfg && !value_struct(field)))
 			member(n);
 		const char *k;
@@ -446,7 +465,7 @@ static void compare(const json_t *l, const json_t *r, const char *field, json_t 
 {
 	if (json_equal((json_t *)l, (json_t *)r))
 		return;
-	if (json_is_object(l) && json_is_object(r) &&
+	if (json_is_object(l) && json_is_object(r) && !atomic_struct(field, r) &&
 	    (json_object_size(l) || json_object_size(r))) {
 		const char *k;
 		json_t *lc, *rc;
@@ -726,8 +745,130 @@ static void now_string(char buf[KP_TIME_BUFSZ])
 	kp_time_format(kp_time_now(), buf);
 }
 
+/*
+ * The FieldsV1 of every path in v (add_value's set with cfg false, as
+ * to_v1 writes it: keys sorted, "." first), built directly for a create,
+ * where the writer owns all of it: no comparison, union or conversion.
+ * n is v's node (new, empty).
+ */
+static void v1_children(json_t *n, const json_t *v);
+
+static void v1_node(json_t *n, const char *field, const json_t *v)
+{
+	if (atomic_struct(field, v))
+		return; /* owned as a whole: {} */
+	if (json_is_object(v)) {
+		if (json_object_size(v) && !value_struct(field))
+			json_object_set_new(n, ".", json_object());
+		v1_children(n, v);
+		return;
+	}
+	if (json_is_array(v)) {
+		struct linfo li;
+		list_info(field, v, &li);
+		size_t na = json_array_size(v);
+		if (li.type == LT_ATOMIC || na == 0)
+			return; /* a member without children: {} */
+		if (strcmp(field ? field : "", "containers"))
+			json_object_set_new(n, ".", json_object());
+		char **pe = malloc(na * sizeof(char *));
+		size_t *idx = malloc(na * sizeof(size_t));
+		if (!pe || !idx)
+			abort();
+		for (size_t i = 0; i < na; i++)
+			pe[i] = item_pe(&li, json_array_get(v, i));
+		/* sorted by path element; list_info made keys unique */
+		for (size_t i = 0; i < na; i++)
+			idx[i] = i;
+		for (size_t i = 1; i < na; i++)
+			for (size_t j = i; j > 0 && strcmp(pe[idx[j - 1]], pe[idx[j]]) > 0; j--) {
+				size_t t = idx[j];
+				idx[j] = idx[j - 1];
+				idx[j - 1] = t;
+			}
+		for (size_t i = 0; i < na; i++) {
+			json_t *c = json_object();
+			if (li.type == LT_ASSOC) {
+				json_t *item = json_array_get(v, idx[i]);
+				if (json_object_size(item))
+					json_object_set_new(c, ".", json_object());
+				v1_children(c, item);
+			}
+			json_object_set_new(n, pe[idx[i]], c);
+		}
+		for (size_t i = 0; i < na; i++)
+			free(pe[i]);
+		free(pe);
+		free(idx);
+	}
+}
+
+static void v1_children(json_t *n, const json_t *v)
+{
+	size_t nk = json_object_size(v);
+	if (!nk)
+		return;
+	const char *stack[32], **keys = nk <= 32 ? stack : malloc(nk * sizeof(char *));
+	if (!keys)
+		abort();
+	size_t i = 0;
+	const char *k;
+	json_t *c;
+	json_object_foreach ((json_t *)v, k, c)
+		keys[i++] = k;
+	qsort(keys, nk, sizeof(*keys), str_cmp);
+	char buf[256];
+	for (i = 0; i < nk; i++) {
+		json_t *cn = json_object();
+		v1_node(cn, keys[i], json_object_get(v, keys[i]));
+		size_t len = strlen(keys[i]);
+		if (len < sizeof(buf) - 2) {
+			buf[0] = 'f';
+			buf[1] = ':';
+			memcpy(buf + 2, keys[i], len + 1);
+			json_object_set_new(n, buf, cn);
+		} else {
+			char *pe = NULL;
+			if (asprintf(&pe, "f:%s", keys[i]) < 0)
+				abort();
+			json_object_set_new(n, pe, cn);
+			free(pe);
+		}
+	}
+	if (keys != stack)
+		free(keys);
+}
+
+/* kp__ssa_update for a create: the one Update entry owning every field. */
+static json_t *create_fields(const json_t *obj, const struct kp_ssa_op *op)
+{
+	json_t *ro = ownable(obj, op), *f = json_object();
+	v1_children(f, ro);
+	json_decref(ro);
+	if (!json_object_size(f)) {
+		json_decref(f);
+		return NULL;
+	}
+	char now[KP_TIME_BUFSZ];
+	now_string(now);
+	json_t *e = json_object();
+	json_object_set_new(e, "manager", json_string(op->manager));
+	json_object_set_new(e, "operation", json_string("Update"));
+	json_object_set_new(e, "apiVersion", json_string(op->api_version));
+	json_object_set_new(e, "time", json_string(now));
+	json_object_set_new(e, "fieldsType", json_string("FieldsV1"));
+	json_object_set_new(e, "fieldsV1", f);
+	if (op->subresource && *op->subresource)
+		json_object_set_new(e, "subresource", json_string(op->subresource));
+	json_t *out = json_array();
+	json_array_append_new(out, e);
+	return out;
+}
+
 json_t *kp__ssa_update(const json_t *old, const json_t *obj, const struct kp_ssa_op *op)
 {
+	if (!old)
+		return create_fields(obj, op);
 	struct mgrs m;
 	mgrs_load(old, &m);
 	json_t *lo = ownable(old, op), *ro = ownable(obj, op);
@@ -744,8 +885,9 @@ json_t *kp__ssa_update(const json_t *old, const json_t *obj, const struct kp_ssa
 		if (!g)
 			g = mgrs_add(&m, op->manager, "Update", op->api_version, op->subresource);
 		if (!g->set)
-			g->set = json_object();
-		set_union(g->set, am);
+			g->set = json_incref(am); /* a create: nothing to merge with */
+		else
+			set_union(g->set, am);
 		g->keep_time = false;
 	}
 	char now[KP_TIME_BUFSZ];
@@ -762,7 +904,7 @@ json_t *kp__ssa_update(const json_t *old, const json_t *obj, const struct kp_ssa
 /* live merged with config (new): config wins; maps and keyed lists merge. */
 static json_t *merge(const json_t *l, const json_t *c, const char *field)
 {
-	if (json_is_object(l) && json_is_object(c)) {
+	if (json_is_object(l) && json_is_object(c) && !atomic_struct(field, c)) {
 		json_t *out = json_copy((json_t *)l);
 		const char *k;
 		json_t *v;
