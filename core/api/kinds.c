@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,83 +295,137 @@ static size_t path_add_index(char *path, size_t plen, size_t idx)
 	return plen;
 }
 
-/* Walks segs[i..] from v; path holds the concrete path so far. */
-static int walk(const json_t *v, char **segs, size_t n, size_t i, enum ftype t, char *path,
-		size_t plen, char **errmsg)
+/*
+ * The check tables compiled once into tries of path segments, so that a
+ * request walks each part of its object once (spec, then each container,
+ * then each of its fields) instead of once per check from the root, and
+ * never splits a path string. Built on first use, kept for the process.
+ */
+enum seg_kind { SEG_ROOT, SEG_NAME, SEG_EACH /* x[] */, SEG_STAR /* * */ };
+
+struct cnode {
+	enum seg_kind kind;
+	const char *name; /* SEG_NAME: points into the table's path (not NUL-ended) */
+	size_t len;
+	bool has_type;
+	enum ftype type;
+	struct cnode *kids; /* in the order the table first names them */
+	size_t nkids;
+};
+
+static struct cnode *cnode_child(struct cnode *n, enum seg_kind kind, const char *name, size_t len)
 {
-	if (i == n) {
-		if (!type_ok(v, t))
-			return kp_error_set(errmsg, KP_EINVAL, "%s: expected %s, got %s", path,
-					    type_name(t), json_type_name(v));
-		return 0;
+	for (size_t i = 0; i < n->nkids; i++) {
+		struct cnode *k = &n->kids[i];
+		if (k->kind == kind && k->len == len && (!len || !memcmp(k->name, name, len)))
+			return k;
 	}
-	if (!json_is_object(v))
-		return 0; /* the parent's own check reports this */
-	const char *seg = segs[i];
-	size_t sl = strlen(seg);
-	if (sl == 1 && seg[0] == '*') {
-		const char *k;
-		json_t *c;
-		json_object_foreach ((json_t *)v, k, c) {
-			size_t np = path_add(path, plen, k, strlen(k));
-			if (!np)
-				continue;
-			int rc = walk(c, segs, n, i + 1, t, path, np, errmsg);
-			if (rc)
-				return rc;
+	struct cnode *kids = realloc(n->kids, (n->nkids + 1) * sizeof(*kids));
+	if (!kids)
+		abort();
+	n->kids = kids;
+	struct cnode *k = &kids[n->nkids++];
+	*k = (struct cnode){ .kind = kind, .name = name, .len = len };
+	return k;
+}
+
+static void compile_checks(struct cnode *root, const struct fcheck *checks)
+{
+	*root = (struct cnode){ .kind = SEG_ROOT };
+	for (const struct fcheck *c = checks; c->path; c++) {
+		struct cnode *n = root;
+		const char *p = c->path;
+		while (*p) {
+			const char *e = strchr(p, '.');
+			size_t sl = e ? (size_t)(e - p) : strlen(p);
+			if (sl == 1 && *p == '*') {
+				n = cnode_child(n, SEG_STAR, NULL, 0);
+			} else if (sl > 2 && p[sl - 1] == ']' && p[sl - 2] == '[') {
+				n = cnode_child(n, SEG_NAME, p, sl - 2);
+				n = cnode_child(n, SEG_EACH, NULL, 0);
+			} else {
+				n = cnode_child(n, SEG_NAME, p, sl);
+			}
+			p += sl + (e ? 1 : 0);
+		}
+		n->has_type = true;
+		n->type = c->type;
+	}
+}
+
+/* Checks v against node n; path (512 bytes) holds v's concrete path, plen its length. */
+static int walk(const struct cnode *n, const json_t *v, char *path, size_t plen, char **errmsg)
+{
+	if (n->has_type && !type_ok(v, n->type))
+		return kp_error_set(errmsg, KP_EINVAL, "%s: expected %s, got %s", path,
+				    type_name(n->type), json_type_name(v));
+	for (size_t i = 0; i < n->nkids; i++) {
+		const struct cnode *k = &n->kids[i];
+		int rc = 0;
+		if (k->kind == SEG_NAME) {
+			json_t *c = json_is_object(v) ? json_object_getn(v, k->name, k->len) : NULL;
+			size_t np = c ? path_add(path, plen, k->name, k->len) : 0;
+			if (np)
+				rc = walk(k, c, path, np, errmsg);
+		} else if (k->kind == SEG_EACH && json_is_array(v)) {
+			size_t idx;
+			json_t *e;
+			json_array_foreach (v, idx, e) {
+				size_t ni = path_add_index(path, plen, idx);
+				if (ni && (rc = walk(k, e, path, ni, errmsg)))
+					break;
+			}
+		} else if (k->kind == SEG_STAR && json_is_object(v)) {
+			const char *key;
+			json_t *c;
+			json_object_foreach ((json_t *)v, key, c) {
+				size_t np = path_add(path, plen, key, strlen(key));
+				if (np && (rc = walk(k, c, path, np, errmsg)))
+					break;
+			}
 		}
 		path[plen] = 0;
-		return 0;
-	}
-	bool each = sl > 2 && seg[sl - 1] == ']' && seg[sl - 2] == '[';
-	size_t kl = each ? sl - 2 : sl;
-	json_t *c = json_object_getn(v, seg, kl);
-	if (!c)
-		return 0;
-	size_t np = path_add(path, plen, seg, kl);
-	if (!np)
-		return 0;
-	if (!each)
-		return walk(c, segs, n, i + 1, t, path, np, errmsg);
-	if (!json_is_array(c))
-		return 0;
-	size_t idx;
-	json_t *e;
-	json_array_foreach (c, idx, e) {
-		size_t ni = path_add_index(path, np, idx);
-		if (!ni)
-			continue;
-		int rc = walk(e, segs, n, i + 1, t, path, ni, errmsg);
 		if (rc)
 			return rc;
 	}
-	path[np] = 0;
 	return 0;
 }
 
-static int run_checks(const json_t *obj, const char *prefix, const struct fcheck *checks,
+static struct cnode meta_trie, podspec_trie, workload_trie, cm_trie, eps_trie, other_trie;
+static pthread_once_t tries_once = PTHREAD_ONCE_INIT;
+
+static void compile_tries(void)
+{
+	compile_checks(&meta_trie, meta_checks);
+	compile_checks(&podspec_trie, podspec_checks);
+	compile_checks(&workload_trie, workload_checks);
+	compile_checks(&cm_trie, cm_checks);
+	compile_checks(&eps_trie, eps_checks);
+	compile_checks(&other_trie, other_checks);
+}
+
+/*
+ * Runs the checks of trie under obj's dotted prefix ("" = obj itself; a
+ * prefix that is missing or not an object has nothing to check).
+ */
+static int run_checks(const json_t *obj, const char *prefix, const struct cnode *trie,
 		      char **errmsg)
 {
-	size_t pl = strlen(prefix);
-	for (const struct fcheck *c = checks; c->path; c++) {
-		char full[256], *segs[24], *save = NULL;
-		size_t cl = strlen(c->path);
-		if (pl + 1 + cl >= sizeof(full))
-			continue;
-		memcpy(full, prefix, pl);
-		size_t off = pl;
-		if (pl)
-			full[off++] = '.';
-		memcpy(full + off, c->path, cl + 1);
-		size_t n = 0;
-		for (char *t = strtok_r(full, ".", &save); t && n < 24; t = strtok_r(NULL, ".", &save))
-			segs[n++] = t;
-		char path[512] = "";
-		int rc = walk(obj, segs, n, 0, c->type, path, 0, errmsg);
-		if (rc)
-			return rc;
+	char path[512];
+	size_t plen = strlen(prefix);
+	if (plen >= sizeof(path))
+		return 0;
+	memcpy(path, prefix, plen + 1);
+	const json_t *v = obj;
+	for (const char *p = prefix; *p && v;) {
+		const char *e = strchr(p, '.');
+		size_t sl = e ? (size_t)(e - p) : strlen(p);
+		v = json_is_object(v) ? json_object_getn(v, p, sl) : NULL;
+		p += sl + (e ? 1 : 0);
 	}
-	return 0;
+	if (!v)
+		return 0;
+	return walk(trie, v, path, plen, errmsg);
 }
 
 /* metrics.k8s.io reuses the plurals pods and nodes: never take it for core/v1. */
@@ -394,7 +449,8 @@ static const char *podspec_path(const struct kp_resource *res)
 
 int kp__kinds_typecheck(const struct kp_resource *res, const json_t *obj, char **errmsg)
 {
-	int rc = run_checks(obj, "", meta_checks, errmsg);
+	pthread_once(&tries_once, compile_tries);
+	int rc = run_checks(obj, "", &meta_trie, errmsg);
 	if (rc || res->crd) /* custom resources: their schema checks types (crd.c) */
 		return rc;
 	json_t *spec = json_object_get(obj, "spec");
@@ -407,17 +463,17 @@ int kp__kinds_typecheck(const struct kp_resource *res, const json_t *obj, char *
 				    json_type_name(status));
 	const char *ps = podspec_path(res);
 	if (ps) {
-		if ((rc = run_checks(obj, ps, podspec_checks, errmsg)))
+		if ((rc = run_checks(obj, ps, &podspec_trie, errmsg)))
 			return rc;
-		if (!is(res, "pods") && (rc = run_checks(obj, "", workload_checks, errmsg)))
+		if (!is(res, "pods") && (rc = run_checks(obj, "", &workload_trie, errmsg)))
 			return rc;
 		return 0;
 	}
 	if (is(res, "configmaps") || is(res, "secrets"))
-		return run_checks(obj, "", cm_checks, errmsg);
+		return run_checks(obj, "", &cm_trie, errmsg);
 	if (is(res, "endpointslices"))
-		return run_checks(obj, "", eps_checks, errmsg);
-	return run_checks(obj, "", other_checks, errmsg);
+		return run_checks(obj, "", &eps_trie, errmsg);
+	return run_checks(obj, "", &other_trie, errmsg);
 }
 
 /* ---- defaults ----------------------------------------------------------------- */
@@ -531,7 +587,6 @@ static void default_podspec(json_t *spec)
 	set_default(spec, "dnsPolicy", json_string("ClusterFirst"));
 	set_default(spec, "securityContext", json_object());
 	set_default(spec, "schedulerName", json_string("default-scheduler"));
-	set_default(spec, "enableServiceLinks", json_true());
 	static const char *const lists[] = { "containers", "initContainers" };
 	for (size_t l = 0; l < 2; l++) {
 		json_t *cs = json_object_get(spec, lists[l]);
@@ -740,6 +795,8 @@ int kp__kinds_default(const struct kp_resource *res, json_t *obj, struct kp_stor
 	if (is(res, "pods")) {
 		json_t *spec = ensure_obj(obj, "spec");
 		default_podspec(spec);
+		/* SetDefaults_Pod, not _PodSpec: templates do not get it */
+		set_default(spec, "enableServiceLinks", json_true());
 		if (create) {
 			int rc = resolve_priority(spec, st, errmsg);
 			if (rc)
