@@ -2,6 +2,7 @@
 lib_LTLIBRARIES += core/libkplane.la
 core_libkplane_la_SOURCES = \
 	core/error.c \
+	core/json-decode.c \
 	core/json-encode.c \
 	core/object.c \
 	core/quantity.c \

@@ -14,3 +14,7 @@ t_t0005_yaml_LDADD = $(T_LDADD)
 C_TESTS += t/t0006-json-encode
 t_t0006_json_encode_SOURCES = t/t0006-json-encode.c t/tap.h
 t_t0006_json_encode_LDADD = $(T_LDADD)
+
+C_TESTS += t/t0007-json-decode
+t_t0007_json_decode_SOURCES = t/t0007-json-decode.c t/tap.h
+t_t0007_json_decode_LDADD = $(T_LDADD)
