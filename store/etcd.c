@@ -373,7 +373,7 @@ static int request(struct kp__etcd *e, const char *path, const json_t *body, boo
 		}
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 		__atomic_store_n(&h->cur, ep, __ATOMIC_RELAXED);
-		j = b.n ? json_loadb(b.p, b.n, 0, &jerr) : NULL;
+		j = b.n ? kp_json_loadb(b.p, b.n, 0, &jerr) : NULL;
 		if (!j) {
 			ret = kp_error_set(errmsg, KP_EIO, "etcd: %s%s: HTTP %ld, answer is not "
 					   "JSON: %.200s", h->endpoints[ep], path, code,
@@ -1151,7 +1151,7 @@ static int ver_event(struct kp__ver *v, struct kp_kv *out)
 static bool on_answer(struct kp__etcd_watch *w, const char *s, size_t n)
 {
 	json_error_t jerr;
-	json_t *j = json_loadb(s, n, 0, &jerr), *res, *evs;
+	json_t *j = kp_json_loadb(s, n, 0, &jerr), *res, *evs;
 	char *msg = NULL;
 	bool go = true;
 

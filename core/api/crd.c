@@ -260,7 +260,7 @@ static int relist(struct kp_crds *cs)
 		return rc;
 	json_object_clear(cs->cache);
 	for (size_t i = 0; i < l.n; i++) {
-		json_t *o = json_loadb(l.items[i].value, l.items[i].len, 0, NULL);
+		json_t *o = kp_json_loadb(l.items[i].value, l.items[i].len, 0, NULL);
 		if (json_is_object(o))
 			json_object_set_new(cs->cache, l.items[i].key, o);
 		else
@@ -313,7 +313,7 @@ static void cleanup_crd(struct kp_crds *cs, const char *key, const json_t *crd)
 		struct kp_kv kv;
 		if (kp_store_get(cs->st, key, &kv))
 			return;
-		json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
+		json_t *o = kp_json_loadb(kv.value, kv.len, 0, NULL);
 		uint64_t rev = kv.mod_rev;
 		kp_kv_release(&kv);
 		if (!json_is_object(o) || !has_finalizer(o, CLEANUP_FINALIZER)) {
@@ -375,7 +375,7 @@ static void *informer_main(void *arg)
 			if (ev.type == KP_EVENT_DELETED) {
 				json_object_del(cs->cache, ev.kv.key);
 			} else {
-				json_t *o = json_loadb(ev.kv.value, ev.kv.len, 0, NULL);
+				json_t *o = kp_json_loadb(ev.kv.value, ev.kv.len, 0, NULL);
 				if (json_is_object(o))
 					json_object_set_new(cs->cache, ev.kv.key, o);
 				else

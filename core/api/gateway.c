@@ -159,7 +159,7 @@ static json_t *header(uint64_t rev)
 static json_t *parse_body(struct kp_req *r)
 {
 	json_error_t jerr;
-	json_t *j = r->body.len ? json_loadb(r->body.p, r->body.len, 0, &jerr) : json_object();
+	json_t *j = r->body.len ? kp_json_loadb(r->body.p, r->body.len, 0, &jerr) : json_object();
 	if (!json_is_object(j)) {
 		json_decref(j);
 		gw_error(r, 400, 3, "request body: a JSON object is required");

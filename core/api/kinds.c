@@ -623,7 +623,7 @@ static int resolve_priority(json_t *spec, struct kp_store *st, char **errmsg)
 	if (kp_store_get(st, key, &kv))
 		return kp_error_set(errmsg, KP_ENOENT, "no PriorityClass with name %s was found",
 				    pc);
-	json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
+	json_t *o = kp_json_loadb(kv.value, kv.len, 0, NULL);
 	kp_kv_release(&kv);
 	json_object_set_new(spec, "priority",
 			    json_integer(json_integer_value(json_object_get(o, "value"))));

@@ -314,7 +314,7 @@ static void crd_written(const struct kp_req *r, uint64_t rev)
 static void reply_stored(struct kp_req *r, int code, const char *json, size_t len, uint64_t rev)
 {
 	if (r->res && (r->res->flags & KP_RES_CONVERT)) {
-		json_t *o = json_loadb(json, len, 0, NULL);
+		json_t *o = kp_json_loadb(json, len, 0, NULL);
 		if (json_is_object(o)) {
 			if (rev)
 				kp_obj_set_resource_version(o, rev);
@@ -337,7 +337,7 @@ static void reply_stored(struct kp_req *r, int code, const char *json, size_t le
 
 static json_t *parse_stored(const struct kp_kv *kv)
 {
-	json_t *o = json_loadb(kv->value, kv->len, 0, NULL);
+	json_t *o = kp_json_loadb(kv->value, kv->len, 0, NULL);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		return NULL;
@@ -410,7 +410,7 @@ static bool namespace_usable(struct kp_req *r)
 	bool terminating = false;
 	if (memmem(kv.value, kv.len, "deletionTimestamp", 17) ||
 	    memmem(kv.value, kv.len, "Terminating", 11)) {
-		json_t *ns = json_loadb(kv.value, kv.len, 0, NULL);
+		json_t *ns = kp_json_loadb(kv.value, kv.len, 0, NULL);
 		terminating = ns && (kp_obj_str(ns, "metadata.deletionTimestamp") ||
 				     (kp_obj_str(ns, "status.phase") &&
 				      !strcmp(kp_obj_str(ns, "status.phase"), "Terminating")));
@@ -533,7 +533,7 @@ static int parse_continue(const char *tok, uint64_t *rev, char **rel_key)
 	char *dec = base64_decode(tok, &n);
 	if (!dec)
 		return KP_EINVAL;
-	json_t *t = json_loadb(dec, n, 0, NULL);
+	json_t *t = kp_json_loadb(dec, n, 0, NULL);
 	free(dec);
 	if (!t)
 		return KP_EINVAL;
@@ -962,12 +962,12 @@ static bool field_validation(struct kp_req *r, json_t *obj, const json_t *old,
  */
 static json_t *load_json(struct kp_req *r, json_error_t *je)
 {
-	json_t *v = json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+	json_t *v = kp_json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 			       je);
 	if (v || !strstr(je->text, "duplicate"))
 		return v;
 	r->dup_keys = true;
-	return json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, je);
+	return kp_json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, je);
 }
 
 /* ---- create -------------------------------------------------------------------- */
@@ -1724,7 +1724,7 @@ static void do_scale_write(struct kp_req *r)
 	(void)table;
 	update_loop(r, r->name, UPD_MAIN, mutate_scale, &sc, 200, NULL);
 	if (r->code == 200 && r->reply) {
-		json_t *o = json_loadb(r->reply, r->reply_len, 0, NULL);
+		json_t *o = kp_json_loadb(r->reply, r->reply_len, 0, NULL);
 		if (o) {
 			kp__reply_json(r, 200, scale_of(r->res, o));
 			json_decref(o);
@@ -1751,7 +1751,7 @@ static bool parse_delete_opts(struct kp_req *r, struct delete_opts *d)
 	d->dry = dry_run(r);
 	if (r->body.len) {
 		json_error_t je;
-		json_t *o = json_loadb(r->body.p, r->body.len, 0, &je);
+		json_t *o = kp_json_loadb(r->body.p, r->body.len, 0, &je);
 		if (!o || !json_is_object(o)) {
 			bad_request(r, "DeleteOptions could not be decoded: %s",
 				    o ? "not an object" : je.text);
@@ -2172,7 +2172,7 @@ static bool eviction_allowed(struct kp_req *r, const json_t *pod)
 		uint64_t rev = 0;
 		size_t n = 0;
 		for (size_t j = 0; j < l.n; j++) {
-			json_t *o = json_loadb(l.items[j].value, l.items[j].len, 0, NULL);
+			json_t *o = kp_json_loadb(l.items[j].value, l.items[j].len, 0, NULL);
 			json_t *sel = o ? kp_obj_get(o, "spec.selector") : NULL;
 			struct kp_label_selector *ls = NULL;
 			/* policy/v1: a null selector picks no pod, an empty one all. */

@@ -96,7 +96,7 @@ static void add_event_raw(struct wconn *wc, const char *type, const char *json, 
 {
 	if (wc->res && (wc->res->flags & KP_RES_CONVERT)) {
 		/* Custom resources of several versions: apiVersion as the watcher asked. */
-		json_t *o = json_loadb(json, len, 0, NULL);
+		json_t *o = kp_json_loadb(json, len, 0, NULL);
 		if (json_is_object(o)) {
 			kp_obj_set_resource_version(o, rev);
 			add_event_obj(wc, type, o);
@@ -138,7 +138,7 @@ static void add_event_obj(struct wconn *wc, const char *type, json_t *obj)
 
 static json_t *parse_kv(const struct kp_kv *kv, uint64_t rev)
 {
-	json_t *o = json_loadb(kv->value, kv->len, 0, NULL);
+	json_t *o = kp_json_loadb(kv->value, kv->len, 0, NULL);
 	if (o && json_is_object(o))
 		kp_obj_set_resource_version(o, rev);
 	return o;
@@ -395,7 +395,9 @@ int kp__watch_hub_start(struct kp_api_server *srv, char **errmsg)
 		return kp_error_set(errmsg, rc, "store watch: %s", kp_strerror(rc));
 	}
 	srv->hub = hub;
-	if (pthread_create(&hub->thread, NULL, hub_main, srv)) {
+	if (pthread_create(&hub->thread, NULL, hub_main, srv) == 0) {
+		pthread_setname_np(hub->thread, "watch-hub");
+	} else {
 		kp_watch_free(hub->w);
 		pthread_mutex_destroy(&hub->mu);
 		free(hub);

@@ -361,7 +361,7 @@ static json_t *load(struct kp_store *st, const char *key, uint64_t *rev, int *rc
 	*rc = kp_store_get(st, key, &kv);
 	if (*rc)
 		return NULL;
-	json_t *o = json_loadb(kv.value, kv.len, 0, NULL);
+	json_t *o = kp_json_loadb(kv.value, kv.len, 0, NULL);
 	*rev = kv.mod_rev;
 	kp_kv_release(&kv);
 	if (!o || !json_is_object(o)) {
@@ -1202,7 +1202,11 @@ int kp_ctl_manager_start(struct kp_ctl_manager *m, char **errmsg)
 			goto fail;
 		}
 		for (unsigned j = 0; j < c->workers; j++) {
-			if (pthread_create(&c->threads[j], NULL, worker, c)) {
+			if (pthread_create(&c->threads[j], NULL, worker, c) == 0) {
+				char tn[16];
+				snprintf(tn, sizeof(tn), "ctl:%s", c->p->name);
+				pthread_setname_np(c->threads[j], tn);
+			} else {
 				rc = kp_error_set(errmsg, KP_ENOMEM, "cannot start a worker of %s",
 						  c->p->name);
 				goto fail;

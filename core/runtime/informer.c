@@ -142,7 +142,7 @@ static void share_leave(void)
 static json_t *decode(const struct kp_kv *kv)
 {
 	json_error_t jerr;
-	json_t *obj = json_loadb(kv->value, kv->len, 0, &jerr);
+	json_t *obj = kp_json_loadb(kv->value, kv->len, 0, &jerr);
 	if (!obj || !json_is_object(obj)) {
 		fprintf(stderr, "kplane: informer: %s: stored value is not a JSON object: %s\n",
 			kv->key, obj ? "wrong type" : jerr.text);
@@ -295,7 +295,15 @@ int kp_informer_start(struct kp_store *st, const char *prefix, kp_informer_fn fn
 	inf->arg = arg;
 	pthread_mutex_init(&inf->lock, NULL);
 	share_join();
-	if (pthread_create(&inf->thread, NULL, run, inf)) {
+	if (pthread_create(&inf->thread, NULL, run, inf) == 0) {
+		/* "inf:" and the kind, as in the store key, for perf and top -H */
+		const char *k = prefix;
+		for (int slashes = 0; *k && slashes < 3; k++)
+			slashes += *k == '/';
+		char name[16];
+		snprintf(name, sizeof(name), "inf:%s", *k ? k : prefix);
+		pthread_setname_np(inf->thread, name);
+	} else {
 		share_leave();
 		pthread_mutex_destroy(&inf->lock);
 		json_decref(inf->known);
@@ -341,7 +349,7 @@ int kp_store_edit_json(struct kp_store *st, const char *key,
 		if (rc < 0)
 			return kp_error_set(errmsg, rc, "%s: %s", key, kp_strerror(rc));
 		json_error_t jerr;
-		json_t *obj = json_loadb(kv.value, kv.len, 0, &jerr);
+		json_t *obj = kp_json_loadb(kv.value, kv.len, 0, &jerr);
 		uint64_t rev = kv.mod_rev;
 		kp_kv_release(&kv);
 		if (!obj || !json_is_object(obj)) {
