@@ -199,6 +199,7 @@ struct kp_watch {
 	bool cancelled;   /* under hub->lock */
 	pthread_cond_t cond;                /* CLOCK_MONOTONIC; this watcher's wake-up */
 	struct kp_watch *wnext, **wprev;    /* in hub->waiting while blocked (hub->lock) */
+	bool kind_prefix; /* prefix is a whole "/registry/<group>/<plural>/" (see kind_len) */
 };
 
 static void hub_wake_locked(struct hub *h);
@@ -1478,6 +1479,20 @@ static void waiting_unlink(struct kp_watch *w)
 	w->wprev = NULL;
 }
 
+/*
+ * Length of the kind part of a key: up to and including its fourth '/'
+ * ("/registry/core/pods/" of "/registry/core/pods/ns/name"); the whole key
+ * when it has fewer.
+ */
+static size_t kind_len(const char *k, size_t n)
+{
+	int slashes = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k[i] == '/' && ++slashes == 4)
+			return i + 1;
+	return n;
+}
+
 /* Signals (and unlinks) every blocked watcher that has something to return. */
 static void hub_wake_locked(struct hub *h)
 {
@@ -1507,12 +1522,46 @@ static void hub_wake_locked(struct hub *h)
 	 * watcher (a ring index costs a division).
 	 */
 	const struct kp__ver *keys[64];
+	/*
+	 * The kinds in the batch (a few: pods, events, ...) and the last event
+	 * of each: an informer watching a whole kind, as nearly all do, is then
+	 * matched against those instead of against every event of the batch.
+	 */
+	struct {
+		const char *p;
+		size_t len, last;
+	} kinds[64];
+	size_t nk = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		keys[i] = event_key(&h->ring[(lo + i) % h->cap]);
+		if (!keys[i])
+			continue;
+		const char *k = kp__ver_key(keys[i]);
+		size_t kl = kind_len(k, keys[i]->klen), j;
+		for (j = 0; j < nk; j++)
+			if (kinds[j].len == kl && !memcmp(kinds[j].p, k, kl))
+				break;
+		if (j == nk)
+			kinds[nk++] = (typeof(kinds[0])){ k, kl, i };
+		else
+			kinds[j].last = i;
+	}
 	for (w = h->waiting; w; w = next) {
 		next = w->wnext;
-		for (size_t i = (size_t)(w->cursor - lo); i < n; i++) {
+		size_t from = (size_t)(w->cursor - lo);
+		if (w->kind_prefix) {
+			for (size_t j = 0; j < nk; j++) {
+				if (kinds[j].len == w->plen && kinds[j].last >= from &&
+				    !memcmp(kinds[j].p, w->prefix, w->plen)) {
+					waiting_unlink(w);
+					pthread_cond_signal(&w->cond);
+					break;
+				}
+			}
+			continue;
+		}
+		for (size_t i = from; i < n; i++) {
 			if (wakes(keys[i], w)) {
 				waiting_unlink(w);
 				pthread_cond_signal(&w->cond);
@@ -1544,6 +1593,7 @@ int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 		return KP_ENOMEM;
 	}
 	w->plen = strlen(w->prefix);
+	w->kind_prefix = w->plen && kind_len(w->prefix, w->plen) == w->plen;
 	{
 		pthread_condattr_t ca;
 

@@ -1045,7 +1045,9 @@ int kp_api_server_start(struct kp_store *st, const struct kp_api_options *opts,
 		goto out_crds;
 	}
 	for (unsigned i = 0; i < srv->opt.write_workers; i++) {
-		if (pthread_create(&srv->workers[i], NULL, worker_main, srv))
+		if (pthread_create(&srv->workers[i], NULL, worker_main, srv) == 0)
+			pthread_setname_np(srv->workers[i], "api-write");
+		else
 			break;
 		srv->nworkers++;
 	}

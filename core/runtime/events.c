@@ -112,7 +112,9 @@ int kp_recorder_start(struct kp_store *st, const char *component, struct kp_reco
 	r->st = st;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	if (pthread_create(&r->thread, NULL, writer, r)) {
+	if (pthread_create(&r->thread, NULL, writer, r) == 0) {
+		pthread_setname_np(r->thread, "event-writer");
+	} else {
 		pthread_cond_destroy(&r->cond);
 		pthread_mutex_destroy(&r->lock);
 		json_decref(r->seen);

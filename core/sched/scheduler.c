@@ -28,6 +28,7 @@
 #define CHUNK 64
 #define PAR_MIN_NODES 2048   /* Filter: nodes to evaluate before going parallel */
 #define PAR_MIN_SCORES 16384 /* Score: node x plugin calls before going parallel */
+#define KP__DEFAULT_BIND_WORKERS 64 /* bindings in flight; see kp_scheduler_options */
 #define MAX_COUNTERS 256
 
 /* ------------------------------------------------------------------ */
@@ -376,7 +377,8 @@ static struct pool *pool_new(int nthreads)
 	pthread_cond_init(&p->done, NULL);
 	p->threads = calloc(nthreads > 0 ? nthreads : 1, sizeof(pthread_t));
 	for (int i = 0; i < nthreads; i++)
-		if (pthread_create(&p->threads[p->nthreads], NULL, pool_main, p) == 0)
+		if (pthread_create(&p->threads[p->nthreads], NULL, pool_main, p) == 0 &&
+		    (pthread_setname_np(p->threads[p->nthreads], "sched-pool"), 1))
 			p->nthreads++;
 	return p;
 }
@@ -1970,10 +1972,11 @@ static void start_binders(struct kp_scheduler *s)
 	if (s->bind_running)
 		return;
 	s->bind_running = true;
-	int n = s->opts.bind_workers > 0 ? s->opts.bind_workers : 16;
+	int n = s->opts.bind_workers > 0 ? s->opts.bind_workers : KP__DEFAULT_BIND_WORKERS;
 	s->bind_threads = calloc((size_t)n, sizeof(pthread_t));
 	for (int i = 0; s->bind_threads && i < n; i++)
-		if (pthread_create(&s->bind_threads[s->nbind_threads], NULL, bind_main, s) == 0)
+		if (pthread_create(&s->bind_threads[s->nbind_threads], NULL, bind_main, s) == 0 &&
+		    (pthread_setname_np(s->bind_threads[s->nbind_threads], "sched-bind"), 1))
 			s->nbind_threads++;
 	if (!s->nbind_threads)
 		s->bind_running = false; /* retried at the next binding */
@@ -2726,7 +2729,9 @@ int kp_scheduler_start(struct kp_scheduler *s)
 	if (s->running)
 		return 0;
 	s->stop = false;
-	if (pthread_create(&s->thread, NULL, sched_main, s) != 0)
+	if (pthread_create(&s->thread, NULL, sched_main, s) == 0)
+		pthread_setname_np(s->thread, "sched");
+	else
 		return KP_ENOMEM;
 	s->running = true;
 	return 0;
