@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"                       [--placements FILE]\n"
 		"  CONFIG.yaml is kube-scheduler's scheduler_perf performance-config.yaml format.\n"
 		"  --workload   fnmatch patterns: NAME selects all cases of a test, NAME/CASE one\n"
-		"  --threads    inprocess: scheduler parallelism; api: concurrent clients (default 16)\n"
+		"  --threads    inprocess: scheduler parallelism; api: concurrent clients (default 64)\n"
 		"  --list       list the workloads (and why any is skipped), run nothing\n"
 		"  --preload    inprocess: hand every pod to the scheduler before the clock starts\n"
 		"  --interval   throughput sampling interval (default 1 s, as upstream)\n"
