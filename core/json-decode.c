@@ -342,11 +342,13 @@ static bool value(struct parser *p, json_t **out, bool build, int strip_level)
 				ok = value(p, &v, build && !skip, child_strip);
 			}
 			if (ok && build && !skip) {
-				if ((p->flags & JSON_REJECT_DUPLICATES) && json_object_getn(o, key, kl))
-					ok = false;
-				else if (json_object_setn_new_nocheck(o, key, kl, v))
-					ok = false;
-				v = NULL;
+				if ((p->flags & JSON_REJECT_DUPLICATES) && json_object_getn(o, key, kl)) {
+					ok = false; /* v is dropped below */
+				} else {
+					/* steals v, also when it fails */
+					ok = json_object_setn_new_nocheck(o, key, kl, v) == 0;
+					v = NULL;
+				}
 			}
 			json_decref(v);
 			if (key != kbuf)
