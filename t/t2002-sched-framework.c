@@ -199,12 +199,14 @@ static void ties(void)
 	tie_sequence(7, a);
 	tie_sequence(7, b);
 	tie_sequence(8, c);
-	int same = 1, diff = 0, seen[10] = { 0 };
+	int same = 1, diff = 0, seen[10] = { 0 }, times[10] = { 0 };
 	for (int i = 0; i < 200; i++) {
 		same &= !strcmp(a[i], b[i]);
 		diff += strcmp(a[i], c[i]) != 0;
-		if (a[i][0] == 'n')
+		if (a[i][0] == 'n') {
 			seen[a[i][1] - '0'] = 1;
+			times[a[i][1] - '0']++;
+		}
 	}
 	ok(same, "the same seed gives the same choices");
 	ok(diff > 0, "another seed gives other choices (%d of 200 differ)", diff);
@@ -212,6 +214,12 @@ static void ties(void)
 	for (int i = 0; i < 10; i++)
 		all &= seen[i];
 	ok(all, "every tied node gets chosen");
+	/* uniform: 20 each expected; below 5 has odds near 1e-5 per node */
+	int fewest = 200;
+	for (int i = 0; i < 10; i++)
+		if (times[i] < fewest)
+			fewest = times[i];
+	ok(fewest >= 5, "ties are broken evenly (the least chosen of 10 nodes: %d of 200)", fewest);
 }
 
 int main(void)

@@ -2411,20 +2411,31 @@ static int schedule_pod(struct kp_scheduler *s, struct kp__pod *p, json_t *trace
 			}
 		}
 		hist_observe(pt_hist(pr, KP__PT_SCORE), mono_now() - t_pt);
+		/*
+		 * Each node with the best total wins with equal probability, as
+		 * kube's reservoir sampling gives; counted first and then picked
+		 * with one random number, since on identical nodes most of them
+		 * tie and a division per tie was a tenth of an attempt.
+		 */
 		int64_t best = INT64_MIN;
 		uint32_t nbest = 0;
+		const int64_t *tot = s->totals;
 		for (uint32_t i = 0; i < nfeas; i++) {
-			int64_t t = s->totals[i];
-			if (t > best) {
-				best = t;
+			if (tot[i] > best) {
+				best = tot[i];
 				nbest = 1;
-				chosen = s->feasible[i];
-			} else if (t == best) {
-				/* reservoir sampling: each tied node wins with equal probability */
+			} else if (tot[i] == best) {
 				nbest++;
-				if (rnd(s) % nbest == 0)
-					chosen = s->feasible[i];
 			}
+		}
+		if (nbest) {
+			/* multiply-shift: uniform in 0..nbest-1 without a division */
+			uint32_t pick = (uint32_t)(((rnd(s) >> 32) * (uint64_t)nbest) >> 32);
+			for (uint32_t i = 0; i < nfeas; i++)
+				if (tot[i] == best && pick-- == 0) {
+					chosen = s->feasible[i];
+					break;
+				}
 		}
 		if (trace) {
 			json_t *scores = json_object_get(trace, "scores");
