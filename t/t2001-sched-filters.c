@@ -162,6 +162,21 @@ static void affinity(void)
 	ok(tr_filtered(tr, "a2") && !tr_filtered(tr, "a1") && !tr_filtered(tr, "b1"),
 	   "terms are ORed (NotIn matches nodes without the key value; Lt)");
 	json_decref(tr);
+	tr = ts_schedule(t, pod("in2",
+		"  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [c, b]}, {key: zone, operator: Exists}]}]}}}\n" C1));
+	ok(tr_filtered(tr, "a1") && tr_filtered(tr, "a2") && !tr_filtered(tr, "b1"),
+	   "one term of In expressions: every expression must hold, any listed value");
+	json_decref(tr);
+	tr = ts_schedule(t, pod("in-missing",
+		"  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: gen, operator: In, values: [\"3\", \"5\"]}]}]}}}\n" C1));
+	ok(!tr_filtered(tr, "a1") && !tr_filtered(tr, "a2") && tr_filtered(tr, "b1"),
+	   "In on a key a node lacks filters that node");
+	json_decref(tr);
+	tr = ts_schedule(t, pod("empty-term",
+		"  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: []}]}}}\n" C1));
+	ok(tr_filtered(tr, "a1") && tr_filtered(tr, "a2") && tr_filtered(tr, "b1"),
+	   "an empty term matches no node");
+	json_decref(tr);
 	tr = ts_schedule(t, pod("fields",
 		"  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchFields: [{key: metadata.name, operator: In, values: [a1]}]}]}}}\n" C1));
 	is_str(tr_node(tr), "a1", "matchFields metadata.name");

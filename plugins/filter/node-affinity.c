@@ -221,6 +221,33 @@ static int score(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 	return KP_STATUS_SUCCESS;
 }
 
+/*
+ * The usual required affinity: one term of In/Equals expressions (zone,
+ * instance type), no nodeSelector, no matchFields. Those are matched here
+ * with the label lookup and value check inline: through the general
+ * functions each node cost three calls.
+ */
+static bool simple_required(const struct self *s, const struct kp_node_affinity *na)
+{
+	if (s->has_added_required || na->has_node_selector || !na->has_required ||
+	    na->nrequired != 1 || na->required[0].fields.n || na->required[0].exprs.nothing ||
+	    !na->required[0].exprs.n /* an empty term matches nothing: the general path */)
+		return false;
+	const struct kp_isel *e = &na->required[0].exprs;
+	for (uint32_t r = 0; r < e->n; r++)
+		if (e->reqs[r].op != KP_SEL_IN && e->reqs[r].op != KP_SEL_EQUALS)
+			return false;
+	return true;
+}
+
+static inline int32_t label_of(const struct kp_labels *l, int32_t key)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->v[i].key == key)
+			return l->v[i].value;
+	return KP_ID_NONE;
+}
+
 static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 			   const struct kp_node_info *const *nodes, const uint32_t *idx,
 			   size_t n, uint8_t *fit)
@@ -228,6 +255,27 @@ static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_
 	const struct self *s = self;
 	const struct kp_node_affinity *na = &pod->node_affinity;
 	size_t bad = 0;
+	if (simple_required(s, na)) {
+		const struct kp_isel *e = &na->required[0].exprs;
+		for (size_t i = 0; i < n; i++) {
+			const struct kp_labels *l = &nodes[i]->labels;
+			bool ok = true;
+			for (uint32_t r = 0; r < e->n && ok; r++) {
+				const struct kp_isel_req *q = &e->reqs[r];
+				/* large label sets are sorted: the general lookup */
+				int32_t v = l->n <= 16 ? label_of(l, q->key) : kp_labels_get(l, q->key);
+				ok = false;
+				for (uint32_t j = 0; v != KP_ID_NONE && j < q->nvalues; j++)
+					if (q->values[j] == v) {
+						ok = true;
+						break;
+					}
+			}
+			fit[i] = ok;
+			bad += !ok;
+		}
+		return bad;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct kp_node_info *node = nodes[i];
 		bool ok = true;
