@@ -2,7 +2,7 @@
 # each a loadable module and a member of the static table (the pattern of
 # plugins/sched-basic.mk). plugins/filter/tpcount.h is their shared
 # header-only domain-count map.
-noinst_HEADERS += plugins/filter/tpcount.h plugins/filter/nodecache.h
+noinst_HEADERS += plugins/filter/tpcount.h plugins/filter/nodecache.h plugins/filter/labelcol.h
 
 plugins_LTLIBRARIES += plugins/inter-pod-affinity.la
 plugins_inter_pod_affinity_la_SOURCES = plugins/filter/inter-pod-affinity.c

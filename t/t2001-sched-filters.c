@@ -177,6 +177,31 @@ static void affinity(void)
 	ok(tr_filtered(tr, "a1") && tr_filtered(tr, "a2") && tr_filtered(tr, "b1"),
 	   "an empty term matches no node");
 	json_decref(tr);
+	/* the label columns Filter reads follow node changes between attempts */
+	{
+		struct ts *t2 = ts_new(NULL, 1);
+#define ZONE_A "  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]}}}\n" C1
+		ts_apply(t2, ts_node("c1", "4", "8Gi", "  labels: {zone: a}"));
+		ts_apply(t2, ts_node("c2", "4", "8Gi", "  labels: {zone: b}"));
+		json_t *r = ts_schedule(t2, pod("z1", ZONE_A));
+		is_str(tr_node(r), "c1", "zone a: c1");
+		json_decref(r);
+		ts_apply_change(t2, KP_SCHED_MODIFIED, ts_node("c1", "4", "8Gi", "  labels: {zone: b}"));
+		ts_apply_change(t2, KP_SCHED_MODIFIED, ts_node("c2", "4", "8Gi", "  labels: {zone: a}"));
+		r = ts_schedule(t2, pod("z2", ZONE_A));
+		is_str(tr_node(r), "c2", "after relabelling, zone a is c2");
+		ok(tr_filtered(r, "c1") != NULL, "and c1 (now zone b) is filtered out");
+		json_decref(r);
+		ts_apply_change(t2, KP_SCHED_DELETED, ts_node("c2", "4", "8Gi", "  labels: {zone: a}"));
+		ts_apply(t2, ts_node("c3", "4", "8Gi", "  labels: {zone: a}"));
+		ts_apply(t2, ts_node("c4", "4", "8Gi", "  labels: {zone: b}"));
+		r = ts_schedule(t2, pod("z3", ZONE_A));
+		is_str(tr_node(r), "c3", "a node deleted and others added: zone a is c3");
+		ok(tr_filtered(r, "c1") && tr_filtered(r, "c4"), "c1 and c4 (zone b) filtered out");
+		json_decref(r);
+#undef ZONE_A
+		ts_free(t2);
+	}
 	tr = ts_schedule(t, pod("fields",
 		"  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchFields: [{key: metadata.name, operator: In, values: [a1]}]}]}}}\n" C1));
 	is_str(tr_node(tr), "a1", "matchFields metadata.name");

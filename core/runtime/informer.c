@@ -296,9 +296,10 @@ int kp_informer_start(struct kp_store *st, const char *prefix, kp_informer_fn fn
 	pthread_mutex_init(&inf->lock, NULL);
 	share_join();
 	if (pthread_create(&inf->thread, NULL, run, inf) == 0) {
-		/* "inf:" and the kind, as in the store key, for perf and top -H */
+		/* "inf:" and group/kind of the store key ("inf:core/pods/"),
+		 * truncated to the 15 bytes a thread name holds, for top -H */
 		const char *k = prefix;
-		for (int slashes = 0; *k && slashes < 3; k++)
+		for (int slashes = 0; *k && slashes < 2; k++)
 			slashes += *k == '/';
 		char name[16];
 		snprintf(name, sizeof(name), "inf:%s", *k ? k : prefix);

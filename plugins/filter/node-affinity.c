@@ -15,6 +15,8 @@
 
 #include <kplane/plugin.h>
 
+#include "plugins/filter/labelcol.h"
+
 struct args {
 	const json_t *added_affinity;
 };
@@ -27,6 +29,13 @@ struct self {
 	int32_t pref_weight[32];
 	struct kp_node_term pref[32];
 	int32_t metadata_name;
+	int slot;
+	struct labelcols cols; /* the label columns simple required terms read (labelcol.h) */
+};
+
+/* Cycle state of a pod with a simple required term: its keys' columns. */
+struct state {
+	const int32_t *col[LC_MAX]; /* per expression (the first LC_MAX); NULL: look up */
 };
 
 static const struct kp_arg_spec arg_spec[] = {
@@ -47,6 +56,7 @@ static void fini(void *self)
 		kp_isel_release(&s->pref[i].exprs);
 		kp_isel_release(&s->pref[i].fields);
 	}
+	lc_release(&s->cols);
 	free(s);
 }
 
@@ -66,6 +76,7 @@ static int init(const struct kp_sched_init *in, void **out, char **errmsg)
 	if (!s)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	s->metadata_name = kp_intern("metadata.name");
+	s->slot = in->slot;
 	int rc = 0;
 	char *e = NULL;
 	const json_t *aa = a ? a->added_affinity : NULL;
@@ -136,13 +147,32 @@ static size_t events(void *self, struct kp_cluster_event *out, size_t cap)
 	return 1;
 }
 
+static bool simple_required(const struct self *s, const struct kp_node_affinity *na);
+
+static void state_free(void *p)
+{
+	free(p);
+}
+
 static int pre_filter(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 		      struct kp_node_set *nodes, struct kp_status *st)
 {
-	const struct self *s = self;
+	struct self *s = self;
 	const struct kp_node_affinity *na = &pod->node_affinity;
 	if (!na->has_required && !na->has_node_selector && !s->has_added_required)
 		return KP_STATUS_SKIP;
+	if (simple_required(s, na)) {
+		/* Filter reads the keys' label columns (without: the labels) */
+		struct state *cs = calloc(1, sizeof(*cs));
+		if (cs && kp_cycle_on_release(cy, state_free, cs) == 0) {
+			const struct kp_isel *e = &na->required[0].exprs;
+			for (uint32_t r = 0; r < e->n && r < LC_MAX; r++)
+				cs->col[r] = lc_column(&s->cols, cy->snapshot, e->reqs[r].key);
+			kp_cycle_set(cy, s->slot, cs);
+		} else {
+			free(cs);
+		}
+	}
 	if (!na->has_required || na->nrequired == 0)
 		return KP_STATUS_SUCCESS;
 	/* node names from matchFields metadata.name In: only when every term names nodes */
@@ -240,14 +270,6 @@ static bool simple_required(const struct self *s, const struct kp_node_affinity 
 	return true;
 }
 
-static inline int32_t label_of(const struct kp_labels *l, int32_t key)
-{
-	for (uint32_t i = 0; i < l->n; i++)
-		if (l->v[i].key == key)
-			return l->v[i].value;
-	return KP_ID_NONE;
-}
-
 static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_info *pod,
 			   const struct kp_node_info *const *nodes, const uint32_t *idx,
 			   size_t n, uint8_t *fit)
@@ -257,13 +279,14 @@ static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_
 	size_t bad = 0;
 	if (simple_required(s, na)) {
 		const struct kp_isel *e = &na->required[0].exprs;
+		const struct state *cs = kp_cycle_get(cy, s->slot);
 		for (size_t i = 0; i < n; i++) {
-			const struct kp_labels *l = &nodes[i]->labels;
 			bool ok = true;
 			for (uint32_t r = 0; r < e->n && ok; r++) {
 				const struct kp_isel_req *q = &e->reqs[r];
-				/* large label sets are sorted: the general lookup */
-				int32_t v = l->n <= 16 ? label_of(l, q->key) : kp_labels_get(l, q->key);
+				int32_t v = cs && r < LC_MAX && cs->col[r] ?
+						    cs->col[r][idx[i]] :
+						    lc_label(&nodes[i]->labels, q->key);
 				ok = false;
 				for (uint32_t j = 0; v != KP_ID_NONE && j < q->nvalues; j++)
 					if (q->values[j] == v) {

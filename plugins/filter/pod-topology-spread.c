@@ -32,6 +32,7 @@
 #include <kplane/object.h>
 #include <kplane/plugin.h>
 
+#include "plugins/filter/labelcol.h"
 #include "plugins/filter/nodecache.h"
 #include "plugins/filter/tpcount.h"
 
@@ -79,6 +80,8 @@ struct self {
 	/* PreScore's the same way: map i (domain -> matching pods on eligible
 	 * nodes) for each ScheduleAnyway constraint i */
 	struct nc_set ps_cache;
+	/* label columns of the constraint keys, for Filter (labelcol.h) */
+	struct labelcols cols;
 };
 
 /* The constraints of one pod for one action, and the deduced default selector. */
@@ -95,6 +98,7 @@ struct pf {
 	struct tpcount *dom;   /* per constraint: value id -> matching pods */
 	int64_t *min;          /* per constraint: smallest count among its domains */
 	bool *self_match;
+	const int32_t *col[4]; /* per constraint (the first 4): its label column, or NULL */
 };
 
 struct ps {
@@ -531,6 +535,8 @@ static int pre_filter(void *self_, struct kp_cycle *cy, const struct kp_pod_info
 	for (uint32_t i = 0; i < n; i++) {
 		recompute_min(pf, i);
 		pf->self_match[i] = kp_isel_matches(pf->k.c[i].sel, &pod->labels);
+		if (i < 4)
+			pf->col[i] = lc_column(&self->cols, snap, pf->k.c[i].key);
 	}
 
 	struct state *s = state_get(self, cy);
@@ -593,7 +599,7 @@ static size_t filter_batch(void *self_, struct kp_cycle *cy, const struct kp_pod
 		bool ok = true;
 		for (uint32_t i = 0; i < pf->k.n && ok; i++) {
 			const struct con *c = &pf->k.c[i];
-			int32_t v = tp_label(&node->labels, c->key);
+			int32_t v = i < 4 && pf->col[i] ? pf->col[i][idx[j]] : tp_label(&node->labels, c->key);
 			if (v == KP_ID_NONE) {
 				ok = false;
 				break;
@@ -1074,6 +1080,7 @@ static void fini(void *self_)
 	struct self *self = self_;
 	nc_set_release(&self->pf_cache);
 	nc_set_release(&self->ps_cache);
+	lc_release(&self->cols);
 	free(self);
 }
 
