@@ -18,32 +18,9 @@
  * PLT and cannot be inlined (symbols may be interposed), and selector
  * matching runs per node and plugin in Filter and Score.
  */
-static inline int32_t labels_get(const struct kp_labels *labels, int32_t key)
-{
-	uint32_t lo = 0, hi = labels->n;
-	const struct kp_label *v = labels->v;
-	/* label sets are small: a linear scan beats binary search below ~8 */
-	if (hi <= 8) {
-		for (uint32_t i = 0; i < hi; i++)
-			if (v[i].key == key)
-				return v[i].value;
-		return KP_ID_NONE;
-	}
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (v[mid].key < key)
-			lo = mid + 1;
-		else if (v[mid].key > key)
-			hi = mid;
-		else
-			return v[mid].value;
-	}
-	return KP_ID_NONE;
-}
-
 int32_t kp_labels_get(const struct kp_labels *labels, int32_t key)
 {
-	return labels_get(labels, key);
+	return kp_labels_find(labels, key);
 }
 
 static inline bool has_value(const struct kp_isel_req *r, int32_t v)
@@ -73,7 +50,7 @@ static inline bool isel_matches(const struct kp_isel *sel, const struct kp_label
 		return false;
 	for (uint32_t i = 0; i < sel->n; i++) {
 		const struct kp_isel_req *r = &sel->reqs[i];
-		int32_t v = labels_get(labels, r->key);
+		int32_t v = kp_labels_find(labels, r->key);
 		int64_t num;
 		switch (r->op) {
 		case KP_SEL_EQUALS:

@@ -517,7 +517,7 @@ static bool satisfies_affinity(const struct pf *pf, const struct kp_node_info *n
 	bool pods_exist = true;
 	for (uint32_t i = 0; i < a->nreq_affinity; i++) {
 		int32_t key = a->req_affinity[i].topology_key;
-		int32_t v = tp_label(&node->labels, key);
+		int32_t v = kp_labels_find(&node->labels, key);
 		if (v == KP_ID_NONE)
 			return false; /* every topology key must be on the node */
 		if (tp_get(&pf->affinity, tp_pair(key, v)) <= 0)
@@ -536,7 +536,7 @@ static bool satisfies_anti(const struct pf *pf, const struct kp_node_info *node)
 		return true;
 	for (uint32_t i = 0; i < a->nreq_anti; i++) {
 		int32_t key = a->req_anti[i].topology_key;
-		int32_t v = tp_label(&node->labels, key);
+		int32_t v = kp_labels_find(&node->labels, key);
 		if (v != KP_ID_NONE && tp_get(&pf->anti, tp_pair(key, v)) > 0)
 			return false;
 	}
@@ -551,7 +551,7 @@ static bool satisfies_existing_anti(const struct pf *pf, const struct kp_node_in
 	 * have counts finds the same pairs */
 	for (uint32_t i = 0; i < pf->existing_keys.n; i++) {
 		int32_t key = pf->existing_keys.v[i];
-		int32_t v = tp_label(&node->labels, key);
+		int32_t v = kp_labels_find(&node->labels, key);
 		if (v != KP_ID_NONE && tp_get(&pf->existing_anti, tp_pair(key, v)) > 0)
 			return false;
 	}
@@ -681,7 +681,7 @@ struct score_ctx {
 static void add_score(struct score_ctx *c, const struct kp_node_info *node, int32_t key,
 		      int64_t delta)
 {
-	int32_t v = tp_label(&node->labels, key);
+	int32_t v = kp_labels_find(&node->labels, key);
 	if (v == KP_ID_NONE)
 		return;
 	c->touched = true;
@@ -878,7 +878,7 @@ static int score(void *self_, struct kp_cycle *cy, const struct kp_pod_info *pod
 	int64_t sum = 0;
 	for (uint32_t i = 0; i < s->ps->keys.n; i++) {
 		int32_t key = s->ps->keys.v[i];
-		int32_t v = tp_label(&node->labels, key);
+		int32_t v = kp_labels_find(&node->labels, key);
 		if (v != KP_ID_NONE)
 			sum += tp_get(&s->ps->score, tp_pair(key, v));
 	}
@@ -902,7 +902,7 @@ static int score_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_inf
 		int64_t sum = 0;
 		for (uint32_t i = 0; i < ps->keys.n; i++) {
 			int32_t key = ps->keys.v[i];
-			int32_t v = tp_label(&nodes[j]->labels, key);
+			int32_t v = kp_labels_find(&nodes[j]->labels, key);
 			if (v != KP_ID_NONE)
 				sum += tp_get(&ps->score, tp_pair(key, v));
 		}

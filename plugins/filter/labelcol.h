@@ -35,29 +35,6 @@ struct labelcols {
 	uint32_t n;
 };
 
-/* kp_labels_get() inlined (label sets are small and sorted by key). */
-static inline int32_t lc_label(const struct kp_labels *labels, int32_t key)
-{
-	const struct kp_label *v = labels->v;
-	uint32_t lo = 0, hi = labels->n;
-	if (hi <= 8) {
-		for (uint32_t i = 0; i < hi; i++)
-			if (v[i].key == key)
-				return v[i].value;
-		return KP_ID_NONE;
-	}
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (v[mid].key < key)
-			lo = mid + 1;
-		else if (v[mid].key > key)
-			hi = mid;
-		else
-			return v[mid].value;
-	}
-	return KP_ID_NONE;
-}
-
 struct lc_sync {
 	const struct kp_snapshot *snap;
 	struct labelcol *c;
@@ -72,7 +49,7 @@ static inline int lc_changed(int32_t name_id, void *arg)
 		cs->rebuild = true; /* a node went: indexes may have moved */
 		return 1;
 	}
-	cs->c->v[n->index] = lc_label(&n->labels, cs->c->key);
+	cs->c->v[n->index] = kp_labels_find(&n->labels, cs->c->key);
 	return 0;
 }
 
@@ -104,7 +81,7 @@ static inline const int32_t *lc_column(struct labelcols *set, const struct kp_sn
 			return NULL;
 		c->v = v;
 		for (uint32_t i = 0; i < snap->nnodes; i++)
-			v[i] = lc_label(&snap->nodes[i]->labels, key);
+			v[i] = kp_labels_find(&snap->nodes[i]->labels, key);
 		c->n = snap->nnodes;
 	}
 	c->gen = snap->generation;

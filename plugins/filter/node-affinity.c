@@ -286,7 +286,7 @@ static size_t filter_batch(void *self, struct kp_cycle *cy, const struct kp_pod_
 				const struct kp_isel_req *q = &e->reqs[r];
 				int32_t v = cs && r < LC_MAX && cs->col[r] ?
 						    cs->col[r][idx[i]] :
-						    lc_label(&nodes[i]->labels, q->key);
+						    kp_labels_find(&nodes[i]->labels, q->key);
 				ok = false;
 				for (uint32_t j = 0; v != KP_ID_NONE && j < q->nvalues; j++)
 					if (q->values[j] == v) {

@@ -599,7 +599,7 @@ static size_t filter_batch(void *self_, struct kp_cycle *cy, const struct kp_pod
 		bool ok = true;
 		for (uint32_t i = 0; i < pf->k.n && ok; i++) {
 			const struct con *c = &pf->k.c[i];
-			int32_t v = i < 4 && pf->col[i] ? pf->col[i][idx[j]] : tp_label(&node->labels, c->key);
+			int32_t v = i < 4 && pf->col[i] ? pf->col[i][idx[j]] : kp_labels_find(&node->labels, c->key);
 			if (v == KP_ID_NONE) {
 				ok = false;
 				break;
@@ -880,7 +880,7 @@ static int score_batch(void *self_, struct kp_cycle *cy, const struct kp_pod_inf
 		double sum = 0;
 		for (uint32_t i = 0; i < ps->k.n; i++) {
 			const struct con *c = &ps->k.c[i];
-			int32_t v = tp_label(&node->labels, c->key);
+			int32_t v = kp_labels_find(&node->labels, c->key);
 			if (v == KP_ID_NONE)
 				continue;
 			int64_t cnt = c->hostname ? count_matching(node, c->sel, pod->ns_id)

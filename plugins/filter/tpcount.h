@@ -32,31 +32,6 @@ struct tpcount {
 	int64_t *vals;
 };
 
-/* kp_labels_get() inlined, for the per-node loops of the batch entry
- * points (a call into libkplane per node and constraint costs more than
- * the lookup): the value id of key, or KP_ID_NONE. */
-static inline int32_t tp_label(const struct kp_labels *labels, int32_t key)
-{
-	const struct kp_label *v = labels->v;
-	uint32_t lo = 0, hi = labels->n;
-	if (hi <= 8) {
-		for (uint32_t i = 0; i < hi; i++)
-			if (v[i].key == key)
-				return v[i].value;
-		return KP_ID_NONE;
-	}
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (v[mid].key < key)
-			lo = mid + 1;
-		else if (v[mid].key > key)
-			hi = mid;
-		else
-			return v[mid].value;
-	}
-	return KP_ID_NONE;
-}
-
 static inline uint64_t tp_pair(int32_t key, int32_t value)
 {
 	return ((uint64_t)(uint32_t)key << 32) | (uint32_t)value;

@@ -82,6 +82,32 @@ struct kp_labels {
 
 /* Value id of key in labels, or KP_ID_NONE when absent (binary search). */
 int32_t kp_labels_get(const struct kp_labels *labels, int32_t key);
+/*
+ * The same, inline: for per-node loops, where a call into libkplane (through
+ * the PLT, never inlined) costs more than the lookup. Label sets are small:
+ * a linear scan up to 8 labels, binary search above.
+ */
+static inline int32_t kp_labels_find(const struct kp_labels *labels, int32_t key)
+{
+	const struct kp_label *v = labels->v;
+	uint32_t lo = 0, hi = labels->n;
+	if (hi <= 8) {
+		for (uint32_t i = 0; i < hi; i++)
+			if (v[i].key == key)
+				return v[i].value;
+		return KP_ID_NONE;
+	}
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (v[mid].key < key)
+			lo = mid + 1;
+		else if (v[mid].key > key)
+			hi = mid;
+		else
+			return v[mid].value;
+	}
+	return KP_ID_NONE;
+}
 
 /* One requirement of a compiled selector; op is enum kp_sel_op (selector.h). */
 struct kp_isel_req {
