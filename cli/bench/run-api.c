@@ -938,7 +938,7 @@ static json_t *list_items(struct api *a, const char *path, char **errmsg)
 		return NULL;
 	long code = http_get(url, &body);
 	free(url);
-	json_t *doc = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+	json_t *doc = code == 200 && body ? kp_json_loadb(body, strlen(body), 0, NULL) : NULL;
 	free(body);
 	json_t *items = json_incref(json_object_get(doc, "items"));
 	json_decref(doc);
