@@ -220,8 +220,8 @@ static bool string(struct parser *p, const char **out, size_t *len)
 	return false;
 }
 
-/* A number as jansson's lexer reads it; *out NULL when not building. */
-static bool number(struct parser *p, json_t **out, bool build)
+/* A number as jansson's lexer reads it, into *out (new reference). */
+static bool number(struct parser *p, json_t **out)
 {
 	const unsigned char *s = p->s, *end = p->end, *start = s;
 	bool real = false;
@@ -267,13 +267,13 @@ static bool number(struct parser *p, json_t **out, bool build)
 		long long v = strtoll(buf, &e, 10);
 		if (errno || e != buf + n)
 			return false; /* too big an integer */
-		if (build && !(*out = json_integer(v)))
+		if (!(*out = json_integer(v)))
 			return false;
 	} else {
 		double v = strtod(buf, &e);
 		if (errno == ERANGE || e != buf + n)
 			return false; /* overflow, or a locale with another decimal point */
-		if (build && !(*out = json_real(v)))
+		if (!(*out = json_real(v)))
 			return false;
 	}
 	p->s = s;
@@ -288,12 +288,8 @@ static bool literal(struct parser *p, const char *word, size_t n)
 	return true;
 }
 
-/*
- * One value at p->s into *out (new reference) when build; else only
- * checked (a skipped metadata.managedFields). strip: this is the top-level
- * object or its metadata, where managedFields may be dropped.
- */
-static bool value(struct parser *p, json_t **out, bool build, int strip_level)
+/* One value at p->s into *out (new reference). */
+static bool value(struct parser *p, json_t **out)
 {
 	if (p->s >= p->end)
 		return false;
@@ -302,8 +298,8 @@ static bool value(struct parser *p, json_t **out, bool build, int strip_level)
 		if (++p->depth > MAX_DEPTH)
 			return false;
 		p->s++;
-		json_t *o = build ? json_object() : NULL;
-		if (build && !o)
+		json_t *o = json_object();
+		if (!o)
 			return false;
 		ws(p);
 		if (p->s < p->end && *p->s == '}') {
@@ -321,27 +317,19 @@ static bool value(struct parser *p, json_t **out, bool build, int strip_level)
 				goto bad_obj;
 			/* the key may live in tmp, which the value's strings reuse */
 			char kbuf[128], *key = kbuf;
-			if (build) {
-				if (kl >= sizeof(kbuf) && !(key = malloc(kl + 1)))
-					goto bad_obj;
-				memcpy(key, k, kl);
-				key[kl] = 0;
-			}
+			if (kl >= sizeof(kbuf) && !(key = malloc(kl + 1)))
+				goto bad_obj;
+			memcpy(key, k, kl);
+			key[kl] = 0;
 			ws(p);
 			bool ok = p->s < p->end && *p->s == ':';
 			json_t *v = NULL;
-			int child_strip = 0;
-			bool skip = false;
 			if (ok) {
 				p->s++;
 				ws(p);
-				if (strip_level == 1 && kl == 8 && !memcmp(k, "metadata", 8))
-					child_strip = 2;
-				else if (strip_level == 2 && kl == 13 && !memcmp(k, "managedFields", 13))
-					skip = true;
-				ok = value(p, &v, build && !skip, child_strip);
+				ok = value(p, &v);
 			}
-			if (ok && build && !skip) {
+			if (ok) {
 				if ((p->flags & JSON_REJECT_DUPLICATES) && json_object_getn(o, key, kl)) {
 					ok = false; /* v is dropped below */
 				} else {
@@ -378,8 +366,8 @@ bad_obj:
 		if (++p->depth > MAX_DEPTH)
 			return false;
 		p->s++;
-		json_t *a = build ? json_array() : NULL;
-		if (build && !a)
+		json_t *a = json_array();
+		if (!a)
 			return false;
 		ws(p);
 		if (p->s < p->end && *p->s == ']') {
@@ -390,7 +378,7 @@ bad_obj:
 		}
 		for (;;) {
 			json_t *v = NULL;
-			if (!value(p, &v, build, 0) || (build && json_array_append_new(a, v))) {
+			if (!value(p, &v) || json_array_append_new(a, v)) {
 				json_decref(a);
 				return false;
 			}
@@ -416,47 +404,42 @@ bad_obj:
 		size_t n;
 		if (!string(p, &s, &n))
 			return false;
-		if (build && !(*out = json_stringn_nocheck(s, n)))
+		if (!(*out = json_stringn_nocheck(s, n)))
 			return false;
 		return true;
 	}
 	case 't':
 		if (!literal(p, "true", 4))
 			return false;
-		if (build)
-			*out = json_true();
+		*out = json_true();
 		return true;
 	case 'f':
 		if (!literal(p, "false", 5))
 			return false;
-		if (build)
-			*out = json_false();
+		*out = json_false();
 		return true;
 	case 'n':
 		if (!literal(p, "null", 4))
 			return false;
-		if (build)
-			*out = json_null();
+		*out = json_null();
 		return true;
 	default:
-		return number(p, out, build);
+		return number(p, out);
 	}
 }
 
 json_t *kp_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error)
 {
-	size_t jflags = flags & ~(size_t)KP_JSON_STRIP_MANAGED_FIELDS;
-	bool strip = flags & KP_JSON_STRIP_MANAGED_FIELDS;
-	/* the flags the fast path does not implement */
-	if (!buf || (jflags & ~(size_t)(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)))
-		goto slow;
-	struct parser p = { (const unsigned char *)buf, (const unsigned char *)buf + len, jflags,
+	/* the flags the fast path does not implement go to jansson */
+	if (!buf || (flags & ~(size_t)(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)))
+		return json_loadb(buf, len, flags, error);
+	struct parser p = { (const unsigned char *)buf, (const unsigned char *)buf + len, flags,
 			    0, NULL, 0 };
 	ws(&p);
-	if (p.s < p.end && !(jflags & JSON_DECODE_ANY) && *p.s != '{' && *p.s != '[')
-		goto slow;
+	if (p.s < p.end && !(flags & JSON_DECODE_ANY) && *p.s != '{' && *p.s != '[')
+		return json_loadb(buf, len, flags, error);
 	json_t *v = NULL;
-	bool ok = value(&p, &v, true, strip ? 1 : 0);
+	bool ok = value(&p, &v);
 	free(p.tmp);
 	if (ok) {
 		ws(&p);
@@ -464,12 +447,5 @@ json_t *kp_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
 			return v;
 	}
 	json_decref(v);
-slow:;
-	json_t *j = json_loadb(buf, len, jflags, error);
-	if (j && strip) {
-		json_t *md = json_object_get(j, "metadata");
-		if (json_is_object(md))
-			json_object_del(md, "managedFields");
-	}
-	return j;
+	return json_loadb(buf, len, flags, error);
 }

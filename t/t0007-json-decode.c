@@ -2,8 +2,7 @@
  * t0007-json-decode: kp_json_loadb reads what json_loadb reads. Hand-picked
  * documents (escapes, surrogates, numbers at the edges, bad UTF-8, depth)
  * and thousands of random and randomly damaged ones must give the same
- * value with the same key order, or the same refusal, as jansson; and
- * KP_JSON_STRIP_MANAGED_FIELDS leaves out metadata.managedFields only.
+ * value with the same key order, or the same refusal, as jansson.
  */
 #include "config.h"
 
@@ -136,21 +135,6 @@ int main(void)
 		free(why);
 	}
 	free(deep);
-
-	/* stripping managedFields */
-	const char *pod = "{\"metadata\":{\"name\":\"p\",\"managedFields\":[{\"manager\":\"m\","
-			  "\"fieldsV1\":{\"f:spec\":{}}}],\"labels\":{\"a\":\"b\"}},"
-			  "\"spec\":{\"managedFields\":1}}";
-	v = kp_json_loadb(pod, strlen(pod), KP_JSON_STRIP_MANAGED_FIELDS, NULL);
-	s = v ? kp_json_dumps(v, NULL) : NULL;
-	is_str(s ? s : "(null)",
-	       "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"b\"}},\"spec\":{\"managedFields\":1}}",
-	       "metadata.managedFields left out, nothing else");
-	free(s);
-	json_decref(v);
-	const char *badmf = "{\"metadata\":{\"managedFields\":[1,]}}";
-	ok(!kp_json_loadb(badmf, strlen(badmf), KP_JSON_STRIP_MANAGED_FIELDS, NULL),
-	   "a skipped value is still checked");
 
 	/* random documents, whole and damaged */
 	int total = 0, agree = 0;

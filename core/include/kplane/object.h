@@ -129,13 +129,9 @@ char *kp_json_dumps(const json_t *v, size_t *len);
  * filled), several times faster on the documents kplane stores and
  * receives: the same values, key order and refusals, and jansson's own
  * error messages (anything off the fast path is handed to jansson).
- * flags: jansson's JSON_DECODE_ANY and JSON_REJECT_DUPLICATES (others go to
- * jansson as they are) plus KP_JSON_STRIP_MANAGED_FIELDS, which leaves out
- * metadata.managedFields of a top-level object without building it (what
- * client-go's TransformStripManagedFields does for kube-scheduler's and
- * kube-controller-manager's informers).
+ * flags: jansson's; JSON_DECODE_ANY and JSON_REJECT_DUPLICATES take the fast
+ * path, any other goes to jansson as it is.
  */
-#define KP_JSON_STRIP_MANAGED_FIELDS ((size_t)1 << 20)
 json_t *kp_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error);
 
 /*
