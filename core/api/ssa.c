@@ -689,6 +689,22 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(str_or(p, "subresource", ""), str_or(q, "subresource", ""));
 }
 
+/* One managedFields entry (new); steals fields_v1; subresource NULL or "" for none. */
+static json_t *entry_new(const char *manager, const char *operation, const char *api_version,
+			 const char *time, json_t *fields_v1, const char *subresource)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "manager", json_string(manager));
+	json_object_set_new(e, "operation", json_string(operation));
+	json_object_set_new(e, "apiVersion", json_string(api_version));
+	json_object_set_new(e, "time", json_string(time));
+	json_object_set_new(e, "fieldsType", json_string("FieldsV1"));
+	json_object_set_new(e, "fieldsV1", fields_v1);
+	if (subresource && *subresource)
+		json_object_set_new(e, "subresource", json_string(subresource));
+	return e;
+}
+
 /* The managedFields array of m (new), sorted as Kubernetes sorts it; NULL if empty. */
 static json_t *mgrs_encode(struct mgrs *m, const char *now)
 {
@@ -700,17 +716,9 @@ static json_t *mgrs_encode(struct mgrs *m, const char *now)
 		struct mgr *g = &m->v[i];
 		if (!g->set || prune(g->set))
 			continue;
-		json_t *e = json_object();
-		json_object_set_new(e, "manager", json_string(g->manager));
-		json_object_set_new(e, "operation", json_string(g->operation));
-		json_object_set_new(e, "apiVersion", json_string(g->api_version));
-		const char *t = g->keep_time && g->time ? g->time : now;
-		json_object_set_new(e, "time", json_string(t));
-		json_object_set_new(e, "fieldsType", json_string("FieldsV1"));
-		json_object_set_new(e, "fieldsV1", to_v1(g->set));
-		if (*g->subresource)
-			json_object_set_new(e, "subresource", json_string(g->subresource));
-		ents[n++] = e;
+		ents[n++] = entry_new(g->manager, g->operation, g->api_version,
+				      g->keep_time && g->time ? g->time : now, to_v1(g->set),
+				      g->subresource);
 	}
 	json_t *out = NULL;
 	if (n) {
@@ -851,17 +859,9 @@ static json_t *create_fields(const json_t *obj, const struct kp_ssa_op *op)
 	}
 	char now[KP_TIME_BUFSZ];
 	now_string(now);
-	json_t *e = json_object();
-	json_object_set_new(e, "manager", json_string(op->manager));
-	json_object_set_new(e, "operation", json_string("Update"));
-	json_object_set_new(e, "apiVersion", json_string(op->api_version));
-	json_object_set_new(e, "time", json_string(now));
-	json_object_set_new(e, "fieldsType", json_string("FieldsV1"));
-	json_object_set_new(e, "fieldsV1", f);
-	if (op->subresource && *op->subresource)
-		json_object_set_new(e, "subresource", json_string(op->subresource));
 	json_t *out = json_array();
-	json_array_append_new(out, e);
+	json_array_append_new(out, entry_new(op->manager, "Update", op->api_version, now, f,
+					     op->subresource));
 	return out;
 }
 
