@@ -441,21 +441,31 @@ test_expect_success 'after a restart the stored CRD is served again' '
 
 # Two API servers on one etcd: what one is told, the other serves.
 ETCD_PID=
+# Ports below the kernel's ephemeral range (32768-), another try on other
+# ports when they were taken (other tests run etcd beside this one).
 start_etcd() {
-	base=$((21000 + ($$ * 7) % 18000))
-	E="http://127.0.0.1:$base"
-	peer="http://127.0.0.1:$((base + 1))"
-	etcd --data-dir etcd --listen-client-urls "$E" --advertise-client-urls "$E" \
-		--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-		--initial-cluster "default=$peer" --log-level warn >etcd.log 2>&1 &
-	ETCD_PID=$!
-	test_when_finished "kill $ETCD_PID 2>/dev/null; wait $ETCD_PID 2>/dev/null"
-	i=0
-	while ! curl -s "$E/health" | grep -q '"health":"true"'; do
-		i=$((i + 1))
-		test $i -lt 100 && kill -0 $ETCD_PID 2>/dev/null || return 1
-		sleep 0.1
+	for try in 1 2 3; do
+		base=$((20000 + ($$ * 7 + try * 1009) % 12000))
+		E="http://127.0.0.1:$base"
+		peer="http://127.0.0.1:$((base + 1))"
+		rm -rf etcd
+		etcd --data-dir etcd --listen-client-urls "$E" --advertise-client-urls "$E" \
+			--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+			--initial-cluster "default=$peer" --log-level warn >etcd.log 2>&1 &
+		ETCD_PID=$!
+		i=0
+		while test $i -lt 100 && kill -0 $ETCD_PID 2>/dev/null; do
+			if curl -s "$E/health" | grep -q '"health":"true"'; then
+				test_when_finished "kill $ETCD_PID 2>/dev/null; wait $ETCD_PID 2>/dev/null"
+				return 0
+			fi
+			i=$((i + 1))
+			sleep 0.1
+		done
+		kill $ETCD_PID 2>/dev/null
+		wait $ETCD_PID 2>/dev/null
 	done
+	return 1
 }
 if command -v etcd >/dev/null 2>&1 && stop_server && start_etcd &&
    start_server --store etcd --etcd-endpoints "$E" && A=$S &&
