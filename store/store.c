@@ -1493,6 +1493,20 @@ static size_t kind_len(const char *k, size_t n)
 	return n;
 }
 
+/*
+ * A blocked watcher that nothing up to h->published wakes has nothing there
+ * to return either: move its cursor past those events, as its own
+ * kp_watch_next would. Otherwise a watch on a quiet kind (secrets, say)
+ * kept its old cursor, every publish after it took the slow path below and
+ * rescanned the whole backlog for it - a fifth of the API write thread under
+ * a pod load - and the ring wrapping past it expired it for nothing.
+ */
+static void skip_seen_locked(const struct hub *h, struct kp_watch *w)
+{
+	if (!h->closed && !w->cancelled && w->cursor > h->compacted)
+		__atomic_store_n(&w->cursor, h->published + 1, __ATOMIC_RELEASE);
+}
+
 /* Signals (and unlinks) every blocked watcher that has something to return. */
 static void hub_wake_locked(struct hub *h)
 {
@@ -1512,6 +1526,8 @@ static void hub_wake_locked(struct hub *h)
 			if (watch_ready_locked(h, w)) {
 				waiting_unlink(w);
 				pthread_cond_signal(&w->cond);
+			} else {
+				skip_seen_locked(h, w);
 			}
 		}
 		return;
@@ -1559,6 +1575,8 @@ static void hub_wake_locked(struct hub *h)
 					break;
 				}
 			}
+			if (w->wprev)
+				skip_seen_locked(h, w);
 			continue;
 		}
 		for (size_t i = from; i < n; i++) {
@@ -1568,6 +1586,8 @@ static void hub_wake_locked(struct hub *h)
 				break;
 			}
 		}
+		if (w->wprev)
+			skip_seen_locked(h, w);
 	}
 }
 
@@ -1593,7 +1613,17 @@ int kp_store_watch(struct kp_store *st, const char *prefix, uint64_t from_rev,
 		return KP_ENOMEM;
 	}
 	w->plen = strlen(w->prefix);
-	w->kind_prefix = w->plen && kind_len(w->prefix, w->plen) == w->plen;
+	/*
+	 * Only a prefix that ends at its fourth slash: for a shorter one ("/c/")
+	 * a key's kind part is longer than the prefix, and comparing the two
+	 * would never wake the watcher.
+	 */
+	{
+		size_t slashes = 0;
+		for (size_t i = 0; i < w->plen; i++)
+			slashes += w->prefix[i] == '/';
+		w->kind_prefix = slashes == 4 && w->prefix[w->plen - 1] == '/';
+	}
 	{
 		pthread_condattr_t ca;
 
