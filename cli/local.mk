@@ -3,7 +3,7 @@
 # them into cli/kplane.c. Other programs have their own fragments below.
 bin_PROGRAMS += cli/kplane
 cli_kplane_SOURCES = cli/kplane.c cli/commands.h
-cli_kplane_LDADD = core/runtime/libkpruntime.la store/libkpstore.la core/libkplane.la $(JANSSON_LIBS)
+cli_kplane_LDADD = core/runtime/libkpruntime.la store/libkpstore.la core/libkplane.la $(JANSSON_LIBS) $(JEMALLOC_LIBS)
 
 include cli/api.mk
 include cli/sched.mk

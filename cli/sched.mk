@@ -2,7 +2,7 @@
 # `kplane plugins` subcommand (kp_cmd_plugins, wired into cli/kplane.c by the lead).
 bin_PROGRAMS += cli/sched-bench
 cli_sched_bench_SOURCES = cli/sched-bench.c
-cli_sched_bench_LDADD = plugins/libkpsched-static.la core/libkplane.la $(JANSSON_LIBS) $(YAML_LIBS) -lm
+cli_sched_bench_LDADD = plugins/libkpsched-static.la core/libkplane.la $(JANSSON_LIBS) $(YAML_LIBS) -lm $(JEMALLOC_LIBS)
 
 cli_kplane_SOURCES += cli/kplane-plugins.c cli/kplane-plugins.h
 

@@ -3,7 +3,7 @@
 # Uses sudo when not root. Safe to run repeatedly: does nothing when all are there.
 set -eu
 PACKAGES="gcc make autoconf automake libtool pkg-config
-libjansson-dev libyaml-dev libmicrohttpd-dev libleveldb-dev libcurl4-openssl-dev
+libjansson-dev libyaml-dev libmicrohttpd-dev libleveldb-dev libcurl4-openssl-dev libjemalloc-dev
 curl jq ca-certificates"
 # Extra tools used by some tests and benchmarks when present (tests skip without them).
 OPTIONAL="valgrind python3 python3-kubernetes wrk etcd-server"
