@@ -91,13 +91,46 @@ static int bind_edit(json_t *obj, void *arg, char **errmsg)
  * cleared); when the pod changed since, the swap fails and the binding is
  * redone on the stored object.
  */
+/*
+ * A copy of the informer's pod that bind_edit and the resourceVersion
+ * removal may change: new objects down the paths they write (metadata, spec,
+ * status, status.conditions), every other member shared with the informer's
+ * copy, which nobody writes. A deep copy cost every binding an allocation
+ * per node of the pod, its managedFields included. New reference or NULL.
+ */
+static json_t *bind_copy(const json_t *pod)
+{
+	json_t *obj = json_copy((json_t *)pod);
+	if (!obj)
+		return NULL;
+	static const char *const members[] = { "metadata", "spec", "status" };
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		json_t *m = json_object_get(obj, members[i]), *c;
+		if (!json_is_object(m))
+			continue;
+		if (!(c = json_copy(m)) || json_object_set_new(obj, members[i], c)) {
+			json_decref(obj);
+			return NULL;
+		}
+		json_t *conds = json_object_get(c, "conditions");
+		if (i == 2 && json_is_array(conds)) {
+			json_t *cc = json_copy(conds);
+			if (!cc || json_object_set_new(c, "conditions", cc)) {
+				json_decref(obj);
+				return NULL;
+			}
+		}
+	}
+	return obj;
+}
+
 static int bind_at(struct kp_sched_runner *r, const char *key, struct bind_edit *be,
 		   char **errmsg)
 {
 	uint64_t rv = kp_obj_resource_version(be->pod);
 	if (!rv)
 		return 1;
-	json_t *obj = json_deep_copy(be->pod);
+	json_t *obj = bind_copy(be->pod);
 	if (!obj)
 		return kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 	int rc = bind_edit(obj, be, errmsg);
