@@ -73,6 +73,25 @@ test_expect_success 'pods tolerating it for 1 s are evicted and replaced on the 
 	jqo ".items[] | select(.reason == \"TaintManagerEviction\") | .message" | grep -q "Marking for deletion Pod default/web-"
 '
 
+cat >late.yaml <<'EOF2'
+apiVersion: v1
+kind: Pod
+metadata: {name: late, namespace: default}
+spec:
+  nodeName: fake-2
+  tolerations:
+  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 1}
+  containers: [{name: c, image: busybox}]
+EOF2
+
+test_expect_success 'a pod bound to the tainted node afterwards, tolerating it for 1 s, is evicted' '
+	test "$(taints fake-2)" = node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule &&
+	K apply -f late.yaml &&
+	wait_for 10 "! K get pod late >/dev/null 2>&1" &&
+	api GET /api/v1/namespaces/default/events >/dev/null &&
+	jqo ".items[] | select(.reason == \"TaintManagerEviction\") | .message" | grep -q "Marking for deletion Pod default/late"
+'
+
 test_expect_success 'a pod tolerating it without tolerationSeconds stays' '
 	K get pod stay -o json | jq -e ".metadata.deletionTimestamp == null"
 '

@@ -108,8 +108,19 @@ static void on_change(struct kp_ctl *c, void *state, unsigned kind, int change,
 			kp_ctl_enqueue(c, k, 0);
 		}
 	} else {
+		/*
+		 * Only a pod on a node with a NoExecute taint has anything to
+		 * evict (sync_pod); a taint added later enqueues the node's pods
+		 * above. Waking the worker for every pod bound elsewhere cost a
+		 * thread switch per binding.
+		 */
 		const char *n = kp_obj_str(obj, "spec.nodeName");
 		if (n && *n) {
+			json_t *node = kp_ctl_get(c, K_NODE, NULL, n);
+			bool tainted = node && has_noexecute(node);
+			json_decref(node);
+			if (!tainted)
+				return;
 			snprintf(k, sizeof(k), "pod/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
 			kp_ctl_enqueue(c, k, 0);
 		}

@@ -148,10 +148,11 @@ static void fini(void *st)
 	free(s);
 }
 
+static bool usage_has(struct state *s, const char *key);
+
 static void on_change(struct kp_ctl *c, void *st, unsigned kind, int change, const json_t *old,
 		      const json_t *obj)
 {
-	(void)st;
 	(void)old;
 	char k[700];
 	if (change == KP_CTL_DELETED) {
@@ -176,6 +177,17 @@ static void on_change(struct kp_ctl *c, void *st, unsigned kind, int change, con
 		const char *node = kp_obj_str(obj, "spec.nodeName");
 		/* Finished pods too: their metrics are removed. */
 		if (!node || !*node)
+			return;
+		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
+		/*
+		 * A pod on a real node is none of ours (unless usage of it is
+		 * still counted): waking the worker for every pod a scheduler
+		 * binds cost a thread switch each, for nothing.
+		 */
+		json_t *n = kp_ctl_get(c, K_NODE, NULL, node);
+		bool skip = n && !is_fake(n) && !usage_has(st, k);
+		json_decref(n);
+		if (skip)
 			return;
 		snprintf(k, sizeof(k), "pod/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
 		kp_ctl_enqueue(c, k, 0);
@@ -564,6 +576,17 @@ static size_t bucket(const char *key)
 	for (const char *p = key; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	return h % USAGE_BUCKETS;
+}
+
+/* Whether usage of pod "ns/name" is counted. */
+static bool usage_has(struct state *s, const char *key)
+{
+	pthread_mutex_lock(&s->mu);
+	struct usage *u = s->u[bucket(key)];
+	while (u && strcmp(u->key, key))
+		u = u->next;
+	pthread_mutex_unlock(&s->mu);
+	return u != NULL;
 }
 
 /*
