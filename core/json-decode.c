@@ -16,7 +16,9 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +291,26 @@ static bool literal(struct parser *p, const char *word, size_t n)
 }
 
 /* One value at p->s into *out (new reference). */
+/*
+ * The one empty object KP_JSON_SHARED_EMPTY decodes every "{}" to, created
+ * once and never freed. A pod's managedFields alone hold some forty "{}",
+ * each an object and a hash table allocated, decoded and freed again by
+ * every informer; the caches that ask for this never write their objects.
+ */
+static json_t *the_empty;
+static pthread_once_t the_empty_once = PTHREAD_ONCE_INIT;
+
+static void make_empty(void)
+{
+	the_empty = json_object();
+}
+
+static json_t *shared_empty(void)
+{
+	pthread_once(&the_empty_once, make_empty);
+	return the_empty;
+}
+
 static bool value(struct parser *p, json_t **out)
 {
 	if (p->s >= p->end)
@@ -298,16 +320,17 @@ static bool value(struct parser *p, json_t **out)
 		if (++p->depth > MAX_DEPTH)
 			return false;
 		p->s++;
-		json_t *o = json_object();
-		if (!o)
-			return false;
 		ws(p);
 		if (p->s < p->end && *p->s == '}') {
 			p->s++;
 			p->depth--;
-			*out = o;
-			return true;
+			*out = p->flags & KP_JSON_SHARED_EMPTY ? json_incref(shared_empty())
+							       : json_object();
+			return *out != NULL;
 		}
+		json_t *o = json_object();
+		if (!o)
+			return false;
 		for (;;) {
 			if (p->s >= p->end || *p->s != '"')
 				goto bad_obj;
@@ -430,14 +453,19 @@ bad_obj:
 
 json_t *kp_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error)
 {
-	/* the flags the fast path does not implement go to jansson */
-	if (!buf || (flags & ~(size_t)(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)))
-		return json_loadb(buf, len, flags, error);
+	/* the flags the fast path does not implement go to jansson (ours not) */
+	size_t jflags = flags & ~(size_t)KP_JSON_SHARED_EMPTY;
+	if (!buf || (jflags & ~(size_t)(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)))
+		return json_loadb(buf, len, jflags, error);
+	if ((flags & KP_JSON_SHARED_EMPTY) && !shared_empty())
+		return json_loadb(buf, len, jflags, error);
+	/* a member added to it would show in every cached object: a bug to catch */
+	assert(!(flags & KP_JSON_SHARED_EMPTY) || json_object_size(the_empty) == 0);
 	struct parser p = { (const unsigned char *)buf, (const unsigned char *)buf + len, flags,
 			    0, NULL, 0 };
 	ws(&p);
 	if (p.s < p.end && !(flags & JSON_DECODE_ANY) && *p.s != '{' && *p.s != '[')
-		return json_loadb(buf, len, flags, error);
+		return json_loadb(buf, len, jflags, error);
 	json_t *v = NULL;
 	bool ok = value(&p, &v);
 	free(p.tmp);
@@ -447,5 +475,5 @@ json_t *kp_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
 			return v;
 	}
 	json_decref(v);
-	return json_loadb(buf, len, flags, error);
+	return json_loadb(buf, len, jflags, error);
 }

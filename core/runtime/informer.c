@@ -142,7 +142,7 @@ static void share_leave(void)
 static json_t *decode(const struct kp_kv *kv)
 {
 	json_error_t jerr;
-	json_t *obj = kp_json_loadb(kv->value, kv->len, 0, &jerr);
+	json_t *obj = kp_json_loadb(kv->value, kv->len, KP_JSON_SHARED_EMPTY, &jerr);
 	if (!obj || !json_is_object(obj)) {
 		fprintf(stderr, "kplane: informer: %s: stored value is not a JSON object: %s\n",
 			kv->key, obj ? "wrong type" : jerr.text);

@@ -130,8 +130,12 @@ char *kp_json_dumps(const json_t *v, size_t *len);
  * receives: the same values, key order and refusals, and jansson's own
  * error messages (anything off the fast path is handed to jansson).
  * flags: jansson's; JSON_DECODE_ANY and JSON_REJECT_DUPLICATES take the fast
- * path, any other goes to jansson as it is.
+ * path, any other goes to jansson as it is. Plus KP_JSON_SHARED_EMPTY:
+ * every empty object ("{}") in the result is one shared object, for
+ * read-only caches only - nothing may add members to it (the informers'
+ * objects, which already are read-only, are decoded so).
  */
+#define KP_JSON_SHARED_EMPTY ((size_t)1 << 24)
 json_t *kp_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error);
 
 /*
