@@ -449,7 +449,8 @@ out:
 
 static void on_event(struct api *a, const char *line, size_t len)
 {
-	json_t *ev = kp_json_loadb(line, len, 0, NULL);
+	/* read only: its empty objects may be one shared object */
+	json_t *ev = kp_json_loadb(line, len, KP_JSON_SHARED_EMPTY, NULL);
 	if (!ev)
 		return;
 	const char *type = json_string_value(json_object_get(ev, "type"));
