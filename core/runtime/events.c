@@ -181,6 +181,28 @@ static void enqueue_locked(struct kp_recorder *r, const char *name, json_t *ev, 
 	pthread_cond_signal(&w->cond);
 }
 
+/* Sets obj[key] to v (stolen); *bad on failure, also when v is NULL. */
+static void set_new(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+	if (!obj) {
+		json_decref(v);
+		*bad = true;
+	} else if (json_object_set_new_nocheck(obj, key, v)) {
+		*bad = true;
+	}
+}
+
+static void set_str(json_t *obj, const char *key, const char *s, bool *bad)
+{
+	set_new(obj, key, s ? json_string(s) : NULL, bad);
+}
+
+/* As json_pack's "s?": a NULL string is a JSON null. */
+static void set_str_or_null(json_t *obj, const char *key, const char *s, bool *bad)
+{
+	set_new(obj, key, s ? json_string(s) : json_null(), bad);
+}
+
 void kp_recorder_event(struct kp_recorder *r, const char *component, const json_t *regarding,
 		       const char *type, const char *reason, const char *message)
 {
@@ -225,19 +247,36 @@ void kp_recorder_event(struct kp_recorder *r, const char *component, const json_
 	snprintf(ename, sizeof(ename), "%s.%" PRIx64, name,
 		 (uint64_t)now * 1000000000u + atomic_fetch_add(&r->seq, 1));
 	kp_uuid4(uid);
-	json_t *ev = json_pack(
-		"{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s?, s:s?, s:s?, s:s, s:s?}, s:s, s:s, s:s,"
-		" s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
-		"apiVersion", "v1", "kind", "Event",
-		"metadata", "name", ename, "namespace", ns, "uid", uid, "creationTimestamp", ts,
-		"involvedObject", "apiVersion", kp_obj_api_version(regarding),
-		"kind", kp_obj_kind(regarding), "namespace", kp_obj_namespace(regarding),
-		"name", name, "uid", kp_obj_uid(regarding),
-		"type", type, "reason", reason, "message", message,
-		"source", "component", component,
-		"firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
-		"reportingComponent", component, "reportingInstance", "kplane");
-	if (!ev) {
+	/* Built member by member: json_pack's format parsing was half the cost
+	 * of recording the Scheduled event of every pod. */
+	bool bad = false;
+	json_t *ev = json_object(), *meta = json_object(), *inv = json_object(),
+	       *src = json_object();
+	set_str(ev, "apiVersion", "v1", &bad);
+	set_str(ev, "kind", "Event", &bad);
+	set_str(meta, "name", ename, &bad);
+	set_str(meta, "namespace", ns, &bad);
+	set_str(meta, "uid", uid, &bad);
+	set_str(meta, "creationTimestamp", ts, &bad);
+	set_new(ev, "metadata", meta, &bad);
+	set_str_or_null(inv, "apiVersion", kp_obj_api_version(regarding), &bad);
+	set_str_or_null(inv, "kind", kp_obj_kind(regarding), &bad);
+	set_str_or_null(inv, "namespace", kp_obj_namespace(regarding), &bad);
+	set_str(inv, "name", name, &bad);
+	set_str_or_null(inv, "uid", kp_obj_uid(regarding), &bad);
+	set_new(ev, "involvedObject", inv, &bad);
+	set_str(ev, "type", type, &bad);
+	set_str(ev, "reason", reason, &bad);
+	set_str(ev, "message", message, &bad);
+	set_str(src, "component", component, &bad);
+	set_new(ev, "source", src, &bad);
+	set_str(ev, "firstTimestamp", ts, &bad);
+	set_str(ev, "lastTimestamp", ts, &bad);
+	set_new(ev, "count", json_integer(1), &bad);
+	set_str(ev, "reportingComponent", component, &bad);
+	set_str(ev, "reportingInstance", "kplane", &bad);
+	if (bad) { /* out of memory, or a string that is not UTF-8 */
+		json_decref(ev);
 		free(akey);
 		return;
 	}
