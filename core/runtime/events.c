@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <kplane/error.h>
 #include <kplane/object.h>
@@ -38,6 +41,8 @@ struct event_item {
  * writer, so a repeat never overtakes the Event it counts on.
  */
 #define EVENT_WRITERS 4
+/* Added to the writers' nice value (see writer()). */
+#define EVENT_WRITER_NICE 10
 
 struct kp_recorder;
 
@@ -78,6 +83,13 @@ static void *writer(void *p)
 {
 	struct event_writer *w = p;
 	struct kp_recorder *r = w->r;
+	/*
+	 * Events are best effort (kube's broadcaster drops them when its queue
+	 * is full, as the queue here does): their writers yield the CPU to the
+	 * work they report on. Linux takes a thread id here; should it refuse,
+	 * the writers run at the component's priority.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), EVENT_WRITER_NICE);
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		while (!w->head && !r->stop)
