@@ -112,6 +112,10 @@ stop_all() {
 	fi
 }
 
+# clock ticks of CPU the server has used; synced commits of its store
+server_cpu() { awk '{ print $14 + $15 }' "/proc/$spid/stat" 2>/dev/null || echo 0; }
+server_syncs() { curl -s "$S/metrics" | awk '/^kplane_store_syncs_total/ { print $2 }'; }
+
 # median of the numbers on stdin
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -135,12 +139,15 @@ if [ -z "$only" ] || [ "$only" = sched ]; then
 	: >"$work/sched"
 	for i in $(seq "$runs"); do
 		start_server
+		# the server's CPU and synced commits over the run (nodes, pods, bindings)
+		c0=$(server_cpu) m0=$(server_syncs)
 		"$sb" run "$here/../bench/performance-config.yaml" --workload SchedulingBasic/5000Nodes \
 			--mode api --server "$S" -o json >"$work/sched.json" || true
+		c1=$(server_cpu) m1=$(server_syncs)
 		stop_all
 		a=$(jq -r '.dataItems[] | select(.labels.Metric == "SchedulingThroughput") | .data.Average | floor' "$work/sched.json")
 		e=$(jq -r '.dataItems[] | select(.labels.Metric == "scheduler_pod_scheduling_sli_duration_seconds") | "\(.data.Perc50) \(.data.Perc99)"' "$work/sched.json")
-		echo "sched-bench api SchedulingBasic/5000Nodes run $i: $a pods/s, created-to-bound p50/p99 ms $e (load $(cut -d' ' -f1 /proc/loadavg))"
+		echo "sched-bench api SchedulingBasic/5000Nodes run $i: $a pods/s, created-to-bound p50/p99 ms $e; server CPU $(echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($2 - $1) / hz }') s, $((m1 - m0)) synced commits (load $(cut -d' ' -f1 /proc/loadavg))"
 		echo "$a" >>"$work/sched"
 	done
 	echo "sched-bench api SchedulingBasic/5000Nodes: median $(median <"$work/sched") pods/s ($(tr '\n' ' ' <"$work/sched"))"
