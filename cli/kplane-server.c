@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,23 @@ static int load_config(const char *path, struct settings *s)
 }
 
 /* The scheduler or the controllers, with their lease when elected. */
+/*
+ * The running scheduler, for GET /metrics (kube-scheduler serves its own;
+ * here it shares the API server's): set when it starts, cleared before it
+ * stops, under the lock the HTTP threads read it with.
+ */
+static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kp_sched_runner *metrics_sched;
+
+static char *sched_metrics(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&metrics_mu);
+	char *text = metrics_sched ? kp_sched_runner_metrics(metrics_sched) : NULL;
+	pthread_mutex_unlock(&metrics_mu);
+	return text;
+}
+
 struct elected {
 	bool on;
 	const char *lease;
@@ -290,12 +308,21 @@ static int act(struct kp_store *st, const struct settings *set, struct elected *
 			      kp__cli_start_controllers("kplane server", st, set->controllers,
 							set->ctl_settings, &e->reg, &e->ctl);
 	e->running = rc == 0;
+	if (rc == 0 && which == 0) {
+		pthread_mutex_lock(&metrics_mu);
+		metrics_sched = e->sched;
+		pthread_mutex_unlock(&metrics_mu);
+	}
 	return rc;
 }
 
 static void stand_down(struct elected *e, bool release)
 {
 	kp_ctl_manager_free(e->ctl);
+	pthread_mutex_lock(&metrics_mu);
+	if (metrics_sched == e->sched)
+		metrics_sched = NULL;
+	pthread_mutex_unlock(&metrics_mu);
 	kp_sched_runner_stop(e->sched);
 	kp_registry_free(e->reg);
 	kp_sched_config_free(e->cfg);
@@ -496,6 +523,7 @@ int kp_cmd_server(int argc, char **argv)
 		so.data_dir = set.data_dir;
 	}
 	ao.listen = set.listen ? set.listen : "127.0.0.1:6443";
+	ao.extra_metrics = sched_metrics;
 
 	/* Signals are taken by sigwait below; every thread started later inherits the mask. */
 	sigset_t sigs;

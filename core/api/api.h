@@ -33,6 +33,13 @@ struct kp_api_options {
 	double bookmark_interval;  /* seconds between watch bookmarks; 0 = 60 */
 	double watch_timeout;      /* default watch duration when the client sets no
 				      timeoutSeconds; 0 = 1800 */
+	/*
+	 * Optional: Prometheus text appended to GET /metrics (the in-process
+	 * components' own, the scheduler's), malloc'ed or NULL; the server
+	 * frees it. Called on HTTP threads, so it must be thread-safe.
+	 */
+	char *(*extra_metrics)(void *arg);
+	void *extra_metrics_arg;
 };
 
 /*

@@ -204,6 +204,12 @@ void kp__metrics_render(struct kp_api_server *srv, struct kp_buf *out)
 				     r->qualified, n);
 	}
 	kp__crds_storage_metrics(srv, out);
+	if (srv->opt.extra_metrics) {
+		char *extra = srv->opt.extra_metrics(srv->opt.extra_metrics_arg);
+		if (extra)
+			kp__buf_adds(out, extra);
+		free(extra);
+	}
 }
 
 /* ---- replies -------------------------------------------------------------- */

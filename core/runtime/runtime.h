@@ -99,6 +99,9 @@ int kp_sched_runner_start(struct kp_store *st, const struct kp_sched_config *cfg
 			  char **errmsg);
 /* Stops informers and the scheduling loop, finishes bindings, frees. */
 void kp_sched_runner_stop(struct kp_sched_runner *r);
+/* The scheduler's metrics in Prometheus text (kp_scheduler_metrics_text);
+ * malloc'ed, caller frees; NULL when out of memory. */
+char *kp_sched_runner_metrics(struct kp_sched_runner *r);
 
 /*
  * Leader election over a coordination.k8s.io/v1 Lease in the store, with

@@ -372,3 +372,8 @@ void kp_sched_runner_stop(struct kp_sched_runner *r)
 	kp_recorder_stop(r->events);
 	free(r);
 }
+
+char *kp_sched_runner_metrics(struct kp_sched_runner *r)
+{
+	return kp_scheduler_metrics_text(r->sched);
+}
