@@ -9,6 +9,6 @@ cli_kplane_SOURCES += cli/kplane-plugins.c cli/kplane-plugins.h
 # sched-bench run/compare (the sched-bench owner's lines, appended by agreement)
 cli_sched_bench_SOURCES += cli/bench/bench.h cli/bench/workload.c \
 	cli/bench/run.c cli/bench/run-inprocess.c cli/bench/report.c \
-	cli/bench/run-api.c cli/bench/svg.c cli/bench/compare.c
+	cli/bench/run-api.c cli/bench/svg.c cli/bench/compare.c cli/bench/hist.c
 cli_sched_bench_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 cli_sched_bench_LDADD += $(CURL_LIBS) -lpthread

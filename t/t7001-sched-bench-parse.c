@@ -478,6 +478,57 @@ static void test_placement(void)
 	json_decref(nodes);
 }
 
+/*
+ * The scheduler's duration histograms read back from Prometheus text;
+ * expected values by hand (histogram_quantile: linear inside the bucket
+ * holding the rank, the first bucket from 0, +Inf reads as the highest
+ * finite bound).
+ */
+static void test_hists(void)
+{
+	static const char text[] =
+		"# TYPE kplane_scheduler_framework_extension_point_duration_seconds histogram\n"
+		"kplane_scheduler_framework_extension_point_duration_seconds_bucket{extension_point=\"Filter\",profile=\"p\",le=\"0.0001\"} 2\n"
+		"kplane_scheduler_framework_extension_point_duration_seconds_bucket{extension_point=\"Filter\",profile=\"p\",le=\"0.0002\"} 6\n"
+		"kplane_scheduler_framework_extension_point_duration_seconds_bucket{extension_point=\"Filter\",profile=\"p\",le=\"0.0004\"} 10\n"
+		"kplane_scheduler_framework_extension_point_duration_seconds_bucket{extension_point=\"Filter\",profile=\"p\",le=\"+Inf\"} 10\n"
+		"kplane_scheduler_framework_extension_point_duration_seconds_sum{extension_point=\"Filter\",profile=\"p\"} 0.0015\n"
+		"kplane_scheduler_framework_extension_point_duration_seconds_count{extension_point=\"Filter\",profile=\"p\"} 10\n"
+		"kplane_scheduler_schedule_attempts_total{result=\"scheduled\"} 10\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_bucket{plugin=\"X\",extension_point=\"Bind\",profile=\"p\",le=\"0.0001\"} 0\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_bucket{plugin=\"X\",extension_point=\"Bind\",profile=\"p\",le=\"0.0002\"} 0\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_bucket{plugin=\"X\",extension_point=\"Bind\",profile=\"p\",le=\"+Inf\"} 4\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_sum{plugin=\"X\",extension_point=\"Bind\",profile=\"p\"} 0.004\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_count{plugin=\"X\",extension_point=\"Bind\",profile=\"p\"} 4\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_sum{plugin=\"Y\",extension_point=\"Score\",profile=\"p\"} 0\n"
+		"kplane_scheduler_plugin_execution_duration_seconds_count{plugin=\"Y\",extension_point=\"Score\",profile=\"p\"} 0\n";
+	struct sb_hist *h = NULL;
+	size_t n = sb_sched_hists(text, &h);
+	is_int((int)n, 2, "two histograms with observations (Y has none)");
+	if (n != 2) {
+		free(h);
+		return;
+	}
+	const struct sb_hist *f = !*h[0].plugin ? &h[0] : &h[1], *x = f == &h[0] ? &h[1] : &h[0];
+	is_str(f->metric, "scheduler_framework_extension_point_duration_seconds",
+	       "upstream's metric name");
+	is_str(f->ext, "Filter", "extension_point label");
+	is_str(f->profile, "p", "profile label");
+	is_double(f->count, 10, 1e-9, "count");
+	is_double(f->avg_ms, 0.15, 1e-9, "average = sum / count = 0.15 ms");
+	is_double(f->p50_ms, 0.175, 1e-9, "p50: rank 5 in (0.1, 0.2] ms holding 2..6");
+	is_double(f->p90_ms, 0.35, 1e-9, "p90: rank 9 in (0.2, 0.4] ms holding 6..10");
+	is_double(f->p99_ms, 0.395, 1e-9, "p99: rank 9.9");
+	is_str(x->metric, "scheduler_plugin_execution_duration_seconds", "plugin metric");
+	is_str(x->plugin, "X", "plugin label");
+	is_str(x->ext, "Bind", "its extension point");
+	is_double(x->avg_ms, 1.0, 1e-9, "plugin average 1 ms");
+	is_double(x->p50_ms, 0.2, 1e-9, "all in +Inf: the highest finite bound");
+	free(h);
+	is_int((int)sb_sched_hists(NULL, &h), 0, "no text, no histograms");
+	ok(h == NULL, "and nothing allocated");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -488,6 +539,7 @@ int main(void)
 	test_upstream();
 	test_summary();
 	test_placement();
+	test_hists();
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

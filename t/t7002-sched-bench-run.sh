@@ -30,7 +30,16 @@ check_json() {
 	jq -e ".dataItems[] | select(.labels.Metric == \"Pods\" and .labels.Name == \"SchedulingPodAntiAffinity/check\")
 		| .data.Measured == 12 and .data.Nodes == 22" "$1" >/dev/null &&
 	jq -e ".dataItems[] | select(.labels.Metric == \"NodeUtilisation\" and .labels.Name == \"PackingCheck/check\")
-		| .data.CpuMean == 1 and .data.CpuMax == 1" "$1" >/dev/null
+		| .data.CpuMean == 1 and .data.CpuMax == 1" "$1" >/dev/null &&
+	# time per extension point and per plugin, labelled as upstream labels them
+	jq -e "[.dataItems[] | select(.labels.Name == \"SchedulingBasic/check\" and
+		.labels.Metric == \"scheduler_framework_extension_point_duration_seconds\")
+		| select(.unit == \"ms\" and .data.Average > 0 and .data.Perc99 >= .data.Perc50)
+		| .labels.extension_point] | contains([\"PreFilter\", \"Filter\", \"Score\", \"Bind\"])" "$1" >/dev/null &&
+	jq -e "[.dataItems[] | select(.labels.Name == \"SchedulingBasic/check\" and
+		.labels.Metric == \"scheduler_plugin_execution_duration_seconds\" and
+		.labels.plugin == \"DefaultBinder\" and .labels.extension_point == \"Bind\" and
+		.data.Average > 0)] | length == 1" "$1" >/dev/null
 }
 
 if test_have_prereq jq; then
@@ -58,6 +67,8 @@ fi
 test_expect_success 'inprocess with the .so plugin modules instead of the static table' '
 	sched-bench run "$cfg" --workload "*/check" --plugins so >so.out &&
 	test $(grep -c " 0 violations" so.out) -eq 7 &&
+	grep "^  ext point  ms avg: PreFilter [0-9.]* Filter [0-9.]*" so.out &&
+	grep "^  plugins    ms avg x timed calls, most time first: .*DefaultBinder/Bind" so.out &&
 	grep "100 scheduled, 10 unschedulable" so.out
 '
 

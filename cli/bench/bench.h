@@ -7,6 +7,7 @@
  *   run-inprocess.c the scheduler core fed directly, a binder that records
  *   run-api.c       a kplane server driven over REST (libcurl), watched
  *   report.c        samples -> metrics, placement check, table and DataItems JSON
+ *   hist.c          the scheduler's extension-point and plugin duration histograms
  *   svg.c           --report DIR: index.html with inline SVG charts
  *   compare.c       ratios between two DataItems files
  *
@@ -205,6 +206,23 @@ struct sb_summary {
  * counts scaled by its length, as upstream's collector does. */
 void sb_summarise(const struct sb_result *r, double interval_s, struct sb_summary *s);
 void sb_summary_release(struct sb_summary *s);
+
+/*
+ * One duration histogram of the scheduler (whole workload, every profile
+ * separately): metric is upstream's name, "scheduler_framework_extension_
+ * point_duration_seconds" (plugin "") or "scheduler_plugin_execution_
+ * duration_seconds" (the scheduler times plugins one attempt in ten, and
+ * Filter and Score per node not at all).
+ */
+struct sb_hist {
+	char metric[64];
+	char ext[32], plugin[96], profile[96];
+	double count, sum_s;
+	double avg_ms, p50_ms, p90_ms, p95_ms, p99_ms;
+};
+/* The histograms with observations in metrics text (Prometheus format);
+ * returns how many, *out (caller frees) NULL when none. */
+size_t sb_sched_hists(const char *metrics_text, struct sb_hist **out);
 
 /* DataItems for one workload (median run at index med of rs[0..n)); appended to items. */
 void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_summary *ss,

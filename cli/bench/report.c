@@ -686,6 +686,23 @@ void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_su
 	if (r->bytes_per_pod >= 0)
 		json_object_set_new(mem, "PerPod", json_real(r->bytes_per_pod));
 	json_array_append_new(items, item(r->name, "Memory", "bytes", mem));
+	/* upstream's duration metrics, one item per extension point and per
+	 * plugin and extension point, with their labels */
+	struct sb_hist *hs = NULL;
+	size_t nh = sb_sched_hists(r->metrics_text, &hs);
+	for (size_t i = 0; i < nh; i++) {
+		json_t *it = item(r->name, hs[i].metric, "ms",
+				  json_pack("{s:f,s:f,s:f,s:f,s:f}", "Average", hs[i].avg_ms, "Perc50",
+					    hs[i].p50_ms, "Perc90", hs[i].p90_ms, "Perc95",
+					    hs[i].p95_ms, "Perc99", hs[i].p99_ms));
+		json_t *labels = json_object_get(it, "labels");
+		if (*hs[i].plugin)
+			json_object_set_new(labels, "plugin", json_string(hs[i].plugin));
+		json_object_set_new(labels, "extension_point", json_string(hs[i].ext));
+		json_object_set_new(labels, "profile", json_string(hs[i].profile));
+		json_array_append_new(items, it);
+	}
+	free(hs);
 	/* the scheduler's own counters (plugin counters, attempts by result):
 	 * every sample line of its Prometheus text, name{labels} -> value */
 	json_t *ctr = json_object();
@@ -707,6 +724,50 @@ void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_su
 		json_array_append_new(items, item(r->name, "SchedulerCounters", "count", ctr));
 	else
 		json_decref(ctr);
+}
+
+static int cmp_hist_sum(const void *a, const void *b)
+{
+	const struct sb_hist *x = a, *y = b;
+	return (y->sum_s > x->sum_s) - (y->sum_s < x->sum_s);
+}
+
+/* Extension points in the order kube runs them; then the plugins that took
+ * the most time. Times are the whole workload's, every profile's. */
+static void print_hists(FILE *f, const struct sb_result *r)
+{
+	static const char *const order[] = { "PreFilter", "Filter", "PostFilter", "PreScore",
+					     "Score", "Reserve", "Permit", "PreBind", "Bind",
+					     "PostBind" };
+	struct sb_hist *hs = NULL;
+	size_t nh = sb_sched_hists(r->metrics_text, &hs), np = 0;
+	if (!nh)
+		return;
+	/* Averages only: the percentiles (in the JSON) interpolate inside
+	 * upstream's buckets, whose first ends at 0.1 ms - wider than most of
+	 * these calls take. */
+	fprintf(f, "  ext point  ms avg:");
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++)
+		for (size_t i = 0; i < nh; i++)
+			if (!*hs[i].plugin && !strcmp(hs[i].ext, order[o]))
+				fprintf(f, " %s %.4f", hs[i].ext, hs[i].avg_ms);
+	fprintf(f, "\n");
+	/* plugins to the front, most total time first */
+	for (size_t i = 0; i < nh; i++)
+		if (*hs[i].plugin) {
+			struct sb_hist t = hs[np];
+			hs[np++] = hs[i];
+			hs[i] = t;
+		}
+	qsort(hs, np, sizeof(*hs), cmp_hist_sum);
+	if (np) {
+		fprintf(f, "  plugins    ms avg x timed calls, most time first:");
+		for (size_t i = 0; i < np && i < 6; i++)
+			fprintf(f, "%s %s/%s %.4f x%.0f", i ? "," : "", hs[i].plugin, hs[i].ext,
+				hs[i].avg_ms, hs[i].count);
+		fprintf(f, "\n");
+	}
+	free(hs);
 }
 
 void sb_print_table(FILE *f, const struct sb_result *rs, const struct sb_summary *ss, size_t n,
@@ -738,6 +799,7 @@ void sb_print_table(FILE *f, const struct sb_result *rs, const struct sb_summary
 	if (r->nattempts)
 		fprintf(f, "  attempt    ms p50 %.4f  p90 %.4f  p99 %.4f  avg %.4f  (%zu attempts)\n", s->att_p50,
 			s->att_p90, s->att_p99, s->att_avg, r->nattempts);
+	print_hists(f, r);
 	fprintf(f, "  e2e        ms p50 %.3f  p90 %.3f  p99 %.3f (created -> bound)\n", s->e2e_p50,
 		s->e2e_p90, s->e2e_p99);
 	fprintf(f, "  placement  %lld violations; cpu mean %.3f sd %.3f max %.3f; memory mean %.3f sd %.3f max %.3f\n",

@@ -1,7 +1,8 @@
 /*
  * svg.c - `--report DIR`: DIR/index.html, one section per workload with
  * SVG charts drawn here (no scripts, no external files): throughput over
- * time, the attempt-latency CDF and a node utilisation heatmap.
+ * time, the attempt-latency CDF, a node utilisation heatmap and the
+ * scheduler's time by extension point and plugin.
  */
 #include "config.h"
 
@@ -69,6 +70,48 @@ static void axes(FILE *f, double xmax, double ymax, const char *xl, const char *
 		MT + ph / 2, MT + ph / 2);
 	html_escape(f, yl);
 	fprintf(f, "</text>\n");
+}
+
+static int cmp_sum_desc(const void *a, const void *b)
+{
+	const struct sb_hist *x = a, *y = b;
+	return (y->sum_s > x->sum_s) - (y->sum_s < x->sum_s);
+}
+
+/*
+ * Horizontal bars: the scheduler's total time in each extension point, then
+ * in each plugin at an extension point (plugins are timed one attempt in
+ * ten, so theirs is a tenth of the time spent), the longest first.
+ */
+static void chart_hists(FILE *f, const struct sb_result *r)
+{
+	struct sb_hist *hs = NULL;
+	size_t nh = sb_sched_hists(r->metrics_text, &hs);
+	if (!nh) {
+		fprintf(f, "<p>(no scheduler metrics)</p>\n");
+		return;
+	}
+	qsort(hs, nh, sizeof(*hs), cmp_sum_desc);
+	double mx = nice_max(hs[0].sum_s * 1e3);
+	/* labels left of the bars, figures right of them */
+	int row = 16, h = MT + (int)nh * row + 10, lw = 260, cw = 800, pw = cw - lw - 240;
+	fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d'>\n", cw, h);
+	for (size_t i = 0; i < nh; i++) {
+		double y = MT + (double)i * row, bw = pw * (hs[i].sum_s * 1e3) / mx;
+		fprintf(f, "<text x='%d' y='%.1f' font-size='10' text-anchor='end'>", lw - 4, y + 11);
+		if (*hs[i].plugin) {
+			html_escape(f, hs[i].plugin);
+			fputc('/', f);
+		}
+		html_escape(f, hs[i].ext);
+		fprintf(f, "</text><rect x='%d' y='%.1f' width='%.1f' height='%d' fill='%s'/>", lw, y + 2,
+			bw, row - 4, *hs[i].plugin ? "#e08a3c" : "#3c78d8");
+		fprintf(f, "<text x='%.1f' y='%.1f' font-size='10'>%.2f ms total, %.4f ms avg x %.0f</text>\n",
+			lw + bw + 4, y + 11, hs[i].sum_s * 1e3, hs[i].avg_ms, hs[i].count);
+	}
+	fprintf(f, "</svg>\n<p>Blue: extension points (every attempt); orange: plugins "
+		   "(timed one attempt in ten; Filter and Score per node not timed).</p>\n");
+	free(hs);
 }
 
 /* Throughput in pods/s over 50 equal slices of the measured window (finer
@@ -222,6 +265,8 @@ int sb_write_report(const char *dir, const struct sb_result *const *rs,
 		chart_cdf(f, rs[i]);
 		fprintf(f, "<h3>Node cpu utilisation</h3>\n");
 		chart_heatmap(f, rs[i]);
+		fprintf(f, "<h3>Scheduler time by extension point and plugin (whole workload)</h3>\n");
+		chart_hists(f, rs[i]);
 	}
 	fprintf(f, "</body></html>\n");
 	int rc = 0;
