@@ -73,16 +73,9 @@ test_expect_success 'pods tolerating it for 1 s are evicted and replaced on the 
 	jqo ".items[] | select(.reason == \"TaintManagerEviction\") | .message" | grep -q "Marking for deletion Pod default/web-"
 '
 
-cat >late.yaml <<'EOF2'
-apiVersion: v1
-kind: Pod
-metadata: {name: late, namespace: default}
-spec:
-  nodeName: fake-2
-  tolerations:
-  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 1}
-  containers: [{name: c, image: busybox}]
-EOF2
+# stay.yaml's pod, tolerating the taint for 1 s only
+sed -e 's/name: stay/name: late/' -e 's/effect: NoExecute}/effect: NoExecute, tolerationSeconds: 1}/' \
+	stay.yaml >late.yaml
 
 test_expect_success 'a pod bound to the tainted node afterwards, tolerating it for 1 s, is evicted' '
 	test "$(taints fake-2)" = node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule &&
