@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,6 +73,43 @@ static const struct kp_controller_ops bad_ops = { KP_CONTROLLER_OPS, .kinds = ba
 						  .reconcile = trec };
 static const struct kp_plugin badkind = {
 	KP_PLUGIN_HEADER(KP_PLUGIN_CONTROLLER), .name = "badkind", .controller = &bad_ops,
+};
+
+/* ---- a controller with Secrets uncached ---- */
+
+static struct kp_ctl *lctl;
+static atomic_int secret_changes;
+static int linit(struct kp_ctl *c, const void *args, void **state, char **errmsg)
+{
+	(void)args;
+	(void)state;
+	(void)errmsg;
+	lctl = c;
+	return 0;
+}
+static void lchange(struct kp_ctl *c, void *state, unsigned kind, int change, const json_t *old,
+		    const json_t *obj)
+{
+	(void)c;
+	(void)state;
+	(void)change;
+	(void)old;
+	(void)obj;
+	if (kind == 1)
+		atomic_fetch_add(&secret_changes, 1);
+}
+static const struct kp_controller_ops live_ops = {
+	KP_CONTROLLER_OPS, .kinds = tkinds, .init = linit, .on_change = lchange,
+	.reconcile = trec, .uncached = 1ull << 1,
+};
+static const struct kp_plugin live = {
+	KP_PLUGIN_HEADER(KP_PLUGIN_CONTROLLER), .name = "live", .controller = &live_ops,
+};
+static const struct kp_controller_ops live0_ops = {
+	KP_CONTROLLER_OPS, .kinds = tkinds, .reconcile = trec, .uncached = 1,
+};
+static const struct kp_plugin live0 = {
+	KP_PLUGIN_HEADER(KP_PLUGIN_CONTROLLER), .name = "live0", .controller = &live0_ops,
 };
 
 static const struct kp_plugin *find_static(const char *name)
@@ -327,9 +365,64 @@ static void test_replicaset(void)
 	kp_ctl_manager_free(m);
 }
 
+/* kp_controller_ops.uncached: read from the store when asked, never watched. */
+static void test_uncached(void)
+{
+	struct kp_ctl_manager *m = NULL;
+	char *err = NULL;
+	kp_ctl_manager_new(st, &m, NULL);
+	is_int(kp_ctl_manager_add(m, &live0, NULL, 0, &err), KP_EINVAL,
+	       "an uncached primary kind is refused");
+	ok(err && strstr(err, "kinds[0]"), "naming it: %s", err ? err : "");
+	free(err);
+	is_int(kp_ctl_manager_add(m, &live, NULL, 0, NULL), 0, "a controller with Secrets uncached");
+	is_int(kp_ctl_manager_start(m, NULL), 0, "starts");
+	ok(lctl && WAIT(kp_ctl_synced(lctl)), "synced without a Secret informer");
+	put("/registry/core/secrets/default/live-s1",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"live-s1\","
+	    "\"namespace\":\"default\",\"labels\":{\"app\":\"x\"}}}");
+	put("/registry/core/secrets/other/live-s2",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s2\","
+	    "\"namespace\":\"other\"}}");
+	/* no waiting: nothing is cached, the store answers */
+	json_t *o = kp_ctl_get(lctl, 1, "default", "live-s1");
+	is_str(o ? kp_obj_name(o) : NULL, "live-s1", "get reads the store at once");
+	ok(o && kp_obj_resource_version(o) > 0, "with its resourceVersion");
+	json_decref(o);
+	/* the earlier tests left Secrets in default too: count what is stored */
+	json_t *l = kp_ctl_list(lctl, 1, "default", NULL);
+	is_int((int)json_array_size(l), (int)count_prefix("/registry/core/secrets/default/"),
+	       "list in a namespace: what the store holds there");
+	json_decref(l);
+	l = kp_ctl_list(lctl, 1, NULL, NULL);
+	is_int((int)json_array_size(l), (int)count_prefix("/registry/core/secrets/"),
+	       "list in all namespaces: every stored Secret");
+	json_decref(l);
+	json_t *sel = json_pack("{s:{s:s}}", "matchLabels", "app", "x");
+	l = kp_ctl_list(lctl, 1, NULL, sel);
+	is_str(kp_obj_name(json_array_get(l, 0)), "live-s1", "a selector: the labelled one");
+	is_int((int)json_array_size(l), 1, "only it");
+	json_decref(l);
+	json_decref(sel);
+	l = kp_ctl_list_owned(lctl, 1, "default", "u-1");
+	is_int((int)json_array_size(l), 0, "list_owned: nothing for an uncached kind");
+	json_decref(l);
+	/* a ConfigMap change does reach on_change; wait for one to know the
+	 * informers ran past the Secrets */
+	put("/registry/core/configmaps/default/after", "{\"apiVersion\":\"v1\",\"kind\":"
+	    "\"ConfigMap\",\"metadata\":{\"name\":\"after\",\"namespace\":\"default\"}}");
+	ok(WAIT((o = kp_ctl_get(lctl, 0, "default", "after")) != NULL), "the cached kind is watched");
+	json_decref(o);
+	is_int(atomic_load(&secret_changes), 0, "on_change never saw a Secret");
+	kp_ctl_manager_free(m);
+	kp_store_delete(st, "/registry/core/secrets/default/live-s1", 0, NULL, NULL);
+	kp_store_delete(st, "/registry/core/secrets/other/live-s2", 0, NULL, NULL);
+	kp_store_delete(st, "/registry/core/configmaps/default/after", 0, NULL, NULL);
+}
+
 int main(void)
 {
-	plan(50);
+	plan(64);
 	struct kp_store_options so = { .backend = KP_STORE_MEMORY };
 	if (kp_store_open(&so, &st, NULL) < 0)
 		return 1;
@@ -350,6 +443,7 @@ int main(void)
 	kp_ctl_manager_free(m);
 
 	test_replicaset();
+	test_uncached();
 	kp_store_close(st);
 	return done_testing();
 }

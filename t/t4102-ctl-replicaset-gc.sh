@@ -122,10 +122,13 @@ test_expect_success 'deleting a namespace deletes its contents, then the namespa
 	K create namespace doomed &&
 	rs inns 2 inns doomed | K apply -f - &&
 	api POST /api/v1/namespaces/doomed/configmaps -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"c1\"}}" >/dev/null &&
+	api POST /api/v1/namespaces/doomed/events -H "$CT_JSON" -d "{\"metadata\":{\"name\":\"e1\"},\"involvedObject\":{\"kind\":\"ConfigMap\",\"name\":\"c1\",\"namespace\":\"doomed\"},\"reason\":\"Test\",\"message\":\"m\"}" >/dev/null &&
 	wait_for 10 "test \"\$(count app=inns doomed)\" = 2" &&
 	K delete namespace doomed &&
 	wait_for 15 "test \"\$(api GET /api/v1/namespaces/doomed)\" = 404" &&
 	test "$(api GET /api/v1/namespaces/doomed/configmaps/c1)" = 404 &&
+	test "$(api GET /api/v1/namespaces/doomed/events/e1)" = 404 &&
+	api GET /api/v1/namespaces/doomed/events >/dev/null && test "$(jqo ".items | length")" = 0 &&
 	api GET /api/v1/namespaces/doomed/pods >/dev/null && test "$(jqo ".items | length")" = 0
 '
 

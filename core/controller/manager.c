@@ -60,6 +60,9 @@ struct cache {
 	struct kp_informer *inf;
 	struct sub *subs;
 	size_t nsubs;
+	/* An uncached kind of one controller (kp_controller_ops.uncached): only
+	 * m and res are set; reads go to the store. Owned by that controller. */
+	bool live;
 };
 
 struct ctl {
@@ -280,9 +283,15 @@ static struct cache *kind_cache(struct ctl *c, unsigned kind)
 	return kind < c->nkinds ? c->caches[kind] : NULL;
 }
 
+static json_t *c_get_live(struct kp_ctl *pc, unsigned kind, const char *ns, const char *name);
+static json_t *list_live(struct ctl *c, const struct cache *ca, const char *ns,
+			 const struct kp_label_selector *sel);
+
 static json_t *c_get(struct kp_ctl *pc, unsigned kind, const char *ns, const char *name)
 {
 	struct cache *ca = kind_cache(ctl_of(pc), kind);
+	if (ca && ca->live)
+		return c_get_live(pc, kind, ns, name);
 	if (!ca || !name)
 		return NULL;
 	char key[1024];
@@ -302,6 +311,12 @@ static json_t *c_list(struct kp_ctl *pc, unsigned kind, const char *ns, const js
 	struct kp_label_selector *sel = NULL;
 	if (selector && kp_label_selector_from_json(selector, &sel, NULL) < 0)
 		return out; /* an invalid selector selects nothing */
+	if (ca->live) {
+		json_decref(out);
+		out = list_live(ctl_of(pc), ca, ns, sel);
+		kp_label_selector_free(sel);
+		return out;
+	}
 	pthread_rwlock_rdlock(&ca->lock);
 	json_t *src = ns ? json_object_get(ca->by_ns, ns) : ca->objs;
 	const char *k;
@@ -319,7 +334,7 @@ static json_t *c_list_owned(struct kp_ctl *pc, unsigned kind, const char *ns, co
 {
 	struct cache *ca = kind_cache(ctl_of(pc), kind);
 	json_t *out = json_array();
-	if (!ca || !uid)
+	if (!ca || ca->live || !uid)
 		return out;
 	pthread_rwlock_rdlock(&ca->lock);
 	const char *k;
@@ -337,7 +352,7 @@ static json_t *c_list_orphans(struct kp_ctl *pc, unsigned kind, const char *ns)
 {
 	struct cache *ca = kind_cache(ctl_of(pc), kind);
 	json_t *out = json_array();
-	if (!ca)
+	if (!ca || ca->live)
 		return out;
 	pthread_rwlock_rdlock(&ca->lock);
 	const char *k, *bk;
@@ -386,6 +401,31 @@ static json_t *c_get_live(struct kp_ctl *pc, unsigned kind, const char *ns, cons
 	if (o)
 		kp_obj_set_resource_version(o, rev);
 	return o;
+}
+
+/* The objects of an uncached kind in ns (NULL: all) matching sel, read now. */
+static json_t *list_live(struct ctl *c, const struct cache *ca, const char *ns,
+			 const struct kp_label_selector *sel)
+{
+	json_t *out = json_array();
+	char prefix[1024];
+	if ((ca->res->flags & KP_RES_NAMESPACED) && ns && *ns)
+		snprintf(prefix, sizeof(prefix), "%s%s/", ca->res->key_prefix, ns);
+	else
+		snprintf(prefix, sizeof(prefix), "%s", ca->res->key_prefix);
+	struct kp_kv_list l = { 0 };
+	if (kp_store_list(c->m->st, prefix, 0, NULL, 0, &l) < 0)
+		return out;
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *o = kp_json_loadb(l.items[i].value, l.items[i].len, 0, NULL);
+		if (json_is_object(o) && (!sel || kp_label_selector_matches(sel, kp_obj_labels(o)))) {
+			kp_obj_set_resource_version(o, l.items[i].mod_rev);
+			json_array_append(out, o);
+		}
+		json_decref(o);
+	}
+	kp_kv_list_release(&l);
+	return out;
 }
 
 /* ------------------------------------------------------------------ */
@@ -874,7 +914,8 @@ static bool c_synced(struct kp_ctl *pc)
 {
 	struct ctl *c = ctl_of(pc);
 	for (unsigned i = 0; i < c->nkinds; i++)
-		if (!c->caches[i]->inf || !kp_informer_synced(c->caches[i]->inf))
+		if (!c->caches[i]->live &&
+		    (!c->caches[i]->inf || !kp_informer_synced(c->caches[i]->inf)))
 			return false;
 	return true;
 }
@@ -967,6 +1008,9 @@ static void ctl_free(struct ctl *c)
 	json_decref(c->args_json);
 	json_decref(c->exp);
 	pthread_mutex_destroy(&c->exp_lock);
+	for (unsigned i = 0; c->caches && i < c->nkinds; i++)
+		if (c->caches[i] && c->caches[i]->live)
+			free(c->caches[i]);
 	free(c->caches);
 	free(c->threads);
 	free(c);
@@ -1004,6 +1048,14 @@ int kp_ctl_manager_add(struct kp_ctl_manager *m, const struct kp_plugin *p, cons
 	int rc;
 	while (ops->kinds[c->nkinds].kind)
 		c->nkinds++;
+	uint64_t uncached = ops->size >= offsetof(struct kp_controller_ops, uncached) +
+						 sizeof(ops->uncached) ? ops->uncached : 0;
+	if (uncached & 1) {
+		rc = kp_error_set(errmsg, KP_EINVAL,
+				  "controller \"%s\": its primary kind (kinds[0]) cannot be uncached",
+				  p->name);
+		goto fail;
+	}
 	c->caches = calloc(c->nkinds, sizeof(*c->caches));
 	if (!c->caches) {
 		rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
@@ -1023,7 +1075,17 @@ int kp_ctl_manager_add(struct kp_ctl_manager *m, const struct kp_plugin *p, cons
 					  k->resource ? k->resource : "?");
 			goto fail;
 		}
-		if (!(c->caches[i] = cache_for(m, res))) {
+		if (i < 64 && (uncached >> i & 1)) {
+			struct cache *ca = calloc(1, sizeof(*ca));
+			if ((c->caches[i] = ca)) {
+				ca->m = m;
+				ca->res = res;
+				ca->live = true;
+			}
+		} else {
+			c->caches[i] = cache_for(m, res);
+		}
+		if (!c->caches[i]) {
 			rc = kp_error_set(errmsg, KP_ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -1046,6 +1108,8 @@ int kp_ctl_manager_add(struct kp_ctl_manager *m, const struct kp_plugin *p, cons
 	m->ctls = pp;
 	for (unsigned i = 0; i < c->nkinds; i++) {
 		struct cache *ca = c->caches[i];
+		if (ca->live)
+			continue;
 		bool dup = false;
 		for (size_t j = 0; j < ca->nsubs; j++)
 			dup |= ca->subs[j].c == c;

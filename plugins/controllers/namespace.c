@@ -101,6 +101,10 @@ static const struct kp_controller_ops ops = {
 	.workers = 2,
 	.on_change = on_change,
 	.reconcile = reconcile,
+	/* Events: listed when a namespace goes, not watched (every pod bound
+	 * writes one; decoding and caching them all cost more than the rest of
+	 * this controller) */
+	.uncached = 1ull << (NKINDS - 1),
 };
 
 KP_PLUGIN_DEFINE(namespace) = {

@@ -106,6 +106,16 @@ struct kp_controller_ops {
 	 * per-item exponential backoff and the message logged.
 	 */
 	int64_t (*reconcile)(struct kp_ctl *ctl, void *state, const char *key, char **errmsg);
+	/*
+	 * Appended after the first release (the manager checks size). Bit i
+	 * set: kinds[i] is neither watched nor cached - kp_ctl_get and
+	 * kp_ctl_list read the store when called (kp_ctl_list_owned and
+	 * kp_ctl_list_orphans return nothing), on_change never sees it. For a
+	 * kind a controller rarely reads and the cluster writes often, as the
+	 * namespace controller and Events: kube's namespace controller lists
+	 * them when a namespace goes, it keeps no informer on them.
+	 */
+	uint64_t uncached;
 };
 
 #define KP_CONTROLLER_OPS .size = sizeof(struct kp_controller_ops)
