@@ -26,19 +26,20 @@ static struct kp_store *st;
 
 /* ---- a test controller that only gives us its context ---- */
 
-static struct kp_ctl *tctl;
+static struct kp_ctl *tctl, *lctl;
 static const struct kp_ctl_kind tkinds[] = {
 	{ "", "v1", "ConfigMap", "configmaps" },
 	{ "", "v1", "Secret", "secrets" },
 	{ "", "v1", "Namespace", "namespaces" },
 	{ NULL, NULL, NULL, NULL },
 };
+/* Keeps the context of the "test" controller in tctl, of "live" (below) in lctl. */
 static int tinit(struct kp_ctl *c, const void *args, void **state, char **errmsg)
 {
 	(void)args;
 	(void)state;
 	(void)errmsg;
-	tctl = c;
+	*(strcmp(kp_ctl_name(c), "live") ? &tctl : &lctl) = c;
 	return 0;
 }
 static int64_t trec(struct kp_ctl *c, void *state, const char *key, char **errmsg)
@@ -77,16 +78,7 @@ static const struct kp_plugin badkind = {
 
 /* ---- a controller with Secrets uncached ---- */
 
-static struct kp_ctl *lctl;
 static atomic_int secret_changes;
-static int linit(struct kp_ctl *c, const void *args, void **state, char **errmsg)
-{
-	(void)args;
-	(void)state;
-	(void)errmsg;
-	lctl = c;
-	return 0;
-}
 static void lchange(struct kp_ctl *c, void *state, unsigned kind, int change, const json_t *old,
 		    const json_t *obj)
 {
@@ -99,7 +91,7 @@ static void lchange(struct kp_ctl *c, void *state, unsigned kind, int change, co
 		atomic_fetch_add(&secret_changes, 1);
 }
 static const struct kp_controller_ops live_ops = {
-	KP_CONTROLLER_OPS, .kinds = tkinds, .init = linit, .on_change = lchange,
+	KP_CONTROLLER_OPS, .kinds = tkinds, .init = tinit, .on_change = lchange,
 	.reconcile = trec, .uncached = 1ull << 1,
 };
 static const struct kp_plugin live = {
