@@ -478,8 +478,17 @@ static void lead(struct kp_store *st)
 	pthread_mutex_unlock(&st->mu);
 
 	ret = st->be->ops->write(st->be, b.ops, b.n, &meta, st->sync, &msg);
-	if (!ret)
+	if (!ret) {
+		/*
+		 * Durable, and visible to every backend view opened from now on:
+		 * the revision says so at once. Set only after re-taking the
+		 * mutex, it lagged lists (whose revision is their view's) by the
+		 * time the leader waited for it, and a list's resourceVersion
+		 * could be "too large" for the very next request.
+		 */
+		__atomic_store_n(&st->committed, meta.rev, __ATOMIC_RELEASE);
 		hub_publish(st->hub, b.ev, b.n);
+	}
 
 	pthread_mutex_lock(&st->mu);
 	if (!ret) {
@@ -1148,6 +1157,17 @@ uint64_t kp_store_revision(struct kp_store *st)
 	if (st->etcd)
 		return kp__etcd_revision(st->etcd);
 	return __atomic_load_n(&st->committed, __ATOMIC_ACQUIRE);
+}
+
+bool kp_store_wait_revision(struct kp_store *st, uint64_t rev, int timeout_ms)
+{
+	for (int waited = 0; kp_store_revision(st) < rev; waited++) {
+		if (waited >= timeout_ms)
+			return false;
+		struct timespec ms = { 0, 1000000L };
+		nanosleep(&ms, NULL);
+	}
+	return true;
 }
 
 uint64_t kp_store_oldest_revision(struct kp_store *st)

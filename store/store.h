@@ -90,6 +90,14 @@ void kp_kv_release(struct kp_kv *kv);
 /* Current revision (of the last durable write). */
 uint64_t kp_store_revision(struct kp_store *st);
 /*
+ * Waits up to timeout_ms for the revision to reach rev; returns whether it
+ * did. For a revision a client got a moment ago (a list's), which may run
+ * ahead of the counter by the instant between a batch becoming visible and
+ * the counter moving; kube-apiserver likewise waits for its cache before
+ * calling a resourceVersion too large.
+ */
+bool kp_store_wait_revision(struct kp_store *st, uint64_t rev, int timeout_ms);
+/*
  * Oldest revision a list may be consistent at and a watch may start after:
  * the compacted revision (events up to it are forgotten, the state at it is
  * still known). A list with 0 < at_rev < this, or a watch with

@@ -387,6 +387,14 @@ static void test_crud(struct kp_store *st)
 	is_uint(kp_store_revision(st), r0 + 8, "%s: 8 successful writes in this test", bname);
 }
 
+/* Writes one key 20 ms from now (kp_store_wait_revision's test). */
+static void *write_later(void *arg)
+{
+	usleep(20000);
+	put(arg, "/registry/late/k", "v", NULL);
+	return NULL;
+}
+
 static void test_list(struct kp_store *st)
 {
 	struct kp_kv_list l, l2;
@@ -464,6 +472,18 @@ static void test_list(struct kp_store *st)
 	kp_kv_list_release(&l);
 	is_int(kp_store_list(st, "/registry/pods/", r0 + 100, NULL, 0, &l), KP_ERANGE,
 	       "%s: list at a future revision", bname);
+	ok(kp_store_wait_revision(st, kp_store_revision(st), 0),
+	   "%s: waiting for the current revision returns at once", bname);
+	ok(!kp_store_wait_revision(st, kp_store_revision(st) + 1, 5),
+	   "%s: a revision nobody writes is not reached in 5 ms", bname);
+	{
+		pthread_t t;
+		uint64_t next = kp_store_revision(st) + 1;
+		pthread_create(&t, NULL, write_later, st);
+		ok(kp_store_wait_revision(st, next, 10000),
+		   "%s: a revision written meanwhile is waited for", bname);
+		pthread_join(t, NULL);
+	}
 	ok(l.n == 0 && l.items == NULL, "%s: failed list is zeroed", bname);
 	is_int(kp_store_list(st, "/registry/nothing/", 0, NULL, 5, &l), 0, "%s: empty list", bname);
 	ok(l.n == 0 && !l.more, "%s: empty prefix lists nothing", bname);

@@ -47,6 +47,10 @@ bool kp__gateway_is_write(const char *url)
 		!strcmp(url + sizeof(GW_PREFIX) - 1, "kv/compaction"));
 }
 
+/* How long a revision newer than the store's is waited for before it is "a future
+ * revision" (see kp_store_wait_revision; the request holds an HTTP thread). */
+#define FUTURE_REV_WAIT_MS 20
+
 /* grpc-gateway's error shape; code is the gRPC code (3 invalid, 11 out of range, 13 internal). */
 static void gw_error(struct kp_req *r, int http, int grpc, const char *msg)
 {
@@ -182,11 +186,11 @@ static void do_range(struct kp_req *r, const json_t *q)
 				    "revision and limit (integers) are required to be well formed");
 		goto out;
 	}
-	uint64_t now = kp_store_revision(st);
-	if (rev && rev > now) {
+	if (rev && !kp_store_wait_revision(st, rev, FUTURE_REV_WAIT_MS)) {
 		gw_store_error(r, KP_ERANGE);
 		goto out;
 	}
+	uint64_t now = kp_store_revision(st);
 	if (rev && rev < kp_store_oldest_revision(st)) {
 		gw_store_error(r, KP_EEXPIRED);
 		goto out;

@@ -22,6 +22,14 @@
 #include "core/api/schema.h"
 
 #define UPDATE_RETRIES 8
+/*
+ * How long a resourceVersion newer than the store's is waited for before it
+ * is "Too large": a list's revision can run ahead of the store's counter
+ * for an instant (kp_store_wait_revision). kube-apiserver waits up to 3 s
+ * for its watch cache; kplane's store has no cache to wait for, and the
+ * request holds an HTTP thread meanwhile.
+ */
+#define TOO_LARGE_RV_WAIT_MS 20
 
 bool kp__rest_is_write(const struct kp_req *r)
 {
@@ -659,7 +667,7 @@ static void do_list(struct kp_req *r)
 		}
 		if (r->q.rv_match && !strcmp(r->q.rv_match, "Exact"))
 			at_rev = rv;
-		else if (rv > kp_store_revision(srv->st)) {
+		else if (!kp_store_wait_revision(srv->st, rv, TOO_LARGE_RV_WAIT_MS)) {
 			kp__reply_status(r, 504, "Timeout", NULL,
 					 "Too large resource version: %llu, current: %llu",
 					 (unsigned long long)rv,
