@@ -1,6 +1,7 @@
 # sched-bench workloads (kube-scheduler's scheduler_perf format) run by make check and make bench.
 EXTRA_DIST += \
 	bench/performance-config.yaml \
+	bench/scale.yaml \
 	bench/templates/node-default.yaml \
 	bench/templates/node-small.yaml \
 	bench/templates/node-tainted.yaml \
