@@ -45,7 +45,10 @@ check_json() {
 if test_have_prereq jq; then
 	test_expect_success 'inprocess: all check workloads, no placement violation, DataItems shape' '
 		sched-bench run "$cfg" --workload "*/check" -o json --report report >in.json &&
-		check_json in.json
+		check_json in.json &&
+		# the scheduler cache per node and per pod, from whichever allocator is linked
+		jq -e "all(.dataItems[] | select(.labels.Metric == \"Memory\");
+			.data.PeakRSS > 0 and .data.PerNode > 0 and .data.PerPod > 0)" in.json >/dev/null
 	'
 	test_expect_success 'api: all check workloads through kplane server (leveldb), same invariants' '
 		sched-bench run "$cfg" --workload "*/check" --mode api --threads 4 --settle 1 -o json >api.json &&

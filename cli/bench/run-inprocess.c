@@ -15,6 +15,9 @@
 
 #include <errno.h>
 #include <malloc.h>
+#ifdef HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +140,18 @@ static int64_t cpu_now(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Bytes the program has allocated and not freed, from whichever allocator
+ * it is linked with (glibc's mallinfo2 knows nothing of jemalloc's). */
 static size_t heap_in_use(void)
 {
+#ifdef HAVE_JEMALLOC
+	uint64_t epoch = 1;
+	size_t allocated = 0, len = sizeof(allocated), elen = sizeof(epoch);
+	/* the statistics are refreshed when the epoch advances */
+	mallctl("epoch", &epoch, &elen, &epoch, elen);
+	if (mallctl("stats.allocated", &allocated, &len, NULL, 0) == 0)
+		return allocated;
+#endif
 	struct mallinfo2 mi = mallinfo2();
 	return mi.uordblks + mi.hblkhd;
 }
