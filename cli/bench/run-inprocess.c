@@ -15,7 +15,11 @@
 
 #include <errno.h>
 #include <malloc.h>
-#ifdef HAVE_JEMALLOC
+#if defined(__SANITIZE_ADDRESS__)
+/* the sanitizer runtime's (LLVM's sanitizer/allocator_interface.h; GCC 12
+ * ships the runtime without that header) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#elif defined(HAVE_JEMALLOC)
 #include <jemalloc/jemalloc.h>
 #endif
 #include <pthread.h>
@@ -141,10 +145,13 @@ static int64_t cpu_now(void)
 }
 
 /* Bytes the program has allocated and not freed, from whichever allocator
- * it is linked with (glibc's mallinfo2 knows nothing of jemalloc's). */
+ * it runs on (glibc's mallinfo2 knows nothing of jemalloc's or ASan's). */
 static size_t heap_in_use(void)
 {
-#ifdef HAVE_JEMALLOC
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer's allocator: mallinfo2 would say 0 */
+	return __sanitizer_get_current_allocated_bytes();
+#elif defined(HAVE_JEMALLOC)
 	uint64_t epoch = 1;
 	size_t allocated = 0, len = sizeof(allocated), elen = sizeof(epoch);
 	/* the statistics are refreshed when the epoch advances */
@@ -152,8 +159,10 @@ static size_t heap_in_use(void)
 	if (mallctl("stats.allocated", &allocated, &len, NULL, 0) == 0)
 		return allocated;
 #endif
+#if !defined(__SANITIZE_ADDRESS__)
 	struct mallinfo2 mi = mallinfo2();
 	return mi.uordblks + mi.hblkhd;
+#endif
 }
 
 static void progress(struct st *st, const char *what, int64_t done, int64_t total)
