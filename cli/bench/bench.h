@@ -223,6 +223,8 @@ struct sb_hist {
 /* The histograms with observations in metrics text (Prometheus format);
  * returns how many, *out (caller frees) NULL when none. */
 size_t sb_sched_hists(const char *metrics_text, struct sb_hist **out);
+/* Sorts n histograms by total time (sum_s), the longest first. */
+void sb_hists_by_time(struct sb_hist *h, size_t n);
 
 /* DataItems for one workload (median run at index med of rs[0..n)); appended to items. */
 void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_summary *ss,

@@ -88,6 +88,17 @@ static struct acc *find(struct acc **all, size_t *n, size_t *cap, const char *me
 	return a;
 }
 
+static int cmp_time_desc(const void *a, const void *b)
+{
+	const struct sb_hist *x = a, *y = b;
+	return (y->sum_s > x->sum_s) - (y->sum_s < x->sum_s);
+}
+
+void sb_hists_by_time(struct sb_hist *h, size_t n)
+{
+	qsort(h, n, sizeof(*h), cmp_time_desc);
+}
+
 size_t sb_sched_hists(const char *text, struct sb_hist **out)
 {
 	static const char *const metrics[] = { EXT_METRIC, PLUGIN_METRIC };

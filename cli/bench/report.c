@@ -726,12 +726,6 @@ void sb_data_items(json_t *items, const struct sb_result *rs, const struct sb_su
 		json_decref(ctr);
 }
 
-static int cmp_hist_sum(const void *a, const void *b)
-{
-	const struct sb_hist *x = a, *y = b;
-	return (y->sum_s > x->sum_s) - (y->sum_s < x->sum_s);
-}
-
 /* Extension points in the order kube runs them; then the plugins that took
  * the most time. Times are the whole workload's, every profile's. */
 static void print_hists(FILE *f, const struct sb_result *r)
@@ -759,7 +753,7 @@ static void print_hists(FILE *f, const struct sb_result *r)
 			hs[np++] = hs[i];
 			hs[i] = t;
 		}
-	qsort(hs, np, sizeof(*hs), cmp_hist_sum);
+	sb_hists_by_time(hs, np);
 	if (np) {
 		fprintf(f, "  plugins    ms avg x timed calls, most time first:");
 		for (size_t i = 0; i < np && i < 6; i++)

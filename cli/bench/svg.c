@@ -72,12 +72,6 @@ static void axes(FILE *f, double xmax, double ymax, const char *xl, const char *
 	fprintf(f, "</text>\n");
 }
 
-static int cmp_sum_desc(const void *a, const void *b)
-{
-	const struct sb_hist *x = a, *y = b;
-	return (y->sum_s > x->sum_s) - (y->sum_s < x->sum_s);
-}
-
 /*
  * Horizontal bars: the scheduler's total time in each extension point, then
  * in each plugin at an extension point (plugins are timed one attempt in
@@ -91,7 +85,7 @@ static void chart_hists(FILE *f, const struct sb_result *r)
 		fprintf(f, "<p>(no scheduler metrics)</p>\n");
 		return;
 	}
-	qsort(hs, nh, sizeof(*hs), cmp_sum_desc);
+	sb_hists_by_time(hs, nh);
 	double mx = nice_max(hs[0].sum_s * 1e3);
 	/* labels left of the bars, figures right of them */
 	int row = 16, h = MT + (int)nh * row + 10, lw = 260, cw = 800, pw = cw - lw - 240;
