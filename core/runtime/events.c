@@ -179,7 +179,7 @@ static void enqueue_locked(struct kp_recorder *r, const char *name, json_t *ev, 
 	for (const char *c = name ? name : ""; *c; c++)
 		h = (h ^ (unsigned char)*c) * 16777619u;
 	struct event_writer *w = &r->w[h % EVENT_WRITERS];
-	while (!w->started)
+	if (!w->started) /* its thread could not start: the first one always did */
 		w = &r->w[0];
 	it->next = NULL;
 	it->event = ev;

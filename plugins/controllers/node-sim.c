@@ -178,18 +178,17 @@ static void on_change(struct kp_ctl *c, void *st, unsigned kind, int change, con
 		/* Finished pods too: their metrics are removed. */
 		if (!node || !*node)
 			return;
-		snprintf(k, sizeof(k), "%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
+		snprintf(k, sizeof(k), "pod/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
 		/*
 		 * A pod on a real node is none of ours (unless usage of it is
-		 * still counted): waking the worker for every pod a scheduler
-		 * binds cost a thread switch each, for nothing.
+		 * still counted, under "ns/name"): waking the worker for every
+		 * pod a scheduler binds cost a thread switch each, for nothing.
 		 */
 		json_t *n = kp_ctl_get(c, K_NODE, NULL, node);
-		bool skip = n && !is_fake(n) && !usage_has(st, k);
+		bool skip = n && !is_fake(n) && !usage_has(st, k + 4);
 		json_decref(n);
 		if (skip)
 			return;
-		snprintf(k, sizeof(k), "pod/%s/%s", kp_obj_namespace(obj), kp_obj_name(obj));
 		kp_ctl_enqueue(c, k, 0);
 	}
 }
